@@ -80,6 +80,150 @@ export const KERNEL_BUFFER_ADDR = 0x20000;
 export const KERNEL_MAX_BYTES = 0x60000; // 384 KiB: the buffer ends at 0x80000
 
 // ---------------------------------------------------------------------------------------------
+// GitFS area (docs/gitfs-format.md). All integers little-endian; byte offsets are absolute
+// offsets from the start of the disk unless a field says otherwise.
+
+/** Superblock copy A: 64 sectors (32 KiB) right after the boot area. */
+export const SB_A_LBA = BOOT_AREA_END_LBA;
+export const SB_SECTORS = 64;
+export const SB_BYTES = SB_SECTORS * SECTOR_SIZE;
+/** Superblock copy B follows copy A. */
+export const SB_B_LBA = SB_A_LBA + SB_SECTORS;
+/** The object log starts after both superblock copies. */
+export const LOG_LBA = SB_B_LBA + SB_SECTORS;
+export const SB_MAGIC_LO = 0x53465447; // "GTFS"
+export const SB_MAGIC_HI = 0x31425300; // "\0SB1"  -> bytes "GTFS\0SB1"
+export const GITFS_VERSION = 1;
+/** Size of the superblock header that precedes the ref table. */
+export const SB_HDR_SIZE = 128;
+/** Ref slots in each superblock copy; slot 0 is the mainline log. */
+export const REF_SLOTS = 255;
+export const REF_SLOT_SIZE = 128;
+export const REF_NAME_MAX = 64;
+export const REF_NONE = 0xffff;
+
+/** Ref kinds (ref_slot.kind). 0 = free slot. */
+export const REF_KIND_FREE = 0;
+export const REF_KIND_MAINLINE = 1;
+export const REF_KIND_BRANCH = 2;
+export const REF_KIND_SYMBOLIC = 3;
+export const REF_KIND_BOOT = 4;
+/** Boot-counting states (ref_slot.state). */
+export const BOOT_STATE_NONE = 0;
+export const BOOT_STATE_PENDING = 1;
+export const BOOT_STATE_GOOD = 2;
+export const BOOT_STATE_BAD = 3;
+
+/** Object types: git's pack type numbers. */
+export const OBJ_COMMIT = 1;
+export const OBJ_TREE = 2;
+export const OBJ_BLOB = 3;
+export const OBJ_TAG = 4;
+/** How a log record stores its object. */
+export const STORE_RAW = 0;
+export const STORE_DELTA = 1;
+export const STORE_REFERRAL = 2;
+
+export const REC_MAGIC = 0x43455247; // "GREC"
+/** Every log record starts on a multiple of REC_ALIGN bytes, so a header never straddles a sector. */
+export const REC_ALIGN = 64;
+export const REC_HDR_SIZE = 64;
+/** Longest delta chain a writer creates (a reader accepts up to this depth). */
+export const DELTA_MAX_DEPTH = 16;
+export const REFERRAL_HOLDER_SIZE = 32;
+
+export const IDX_MAGIC = 0x58444947; // "GIDX"
+/** Index region: a 1-sector header, the 256-entry fanout (2 sectors), then 32-byte entries. */
+export const IDX_HDR_SIZE = 512;
+export const IDX_FANOUT_OFFSET = 512;
+export const IDX_ENTRIES_OFFSET = 1536;
+export const IDX_ENTRY_SIZE = 32;
+
+/** A flat tree holds at most this many entries before directories are split off. */
+export const TREE_SPLIT_THRESHOLD = 256;
+
+export const SUPERBLOCK_HDR: StructDef = {
+  name: 'gitfs_sb',
+  doc: 'Superblock header (first 128 bytes of each 32 KiB copy; the ref table follows)',
+  fields: [
+    { name: 'magic', size: 8, doc: '"GTFS\\0SB1"' },
+    { name: 'version', size: 4, doc: 'GITFS_VERSION' },
+    { name: 'sb_bytes', size: 4, doc: 'SB_BYTES: bytes covered by the checksum' },
+    { name: 'generation', size: 8, doc: 'higher wins; a write goes to the other copy with +1' },
+    { name: 'disk_sectors', size: 8, doc: 'image size in sectors' },
+    { name: 'log_lba', size: 8, doc: 'first sector of the object log (LOG_LBA)' },
+    { name: 'log_end', size: 8, doc: 'absolute byte offset of the first free log byte (REC_ALIGN aligned)' },
+    { name: 'log_limit_lba', size: 8, doc: 'first sector after the log (= index region A)' },
+    { name: 'index_lba', size: 8, doc: 'first sector of this copy\'s index region' },
+    { name: 'index_sectors', size: 4, doc: 'capacity of each index region in sectors' },
+    { name: 'index_count', size: 4, doc: 'index entries' },
+    { name: 'index_crc', size: 4, doc: 'CRC-32 of the index bytes (header+fanout+entries)' },
+    { name: 'ref_slots', size: 4, doc: 'REF_SLOTS' },
+    { name: 'index_a_lba', size: 8, doc: 'index region A (used by copy A)' },
+    { name: 'index_b_lba', size: 8, doc: 'index region B (used by copy B)' },
+    { name: 'copy', size: 4, doc: '0 = copy A, 1 = copy B' },
+    { name: 'flags', size: 4, doc: 'reserved, 0' },
+    { name: 'reserved', size: 20, doc: 'reserved, 0' },
+    { name: 'checksum', size: 4, doc: 'CRC-32 of the whole copy with this field zero' },
+  ],
+};
+
+export const REF_SLOT: StructDef = {
+  name: 'gitfs_ref',
+  doc: 'Ref slot (128 bytes); REF_SLOTS of them follow the superblock header',
+  fields: [
+    { name: 'name', size: REF_NAME_MAX, doc: 'UTF-8, zero padded; empty = free slot' },
+    { name: 'target', size: 20, doc: 'SHA-1 the ref points to (zero = none yet)' },
+    { name: 'kind', size: 1, doc: 'REF_KIND_*' },
+    { name: 'state', size: 1, doc: 'BOOT_STATE_* (boot counting)' },
+    { name: 'tries_left', size: 1, doc: 'boots left before rollback (pending state)' },
+    { name: 'flags', size: 1, doc: 'reserved, 0' },
+    { name: 'forked_from', size: 2, doc: 'slot index of the branch it was forked from, or REF_NONE' },
+    { name: 'reserved0', size: 2, doc: 'reserved, 0' },
+    { name: 'updated_gen', size: 8, doc: 'superblock generation of the last update' },
+    { name: 'reserved', size: 28, doc: 'reserved, 0' },
+  ],
+};
+
+export const REC_HDR: StructDef = {
+  name: 'gitfs_rec',
+  doc: 'Object log record header (64 bytes, REC_ALIGN aligned); payload follows',
+  fields: [
+    { name: 'magic', size: 4, doc: 'REC_MAGIC "GREC"' },
+    { name: 'type', size: 1, doc: 'OBJ_COMMIT/TREE/BLOB/TAG' },
+    { name: 'storage', size: 1, doc: 'STORE_RAW, STORE_DELTA or STORE_REFERRAL' },
+    { name: 'depth', size: 2, doc: 'delta chain depth (0 for raw)' },
+    { name: 'payload_len', size: 8, doc: 'bytes of payload after this header' },
+    { name: 'object_size', size: 8, doc: 'size of the object content' },
+    { name: 'hash', size: 20, doc: 'SHA-1 of "<type> <size>\\0" + content' },
+    { name: 'base', size: 20, doc: 'delta base hash (STORE_DELTA), else zero' },
+  ],
+};
+
+export const IDX_HDR: StructDef = {
+  name: 'gitfs_idx',
+  doc: 'Index region header (sector 0 of the region; fanout at +512, entries at +1536)',
+  fields: [
+    { name: 'magic', size: 4, doc: 'IDX_MAGIC "GIDX"' },
+    { name: 'version', size: 4, doc: 'GITFS_VERSION' },
+    { name: 'count', size: 4, doc: 'entries' },
+    { name: 'generation', size: 4, doc: 'low 32 bits of the superblock generation' },
+  ],
+};
+
+export const IDX_ENTRY: StructDef = {
+  name: 'gitfs_idx_entry',
+  doc: 'Index entry (32 bytes), sorted by hash',
+  fields: [
+    { name: 'hash', size: 20, doc: 'object SHA-1' },
+    { name: 'type', size: 1, doc: 'OBJ_*' },
+    { name: 'storage', size: 1, doc: 'STORE_* (STORE_REFERRAL: record holds size and holders only)' },
+    { name: 'reserved', size: 2, doc: 'reserved, 0' },
+    { name: 'offset', size: 8, doc: 'absolute byte offset of the log record header' },
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
 // Rendering the NASM include.
 
 export interface LayoutConstant {
@@ -102,9 +246,49 @@ export const CONSTANTS: LayoutConstant[] = [
   { name: 'KERNEL_LOAD_ADDR', value: KERNEL_LOAD_ADDR, doc: 'kernel runs here' },
   { name: 'KERNEL_BUFFER_ADDR', value: KERNEL_BUFFER_ADDR, doc: 'stage 2 reads the kernel here' },
   { name: 'KERNEL_MAX_BYTES', value: KERNEL_MAX_BYTES, doc: 'largest kernel stage 2 loads' },
+  { name: 'SB_A_LBA', value: SB_A_LBA, doc: 'superblock copy A' },
+  { name: 'SB_B_LBA', value: SB_B_LBA, doc: 'superblock copy B' },
+  { name: 'SB_SECTORS', value: SB_SECTORS, doc: 'sectors per superblock copy' },
+  { name: 'SB_BYTES', value: SB_BYTES, doc: 'bytes per superblock copy (checksummed)' },
+  { name: 'LOG_LBA', value: LOG_LBA, doc: 'first sector of the object log' },
+  { name: 'SB_MAGIC_LO', value: SB_MAGIC_LO, doc: '"GTFS"' },
+  { name: 'SB_MAGIC_HI', value: SB_MAGIC_HI, doc: '"\\0SB1"' },
+  { name: 'GITFS_VERSION', value: GITFS_VERSION, doc: 'on-disk format version' },
+  { name: 'SB_HDR_SIZE', value: SB_HDR_SIZE, doc: 'superblock header; ref table follows' },
+  { name: 'REF_SLOTS', value: REF_SLOTS, doc: 'ref slots per superblock copy' },
+  { name: 'REF_SLOT_SIZE', value: REF_SLOT_SIZE, doc: 'bytes per ref slot' },
+  { name: 'REF_NAME_MAX', value: REF_NAME_MAX, doc: 'bytes of a ref name' },
+  { name: 'REF_NONE', value: REF_NONE, doc: 'no forked-from slot' },
+  { name: 'REF_KIND_FREE', value: REF_KIND_FREE, doc: 'free slot' },
+  { name: 'REF_KIND_MAINLINE', value: REF_KIND_MAINLINE, doc: 'the mainline log (slot 0)' },
+  { name: 'REF_KIND_BRANCH', value: REF_KIND_BRANCH, doc: 'a branch' },
+  { name: 'REF_KIND_SYMBOLIC', value: REF_KIND_SYMBOLIC, doc: 'a named pointer to any object' },
+  { name: 'REF_KIND_BOOT', value: REF_KIND_BOOT, doc: 'the kernel commit to boot' },
+  { name: 'BOOT_STATE_NONE', value: BOOT_STATE_NONE, doc: 'no boot counting' },
+  { name: 'BOOT_STATE_PENDING', value: BOOT_STATE_PENDING, doc: 'new kernel, tries_left boots' },
+  { name: 'BOOT_STATE_GOOD', value: BOOT_STATE_GOOD, doc: 'kernel passed its self-test' },
+  { name: 'BOOT_STATE_BAD', value: BOOT_STATE_BAD, doc: 'kernel rolled back' },
+  { name: 'OBJ_COMMIT', value: OBJ_COMMIT, doc: 'git commit' },
+  { name: 'OBJ_TREE', value: OBJ_TREE, doc: 'git tree' },
+  { name: 'OBJ_BLOB', value: OBJ_BLOB, doc: 'git blob' },
+  { name: 'OBJ_TAG', value: OBJ_TAG, doc: 'git tag' },
+  { name: 'STORE_RAW', value: STORE_RAW, doc: 'payload is the object content' },
+  { name: 'STORE_DELTA', value: STORE_DELTA, doc: 'payload is a git delta against base' },
+  { name: 'STORE_REFERRAL', value: STORE_REFERRAL, doc: 'payload lists holders; no content' },
+  { name: 'REC_MAGIC', value: REC_MAGIC, doc: '"GREC"' },
+  { name: 'REC_ALIGN', value: REC_ALIGN, doc: 'log record alignment' },
+  { name: 'REC_HDR_SIZE', value: REC_HDR_SIZE, doc: 'log record header bytes' },
+  { name: 'DELTA_MAX_DEPTH', value: DELTA_MAX_DEPTH, doc: 'longest delta chain' },
+  { name: 'REFERRAL_HOLDER_SIZE', value: REFERRAL_HOLDER_SIZE, doc: 'bytes per referral holder id' },
+  { name: 'IDX_MAGIC', value: IDX_MAGIC, doc: '"GIDX"' },
+  { name: 'IDX_HDR_SIZE', value: IDX_HDR_SIZE, doc: 'index region header bytes' },
+  { name: 'IDX_FANOUT_OFFSET', value: IDX_FANOUT_OFFSET, doc: 'fanout: 256 x u32 cumulative counts' },
+  { name: 'IDX_ENTRIES_OFFSET', value: IDX_ENTRIES_OFFSET, doc: 'first index entry' },
+  { name: 'IDX_ENTRY_SIZE', value: IDX_ENTRY_SIZE, doc: 'bytes per index entry' },
+  { name: 'TREE_SPLIT_THRESHOLD', value: TREE_SPLIT_THRESHOLD, doc: 'max entries of a flat tree' },
 ];
 
-export const STRUCTS: StructDef[] = [STAGE2_HDR];
+export const STRUCTS: StructDef[] = [STAGE2_HDR, SUPERBLOCK_HDR, REF_SLOT, REC_HDR, IDX_HDR, IDX_ENTRY];
 
 function hex(v: number): string {
   return '0x' + v.toString(16).toUpperCase();

@@ -1,7 +1,93 @@
+// gittorrent boot IMAGE: boots one node in QEMU and shows the kernel's events.
 import type { Command } from 'commander';
+import { checkBootableImage } from '../../builder/disk-check.ts';
+import { UsageError } from '../../core/errors.ts';
+import { createProgress } from '../../core/progress.ts';
+import { bootToReady, isFatalEvent, fatalMessage, type BootResult } from '../../emulator/boot.ts';
+import { parseAccel, resolveAccel } from '../../emulator/accel.ts';
+import { describeEvent } from '../../emulator/events.ts';
+import { Vm, describeExit } from '../../emulator/vm.ts';
+
+interface BootFlags {
+  until?: string;
+  timeout: string;
+  accel: string;
+  json?: boolean;
+  gdb?: string | boolean;
+  qemuArg: string[];
+  memory: string;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function parseSeconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds, not "${text}"`);
+  return n;
+}
 
 export function registerBoot(program: Command): void {
-  program.command('boot').description('(being written)').action(() => {
-    throw new Error('not yet');
-  });
+  program
+    .command('boot')
+    .description('boot a node image in QEMU and show the kernel events')
+    .argument('<image>', 'node disk image (from gittorrent build)')
+    .option('--until <event>', 'exit 0 once the kernel reaches this state (ready)')
+    .option('--timeout <seconds>', 'give up after this many seconds', '30')
+    .option('--accel <a>', 'auto, tcg or kvm (auto: TCG unless KVM is measured faster here)', 'auto')
+    .option('--memory <mb>', 'guest memory in MiB', '64')
+    .option('--gdb [port]', 'wait for gdb on a TCP port (default 1234 + uid % 1000)')
+    .option('--qemu-arg <arg>', 'extra QEMU argument (repeatable)', collect, [])
+    .option('--json', 'print the result as JSON (with --until)')
+    .action(async (image: string, flags: BootFlags) => {
+      if (flags.until !== undefined && flags.until !== 'ready') throw new UsageError(`--until takes "ready", not "${flags.until}"`);
+      const timeoutMs = parseSeconds(flags.timeout, '--timeout') * 1000;
+      const memoryMb = Number(flags.memory);
+      if (!Number.isInteger(memoryMb) || memoryMb < 16) throw new UsageError(`--memory must be at least 16 (MiB), not "${flags.memory}"`);
+      checkBootableImage(image);
+      const choice = parseAccel(flags.accel);
+      const gdbPort = flags.gdb === undefined ? undefined : flags.gdb === true ? 1234 + ((process.getuid?.() ?? 0) % 1000) : Number(flags.gdb);
+      const base = { disk: image, memoryMb, extraArgs: flags.qemuArg, snapshot: false };
+      const accel = await resolveAccel(choice, image, async (a) => {
+        const { vm, result } = await bootToReady({ ...base, accel: a, snapshot: true }, timeoutMs);
+        await vm.stop(200);
+        return result.readyMs;
+      });
+      const progress = createProgress({ quiet: flags.json });
+
+      if (gdbPort !== undefined) {
+        process.stderr.write(`QEMU waits for gdb: gdb out/kernel.bin -ex 'target remote 127.0.0.1:${gdbPort}'\n`);
+      }
+
+      if (flags.until === 'ready') {
+        progress.start(`booting ${image} (${accel})`);
+        const { vm, result } = await bootToReady(
+          { ...base, accel, gdbPort, onEvent: (e) => progress.log(`EVENT ${describeEvent(e)}`) },
+          gdbPort !== undefined ? 24 * 3600 * 1000 : timeoutMs,
+        ).catch((e: unknown) => {
+          progress.fail('boot failed');
+          throw e;
+        });
+        await vm.stop(200);
+        progress.succeed(`ready in ${result.readyMs} ms (kernel: ${result.kernelMs ?? '?'} ms since reset)`);
+        if (flags.json) process.stdout.write(JSON.stringify(result satisfies BootResult, null, 2) + '\n');
+        return;
+      }
+
+      // Interactive: show events (and other serial lines) until QEMU exits or Ctrl-C.
+      const vm = Vm.launch({
+        ...base,
+        accel,
+        gdbPort,
+        onLine: (line) => process.stdout.write(line + '\n'),
+        onEvent: (e) => {
+          if (isFatalEvent(e)) process.stderr.write(`gittorrent: ${fatalMessage(e)}\n`);
+        },
+      });
+      process.stdin.on('data', (d: Buffer) => vm.send(d.toString('utf8').replace(/\n$/, '')));
+      const exit = await vm.exited;
+      process.stdin.pause();
+      process.stderr.write(`QEMU exited (${describeExit(exit)})\n`);
+    });
 }

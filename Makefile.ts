@@ -1,0 +1,136 @@
+// The build graph: `npx tsx Makefile.ts [TARGET|clean] [--out DIR]`, or `gittorrent build`.
+// Targets: layout-inc (generated NASM include), mbr, stage2, kernel (nasm), image (node disk).
+// Content-hash incremental: a build with nothing changed does no work and says so.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { BuildGraph, type GraphResult } from './builder/graph.ts';
+import { assemble } from './builder/nasm.ts';
+import { buildNodeImage } from './builder/node-image.ts';
+import { renderLayoutInc } from './builder/gitfs/layout.ts';
+import { createProgress, type Progress } from './core/progress.ts';
+
+export const ROOT = fileURLToPath(new URL('.', import.meta.url));
+export const DEFAULT_OUT = join(ROOT, 'out');
+const ASM = join(ROOT, 'kernel-asm');
+const LAYOUT_INC = join(ASM, 'include', 'gitfs_layout.inc');
+const LAYOUT_TS = join(ROOT, 'builder', 'gitfs', 'layout.ts');
+
+export interface BuildOptions {
+  outDir?: string;
+  kernelVersion?: string;
+  /** Extra nasm definitions for the kernel (test builds: TEST_FAULT). */
+  kernelDefines?: Record<string, string | number>;
+  imageSizeBytes?: number;
+  progress?: Progress;
+}
+
+export interface BuildOutputs {
+  outDir: string;
+  image: string;
+  mbr: string;
+  stage2: string;
+  kernel: string;
+  kernelListing: string;
+  kernelMap: string;
+  kernelVersion: string;
+  built: string[];
+  upToDate: boolean;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function depsFromDepfile(depfile: string, source: string): string[] | undefined {
+  if (!existsSync(depfile)) return undefined;
+  const text = readFileSync(depfile, 'utf8').replace(/\\\n/g, ' ');
+  const files = text.slice(text.indexOf(':') + 1).split(/\s+/).filter((s) => s && !s.endsWith(':'));
+  return [...new Set([source, ...files.map((f) => resolve(ROOT, f))])];
+}
+
+export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
+  const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
+  const progress = opts.progress ?? createProgress({ quiet: true });
+  const kernelVersion = opts.kernelVersion ?? packageVersion();
+  const includeDirs = [join(ASM, 'include'), join(ASM, 'lib')];
+  const graph = new BuildGraph(join(outDir, '.build-state.json'));
+
+  graph.add({
+    name: 'layout-inc',
+    deps: [],
+    inputs: () => [LAYOUT_TS],
+    params: {},
+    outputs: [LAYOUT_INC],
+    async run() {
+      const text = renderLayoutInc();
+      if (!existsSync(LAYOUT_INC) || readFileSync(LAYOUT_INC, 'utf8') !== text) writeFileSync(LAYOUT_INC, text);
+    },
+  });
+
+  const nasmTarget = (name: string, source: string, extraIncludes: string[], defines: Record<string, string | number>) => {
+    const output = join(outDir, `${name}.bin`);
+    const depfile = join(outDir, `${name}.d`);
+    graph.add({
+      name,
+      deps: ['layout-inc'],
+      inputs: () => depsFromDepfile(depfile, source),
+      params: { defines, includeDirs: [...includeDirs, ...extraIncludes] },
+      outputs: [output, join(outDir, `${name}.lst`), join(outDir, `${name}.map`)],
+      async run() {
+        await assemble({ source, output, includeDirs: [...includeDirs, ...extraIncludes], defines, root: ROOT });
+      },
+    });
+    return output;
+  };
+
+  const mbr = nasmTarget('mbr', join(ASM, 'boot', 'mbr.asm'), [], {});
+  const stage2 = nasmTarget('stage2', join(ASM, 'boot', 'stage2.asm'), [], {});
+  const kernelDefines = { KERNEL_VERSION: kernelVersion, ...(opts.kernelDefines ?? {}) };
+  const kernel = nasmTarget('kernel', join(ASM, 'kernel', 'main.asm'), [join(ASM, 'kernel')], kernelDefines);
+
+  const image = join(outDir, 'node.img');
+  const imageSizeBytes = opts.imageSizeBytes ?? 64 * 1024 * 1024;
+  graph.add({
+    name: 'image',
+    deps: ['mbr', 'stage2', 'kernel'],
+    inputs: () => [mbr, stage2, kernel, join(ROOT, 'builder', 'node-image.ts')],
+    params: { kernelVersion, imageSizeBytes },
+    outputs: [image],
+    async run() {
+      await buildNodeImage({ mbr, stage2, kernel, kernelVersion, output: image, sizeBytes: imageSizeBytes });
+    },
+  });
+
+  const result: GraphResult = await graph.build('image', progress);
+  if (result.built.length === 0) progress.log(`nothing to do: ${result.upToDate.length} targets up to date`);
+  return {
+    outDir,
+    image,
+    mbr,
+    stage2,
+    kernel,
+    kernelListing: join(outDir, 'kernel.lst'),
+    kernelMap: join(outDir, 'kernel.map'),
+    kernelVersion,
+    built: result.built,
+    upToDate: result.built.length === 0,
+  };
+}
+
+export function clean(outDir: string = DEFAULT_OUT): void {
+  rmSync(outDir, { recursive: true, force: true });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const outIdx = args.indexOf('--out');
+  const outDir = outIdx >= 0 ? args[outIdx + 1] : undefined;
+  if (args[0] === 'clean') {
+    clean(outDir);
+    console.log(`removed ${outDir ?? DEFAULT_OUT}`);
+  } else {
+    const r = await build({ outDir, progress: createProgress() });
+    console.log(r.image);
+  }
+}

@@ -1,0 +1,135 @@
+// The assembler wrapper: runs nasm through execa, writes a listing (.lst), a symbol map
+// (.map) and a make-style dependency file (.d) next to each binary, and turns nasm's
+// diagnostics into file:line messages.
+import { execa } from 'execa';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { AssemblyError, ToolError } from '../core/errors.ts';
+
+export interface AssembleOptions {
+  /** The .asm file to assemble. */
+  source: string;
+  /** Where the flat binary goes; .lst, .map and .d are written beside it. */
+  output: string;
+  includeDirs: string[];
+  /** nasm -D definitions; a string value is passed quoted (a NASM string), a number bare. */
+  defines?: Record<string, string | number>;
+  /** Paths in diagnostics are shown relative to this folder. */
+  root?: string;
+}
+
+export interface AssembleResult {
+  output: string;
+  listing: string;
+  map: string;
+  depfile: string;
+  /** Every file nasm read (the source and its includes), absolute. */
+  inputs: string[];
+  warnings: Diagnostic[];
+}
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  severity: 'error' | 'warning' | 'fatal';
+  message: string;
+}
+
+const DIAG_RE = /^(.*?):(\d+): (error|warning|fatal): (.*)$/;
+
+/** Parses nasm's stderr into diagnostics (lines it cannot parse are kept as file "nasm"). */
+export function parseDiagnostics(stderr: string, root: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.trim()) continue;
+    const m = DIAG_RE.exec(line);
+    if (m) {
+      out.push({
+        file: relative(root, resolve(m[1]!)) || m[1]!,
+        line: Number(m[2]),
+        severity: m[3] as Diagnostic['severity'],
+        message: m[4]!,
+      });
+    } else {
+      const sev = /\bwarning\b/.test(line) ? 'warning' : 'error';
+      out.push({ file: 'nasm', line: 0, severity: sev, message: line.replace(/^nasm: /, '') });
+    }
+  }
+  return out;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return d.line > 0 ? `${d.file}:${d.line}: ${d.severity}: ${d.message}` : `${d.file}: ${d.severity}: ${d.message}`;
+}
+
+/** Reads a make-style dependency file as written by nasm -MD. */
+export function parseDepfile(text: string): string[] {
+  const joined = text.replace(/\\\n/g, ' ');
+  const colon = joined.indexOf(':');
+  if (colon < 0) return [];
+  return joined
+    .slice(colon + 1)
+    .split(/\s+/)
+    .filter((s) => s.length > 0 && !s.endsWith(':'));
+}
+
+function defineArgs(defines: Record<string, string | number>): string[] {
+  return Object.entries(defines).map(([k, v]) => (typeof v === 'number' ? `-D${k}=${v}` : `-D${k}="${v.replace(/"/g, '')}"`));
+}
+
+export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
+  const root = opts.root ?? process.cwd();
+  const output = resolve(opts.output);
+  const base = output.replace(/\.bin$/, '');
+  const listing = `${base}.lst`;
+  const map = `${base}.map`;
+  const depfile = `${base}.d`;
+  mkdirSync(dirname(output), { recursive: true });
+  const args = [
+    '-f', 'bin',
+    '-w+all', '-w-reloc-abs',
+    ...opts.includeDirs.map((d) => `-I${resolve(d)}/`),
+    ...defineArgs(opts.defines ?? {}),
+    '-o', output,
+    '-l', listing,
+    '-MD', depfile,
+    '--before', `[map symbols ${map}]`,
+    resolve(opts.source),
+  ];
+  let result;
+  try {
+    result = await execa('nasm', args, { reject: false, cwd: root, all: false });
+  } catch (e) {
+    throw new ToolError(`cannot run nasm: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (result.failed && (result as { code?: string }).code === 'ENOENT') {
+    throw new ToolError('nasm is not installed (apt-get install nasm)');
+  }
+  const diags = parseDiagnostics(String(result.stderr ?? ''), root);
+  if (result.exitCode !== 0) {
+    const errors = diags.filter((d) => d.severity !== 'warning');
+    const first = errors[0] ?? diags[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    throw new AssemblyError(first ? `${formatDiagnostic(first)}${more}` : `nasm failed on ${relative(root, opts.source)}`);
+  }
+  const inputs = existsSync(depfile) ? parseDepfile(readFileSync(depfile, 'utf8')).map((p) => resolve(root, p)) : [resolve(opts.source)];
+  return { output, listing, map, depfile, inputs, warnings: diags.filter((d) => d.severity === 'warning') };
+}
+
+/** Reads the label addresses from a nasm map file ("-- Symbols --", Real/Virtual/Name rows). */
+export function readSymbolMap(mapPath: string): Map<string, number> {
+  const symbols = new Map<string, number>();
+  const text = readFileSync(mapPath, 'utf8');
+  const start = text.indexOf('-- Symbols --');
+  if (start < 0) return symbols;
+  for (const line of text.slice(start).split('\n')) {
+    const m = /^\s*([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+(\S+)\s*$/.exec(line);
+    if (m) {
+      symbols.set(m[3]!, parseInt(m[2]!, 16));
+      continue;
+    }
+    const n = /^\s*([0-9A-Fa-f]+)\s+(\S+)\s*$/.exec(line);
+    if (n && !symbols.has(n[2]!)) symbols.set(n[2]!, parseInt(n[1]!, 16));
+  }
+  return symbols;
+}

@@ -1,0 +1,52 @@
+// Builds QEMU's argv for one node. Pure: no I/O, so it is easy to test and to print.
+
+export type Accel = 'tcg' | 'kvm';
+
+export interface QemuConfig {
+  /** Raw disk image (IDE, the BIOS boots from it), or undefined. */
+  disk?: string;
+  /** ISO image to boot from as a CD. */
+  cdrom?: string;
+  accel: Accel;
+  memoryMb: number;
+  /** Unix socket path for QMP. */
+  qmpSocket: string;
+  /** isa-debug-exit at 0xf4 so the guest can end QEMU with a status. */
+  debugExit: boolean;
+  /** Exit instead of rebooting (a triple fault then ends QEMU with status 0: never a pass). */
+  noReboot: boolean;
+  /** Open the disk read-only for the guest (snapshot: writes go to a temporary overlay). */
+  snapshot?: boolean;
+  /** Listen for gdb on this TCP port and wait for it before running. */
+  gdbPort?: number;
+  /** Extra arguments appended verbatim (--qemu-arg). */
+  extra?: string[];
+}
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export function qemuArgv(c: QemuConfig): string[] {
+  const argv: string[] = [
+    '-machine', `pc,accel=${c.accel}`,
+    '-m', String(c.memoryMb),
+    '-nodefaults',
+    '-display', 'none',
+    '-serial', 'stdio',
+    '-monitor', 'none',
+    '-qmp', `unix:${c.qmpSocket},server=on,wait=off`,
+  ];
+  if (c.accel === 'kvm') argv.push('-cpu', 'max');
+  if (c.disk) argv.push('-drive', `file=${c.disk},format=raw,if=ide,index=0,media=disk${c.snapshot ? ',snapshot=on' : ''}`);
+  if (c.cdrom) argv.push('-drive', `file=${c.cdrom},format=raw,if=ide,index=2,media=cdrom,readonly=on`);
+  argv.push('-boot', c.cdrom && !c.disk ? 'order=d' : 'order=c');
+  if (c.debugExit) argv.push('-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04');
+  if (c.noReboot) argv.push('-no-reboot');
+  if (c.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${c.gdbPort}`, '-S');
+  argv.push(...(c.extra ?? []));
+  return argv;
+}
+
+/** QEMU's exit status for a value written to isa-debug-exit. */
+export function debugExitStatus(value: number): number {
+  return ((value << 1) | 1) & 0xff;
+}

@@ -1,0 +1,161 @@
+; main.asm -- the gittorrent kernel: entry point, bring-up order, and the healthy main loop.
+; Assembled as one flat binary loaded at KERNEL_LOAD_ADDR by stage 2 (RDI = bootinfo).
+; Each subsystem lives in its own file, included below.
+;
+; Build-time switches (nasm -D):
+;   KERNEL_VERSION="x.y.z"   version string reported in EVENT boot
+;   TEST_FAULT=N             test build: raise CPU exception N after bring-up
+;                            (0 divide, 3 breakpoint, 6 invalid opcode, 13 GP, 14 page fault)
+%include "gitfs_layout.inc"
+%include "boot.inc"
+
+%ifndef KERNEL_VERSION
+%define KERNEL_VERSION "0.0.0-dev"
+%endif
+
+KERNEL_STACK_BYTES  equ 16384
+
+	bits 64
+	org KERNEL_LOAD_ADDR
+	section .text
+
+; ---------------------------------------------------------------------------------------------
+; kernel_entry -- Entered from stage 2 in long mode, interrupts off, identity-mapped.
+;  IN:  RDI = bootinfo (see boot.inc)
+;  OUT: does not return
+kernel_entry:
+	cli
+	cld
+	mov rsp, kernel_stack + KERNEL_STACK_BYTES
+	mov rbx, rdi                        ; keep bootinfo across the bss clear
+
+	; zero .bss (stage 2 copied only the file's bytes)
+	mov rdi, bss_start
+	mov rcx, bss_end
+	sub rcx, rdi
+	xor eax, eax
+	rep stosb
+	mov [bootinfo_ptr], rbx
+
+	call serial_init
+	mov rsi, str_ev_boot
+	call event_begin
+	mov rsi, str_key_stage
+	mov rdx, str_kernel
+	call event_kv_str
+	mov rsi, str_key_version
+	mov rdx, str_version
+	call event_kv_str
+	mov rsi, str_key_source
+	mov eax, [rbx + bootinfo.source]
+	call event_kv_dec
+	mov rsi, str_key_size
+	mov eax, [rbx + bootinfo.kernel_size]
+	call event_kv_dec
+	call event_end
+
+	call gdt_init
+	call idt_init
+	call pic_init
+	call pit_init
+	sti
+
+	call time_calibrate
+	jc .timer_dead
+
+%ifdef TEST_FAULT
+	call fault_raise
+%endif
+
+	mov rsi, str_ev_ready
+	call event_begin
+	mov rsi, str_key_ms
+	call time_ms_since_reset
+	call event_kv_dec
+	mov rsi, str_key_tsc_khz
+	mov rax, [tsc_per_ms]
+	call event_kv_dec
+	mov rsi, str_key_ticks
+	mov rax, [ticks]
+	call event_kv_dec
+	call event_end
+
+; ---------------------------------------------------------------------------------------------
+; The healthy main loop: sleep until an interrupt, then serve the control channel.
+.main_loop:
+	hlt
+	call control_poll
+	jmp .main_loop
+
+.timer_dead:
+	mov rsi, str_ev_error
+	call event_begin
+	mov rsi, str_key_dev
+	mov rdx, str_pit
+	call event_kv_str
+	mov rsi, str_key_reason
+	mov rdx, str_no_ticks
+	call event_kv_str
+	call event_end
+	jmp panic_halt
+
+; ---------------------------------------------------------------------------------------------
+; panic_halt -- Stops this CPU for good: interrupts off, halt forever.
+;  IN:  nothing
+;  OUT: does not return
+panic_halt:
+	cli
+.halt:
+	hlt
+	jmp .halt
+
+%include "serial.asm"
+%include "event.asm"
+%include "gdt.asm"
+%include "idt.asm"
+%include "pic.asm"
+%include "pit.asm"
+%include "time.asm"
+%include "control.asm"
+%ifdef TEST_FAULT
+%include "fault.asm"
+%endif
+
+str_event_prefix: db "EVENT ", 0
+str_ev_boot:      db "boot", 0
+str_ev_ready:     db "ready", 0
+str_key_stage:    db "stage", 0
+str_key_version:  db "version", 0
+str_key_source:   db "source", 0
+str_key_size:     db "size", 0
+str_key_ms:       db "ms", 0
+str_key_tsc_khz:  db "tsc_khz", 0
+str_key_ticks:    db "ticks", 0
+str_key_dev:      db "dev", 0
+str_kernel:       db "kernel", 0
+str_version:      db KERNEL_VERSION, 0
+str_pit:          db "pit", 0
+str_no_ticks:     db "no-ticks", 0
+
+kernel_image_end:
+
+; ---------------------------------------------------------------------------------------------
+	section .bss
+	alignb 16
+bss_start:
+bootinfo_ptr:       resq 1
+ticks:              resq 1
+tsc_per_ms:         resq 1
+irq_other_count:    resq 1
+serial_tx_dropped:  resq 1
+control_len:        resq 1
+control_line:       resb CONTROL_LINE_MAX + 8
+control_overflow:   resb 1
+panic_active:       resb 1
+	alignb 16
+kernel_tss:         resb tss64_size
+	alignb 4096
+idt_table:          resb IDT_ENTRIES * 16
+ist1_stack:         resb IST_STACK_BYTES
+kernel_stack:       resb KERNEL_STACK_BYTES
+bss_end:
