@@ -2,7 +2,7 @@
 // (.map) and a make-style dependency file (.d) next to each binary, and turns nasm's
 // diagnostics into file:line messages.
 import { execa } from 'execa';
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { AssemblyError, ToolError } from '../core/errors.ts';
 
@@ -92,7 +92,6 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     ...defineArgs(opts.defines ?? {}),
     '-o', output,
     '-l', listing,
-    '-MD', depfile,
     '--before', `[map symbols ${map}]`,
     resolve(opts.source),
   ];
@@ -112,6 +111,13 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw new AssemblyError(first ? `${formatDiagnostic(first)}${more}` : `nasm failed on ${relative(root, opts.source)}`);
   }
+  // Dependencies: a separate `nasm -M` pass (nasm 2.16's -MD during assembly omits includes).
+  const deps = await execa('nasm', ['-M', '-MT', output, ...opts.includeDirs.map((d) => `-I${resolve(d)}/`), ...defineArgs(opts.defines ?? {}), resolve(opts.source)], {
+    reject: false,
+    cwd: root,
+  });
+  if (deps.exitCode === 0) writeFileSync(depfile, String(deps.stdout) + '\n');
+  else rmSync(depfile, { force: true });
   const inputs = existsSync(depfile) ? parseDepfile(readFileSync(depfile, 'utf8')).map((p) => resolve(root, p)) : [resolve(opts.source)];
   return { output, listing, map, depfile, inputs, warnings: diags.filter((d) => d.severity === 'warning') };
 }

@@ -156,6 +156,11 @@ export class Vm {
     }
   }
 
+  /** QEMU's process id (setpriv execs into QEMU, so it is the same process). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   /** Has QEMU exited? */
   get exitStatus(): VmExit | undefined {
     return this.exitInfo;

@@ -218,7 +218,7 @@ export const IDX_ENTRY: StructDef = {
     { name: 'hash', size: 20, doc: 'object SHA-1' },
     { name: 'type', size: 1, doc: 'OBJ_*' },
     { name: 'storage', size: 1, doc: 'STORE_* (STORE_REFERRAL: record holds size and holders only)' },
-    { name: 'reserved', size: 2, doc: 'reserved, 0' },
+    { name: 'depth', size: 2, doc: 'delta chain depth (0 raw)' },
     { name: 'offset', size: 8, doc: 'absolute byte offset of the log record header' },
   ],
 };

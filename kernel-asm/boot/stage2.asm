@@ -225,6 +225,5 @@ s2_kernel_src:   dd 0
 align 8
 s2_tsc:          dq 0
 
-%if ($ - $$) > STAGE2_SECTORS * SECTOR_SIZE
-%error "stage 2 is larger than the stage-2 area"
-%endif
+; Stage 2 must fit its area: the count below is -1 (an assembly error) when it does not.
+	times (STAGE2_SECTORS * SECTOR_SIZE - ($ - $$)) >>> 63 db 0

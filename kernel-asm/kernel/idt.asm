@@ -3,7 +3,7 @@
 ; 16 legacy IRQ vectors (IRQ0 is the PIT tick).
 
 IDT_ENTRIES         equ 256
-EXC_COUNT           equ 32
+%assign EXC_COUNT 32                  ; CPU exception vectors (a preprocessor value: %rep uses it)
 IRQ_BASE            equ 0x20            ; PIC IRQ0..15 -> vectors 0x20..0x2F
 IST_FOR_FATAL       equ 1               ; #DF, #NMI, #MC run on IST1
 

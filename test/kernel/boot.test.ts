@@ -1,0 +1,64 @@
+// Boots the real image in QEMU (TCG) and checks the kernel's event sequence.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { build, type BuildOutputs } from '../../Makefile.ts';
+import { bootToReady } from '../../emulator/boot.ts';
+import { debugExitStatus } from '../../emulator/qemu-args.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+let out: BuildOutputs;
+
+beforeAll(async () => {
+  out = await build({ outDir: tempDir(), kernelVersion: '9.8.7-test' });
+});
+
+describe('kernel boot (QEMU, TCG)', () => {
+  it('goes MBR -> stage 2 -> kernel -> ready, in that order', async () => {
+    const { vm, result } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
+    await vm.stop(200);
+    const seq = result.events.map((e) => (e.name === 'boot' ? `boot:${e.fields.stage}` : e.name));
+    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'boot:kernel', 'ready']);
+    const kernelEv = result.events[2]!;
+    expect(kernelEv.fields.version).toBe('9.8.7-test');
+    expect(Number(kernelEv.fields.size)).toBeGreaterThan(1000);
+    const ready = result.events[3]!;
+    expect(Number(ready.fields.ms)).toBeGreaterThan(0);
+    expect(Number(ready.fields.ticks)).toBeGreaterThanOrEqual(4); // the PIT tick is running
+  });
+
+  it('keeps ticking after ready and answers on the control channel', async () => {
+    const { vm } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
+    try {
+      const n = vm.events.length;
+      vm.send('ping');
+      const p1 = await vm.waitForEvent((e) => e.name === 'pong', 10_000, n);
+      await new Promise((r) => setTimeout(r, 300));
+      vm.send('ping');
+      const p2 = await vm.waitForEvent((e) => e.name === 'pong' && e !== p1, 10_000, n);
+      expect(Number(p2.fields.ticks)).toBeGreaterThan(Number(p1.fields.ticks) + 100);
+      vm.send('no-such-command');
+      const err = await vm.waitForEvent((e) => e.name === 'error' && e.fields.cmd === 'control', 10_000, n);
+      expect(err.fields.reason).toBe('unknown-command');
+      vm.send('x'.repeat(300));
+      const long = await vm.waitForEvent((e) => e.name === 'error' && e.fields.reason === 'line-too-long', 10_000, n);
+      expect(long).toBeDefined();
+      vm.send('ping'); // still alive after bad input
+      await vm.waitForEvent((e) => e.name === 'pong' && e !== p1 && e !== p2, 10_000, n);
+    } finally {
+      await vm.stop(200);
+    }
+  });
+
+  it('ends QEMU with a status through isa-debug-exit', async () => {
+    const { vm } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
+    vm.send('exit 0x10');
+    const exit = await vm.exited;
+    expect(exit.code).toBe(debugExitStatus(0x10));
+    expect(exit.code).toBe(33);
+  });
+
+  it('reports the kernel and loader sizes and keeps the kernel small', async () => {
+    const { statSync } = await import('node:fs');
+    expect(statSync(out.mbr).size).toBe(512);
+    expect(statSync(out.kernel).size).toBeLessThan(64 * 1024);
+  });
+});

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { debugExitStatus, qemuArgv } from '../../emulator/qemu-args.ts';
+
+describe('QEMU argv', () => {
+  const base = { accel: 'tcg' as const, memoryMb: 64, qmpSocket: '/tmp/q.sock', debugExit: true, noReboot: true };
+  it('boots a disk with serial on stdio, QMP, debug-exit and no reboot', () => {
+    const a = qemuArgv({ ...base, disk: 'x.img' }).join(' ');
+    expect(a).toContain('-machine pc,accel=tcg');
+    expect(a).toContain('-serial stdio');
+    expect(a).toContain('-qmp unix:/tmp/q.sock,server=on,wait=off');
+    expect(a).toContain('file=x.img,format=raw,if=ide');
+    expect(a).toContain('-device isa-debug-exit,iobase=0xf4,iosize=0x04');
+    expect(a).toContain('-no-reboot');
+    expect(a).toContain('-boot order=c');
+  });
+  it('boots a CD when only a cdrom is given, and passes extra args last', () => {
+    const a = qemuArgv({ ...base, cdrom: 'r.iso', extra: ['-d', 'int'] });
+    expect(a.join(' ')).toContain('media=cdrom');
+    expect(a.join(' ')).toContain('-boot order=d');
+    expect(a.slice(-2)).toEqual(['-d', 'int']);
+  });
+  it('maps debug-exit values to exit statuses as QEMU does', () => {
+    expect(debugExitStatus(0x10)).toBe(33);
+    expect(debugExitStatus(0x11)).toBe(35);
+  });
+});
