@@ -71,6 +71,7 @@ export class QmpClient extends EventEmitter {
         }
       });
       sock.on('close', () => {
+        if (!greeted) return; // a failed connection attempt: connect() retries
         this.closed = true;
         for (const p of this.pending.values()) p.reject(new QmpError('QMP connection closed'));
         this.pending.clear();
