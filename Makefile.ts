@@ -1,12 +1,14 @@
 // The build graph: `npx tsx Makefile.ts [TARGET|clean] [--out DIR]`, or `gittorrent build`.
 // Targets: layout-inc (generated NASM include), mbr, stage2, kernel (nasm), image (node disk).
 // Content-hash incremental: a build with nothing changed does no work and says so.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { BuildGraph, type GraphResult } from './builder/graph.ts';
 import { assemble } from './builder/nasm.ts';
-import { buildNodeImage } from './builder/node-image.ts';
+import { buildReleaseIso, readRelease } from './builder/release.ts';
+import { mergeRelease } from './builder/kernel-merge.ts';
+import { createImage } from './builder/gitfs/image.ts';
 import { renderLayoutInc } from './builder/gitfs/layout.ts';
 import { createProgress, type Progress } from './core/progress.ts';
 
@@ -34,6 +36,7 @@ export interface BuildOutputs {
   kernelListing: string;
   kernelMap: string;
   kernelVersion: string;
+  iso: string;
   built: string[];
   upToDate: boolean;
 }
@@ -47,6 +50,23 @@ function depsFromDepfile(depfile: string, source: string): string[] | undefined 
   const text = readFileSync(depfile, 'utf8').replace(/\\\n/g, ' ');
   const files = text.slice(text.indexOf(':') + 1).split(/\s+/).filter((s) => s && !s.endsWith(':'));
   return [...new Set([source, ...files.map((f) => resolve(ROOT, f))])];
+}
+
+/** The TypeScript sources a target's recipe runs (files, or every .ts under a folder). */
+function sourcesOf(...paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = join(ROOT, p);
+    if (statSync(abs).isDirectory()) {
+      for (const f of readdirSync(abs, { recursive: true }) as string[]) if (f.endsWith('.ts')) out.push(join(abs, f));
+    } else out.push(abs);
+  }
+  return out;
+}
+
+function writeFileAtomic(path: string, data: Buffer): void {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
 }
 
 export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
@@ -86,19 +106,42 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
 
   const mbr = nasmTarget('mbr', join(ASM, 'boot', 'mbr.asm'), [], {});
   const stage2 = nasmTarget('stage2', join(ASM, 'boot', 'stage2.asm'), [], {});
+  const cdboot = nasmTarget('cdboot', join(ASM, 'boot', 'cdboot.asm'), [], {});
   const kernelDefines = { KERNEL_VERSION: kernelVersion, ...(opts.kernelDefines ?? {}) };
   const kernel = nasmTarget('kernel', join(ASM, 'kernel', 'main.asm'), [join(ASM, 'kernel')], kernelDefines);
 
+  // The kernel release: an ISO 9660 image that boots by itself as a CD.
+  const iso = join(outDir, 'release.iso');
+  graph.add({
+    name: 'iso',
+    deps: ['mbr', 'stage2', 'cdboot', 'kernel'],
+    inputs: () => [mbr, stage2, cdboot, kernel, ...sourcesOf('builder/release.ts', 'builder/iso')],
+    params: { kernelVersion },
+    outputs: [iso],
+    async run() {
+      writeFileAtomic(iso, buildReleaseIso({ kernel, stage2, mbr, cdboot, kernelVersion }));
+    },
+  });
+
+  // The node disk image: a GitFS image whose kernel branch holds the release merged from its
+  // ISO, with the `boot` ref on it and the release's loader in the boot area.
   const image = join(outDir, 'node.img');
   const imageSizeBytes = opts.imageSizeBytes ?? 64 * 1024 * 1024;
   graph.add({
     name: 'image',
-    deps: ['mbr', 'stage2', 'kernel'],
-    inputs: () => [mbr, stage2, kernel, join(ROOT, 'builder', 'node-image.ts')],
-    params: { kernelVersion, imageSizeBytes },
+    deps: ['iso'],
+    inputs: () => [iso, ...sourcesOf('builder/kernel-merge.ts', 'builder/gitfs')],
+    params: { imageSizeBytes },
     outputs: [image],
     async run() {
-      await buildNodeImage({ mbr, stage2, kernel, kernelVersion, output: image, sizeBytes: imageSizeBytes });
+      const tmp = `${image}.tmp`;
+      const img = createImage(tmp, { sizeBytes: imageSizeBytes, overwrite: true });
+      try {
+        mergeRelease(img, readRelease(readFileSync(iso), iso), { boot: true, message: `kernel ${kernelVersion} (gittorrent build)` });
+      } finally {
+        img.close();
+      }
+      renameSync(tmp, image);
     },
   });
 
@@ -113,6 +156,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     kernelListing: join(outDir, 'kernel.lst'),
     kernelMap: join(outDir, 'kernel.map'),
     kernelVersion,
+    iso,
     built: result.built,
     upToDate: result.built.length === 0,
   };

@@ -4,10 +4,14 @@ import { registerBuild } from './build.ts';
 import { registerBoot } from './boot.ts';
 import { registerDemo } from './demo.ts';
 import { registerImage } from './image.ts';
+import { registerIso } from './iso.ts';
+import { registerMergeIso } from './merge-iso.ts';
 
 export function registerCommands(program: Command): void {
   registerBuild(program);
   registerBoot(program);
   registerDemo(program);
   registerImage(program);
+  registerIso(program);
+  registerMergeIso(program.commands.find((c) => c.name() === 'image')!);
 }
