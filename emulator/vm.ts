@@ -194,6 +194,11 @@ export class Vm {
     this.proc.stdin!.write(line + '\n');
   }
 
+  /** Sends raw bytes to COM1 (a command's binary payload). */
+  write(data: Buffer): void {
+    this.proc.stdin!.write(data);
+  }
+
   /** The QMP client (connected on first use). */
   async qmp(): Promise<QmpClient> {
     if (!this.qmpClient || this.qmpClient.isClosed) this.qmpClient = await QmpClient.connect(this.qmpSocket);

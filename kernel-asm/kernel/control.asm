@@ -2,7 +2,8 @@
 ; Polled from the main loop; never blocks. Commands:
 ;   ping        -> EVENT pong ticks=N ms=N
 ;   exit N      -> writes N to the QEMU debug-exit port (QEMU exits with (N << 1) | 1)
-;   help        -> EVENT help commands=ping,exit,help
+;   help        -> EVENT help commands=ping,exit,help,hash
+;   hash N      -> reads N raw bytes, then EVENT hash size=N sha1=<40 hex> crc32=0x...
 ; Anything else -> EVENT error cmd=control reason=unknown-command
 ; A line longer than CONTROL_LINE_MAX is dropped whole (EVENT error ... reason=line-too-long).
 
@@ -72,6 +73,9 @@ control_run:
 	mov rdi, str_cmd_help
 	call str_prefix_word
 	jnc .help
+	mov rdi, str_cmd_hash
+	call str_prefix_word
+	jnc .hash
 	mov rsi, str_ev_error
 	call event_begin
 	mov rsi, str_key_cmd
@@ -98,6 +102,56 @@ control_run:
 	call event_begin
 	mov rsi, str_key_commands
 	mov rdx, str_command_list
+	call event_kv_str
+	call event_end
+	ret
+.hash:
+	; hash SIZE, then SIZE raw bytes: SHA-1 and CRC-32 of them (tests the kernel's hashing
+	; against the host's)
+	call parse_number
+	cmp rax, HASH_INPUT_MAX
+	ja .hash_too_big
+	mov [hash_len], rax
+	mov rdi, HEAP_ADDR
+	mov rcx, rax
+	call serial_read_exact
+	jc .hash_timeout
+	mov rsi, HEAP_ADDR
+	mov rcx, [hash_len]
+	mov rdx, hash_digest
+	call sha1_buffer
+	xor eax, eax
+	call crc32_buffer
+	mov [hash_crc], eax
+	mov rsi, str_ev_hash
+	call event_begin
+	mov rsi, str_key_size
+	mov rax, [hash_len]
+	call event_kv_dec
+	mov rsi, str_key_sha1
+	call event_key
+	mov rsi, hash_digest
+	mov rcx, 20
+	call serial_put_hexbytes
+	mov rsi, str_key_crc32
+	mov eax, [hash_crc]
+	call event_kv_hex
+	call event_end
+	ret
+.hash_too_big:
+	mov rdx, str_too_big
+	jmp .hash_error
+.hash_timeout:
+	mov rdx, str_input_timeout
+.hash_error:
+	mov rsi, str_ev_error
+	call event_begin
+	mov rsi, str_key_cmd
+	push rdx
+	mov rdx, str_cmd_hash
+	call event_kv_str
+	pop rdx
+	mov rsi, str_key_reason
 	call event_kv_str
 	call event_end
 	ret
@@ -202,6 +256,12 @@ parse_number:
 str_cmd_ping:        db "ping", 0
 str_cmd_exit:        db "exit", 0
 str_cmd_help:        db "help", 0
+str_cmd_hash:        db "hash", 0
+str_ev_hash:         db "hash", 0
+str_key_sha1:        db "sha1", 0
+str_key_crc32:       db "crc32", 0
+str_too_big:         db "too-big", 0
+str_input_timeout:   db "input-timeout", 0
 str_ev_pong:         db "pong", 0
 str_ev_help:         db "help", 0
 str_ev_exit:         db "exit", 0
@@ -211,7 +271,7 @@ str_key_reason:      db "reason", 0
 str_key_code:        db "code", 0
 str_key_commands:    db "commands", 0
 str_control:         db "control", 0
-str_command_list:    db "ping,exit,help", 0
+str_command_list:    db "ping,exit,help,hash", 0
 str_unknown_command: db "unknown-command", 0
 str_line_too_long:   db "line-too-long", 0
 str_no_debug_exit:   db "no-debug-exit", 0

@@ -205,8 +205,10 @@ IRQ_STUB i
 align 8
 irq_stub_table:
 	dq pit_irq                          ; IRQ0: the tick (pit.asm)
-%assign i 1
-%rep 15
+	dq irq_stub_1, irq_stub_2, irq_stub_3
+	dq serial_irq                       ; IRQ4: COM1 receive (serial.asm)
+%assign i 5
+%rep 11
 	dq irq_stub_ %+ i
 %assign i i + 1
 %endrep

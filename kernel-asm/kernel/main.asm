@@ -14,6 +14,8 @@
 %endif
 
 KERNEL_STACK_BYTES  equ 16384
+HEAP_ADDR           equ 0x1000000       ; 16 MiB: scratch memory for command data
+HASH_INPUT_MAX      equ 0x2000000       ; 32 MiB: largest `hash` input (needs -m 64 or more)
 
 	bits 64
 	org KERNEL_LOAD_ADDR
@@ -58,6 +60,7 @@ kernel_entry:
 	call idt_init
 	call pic_init
 	call pit_init
+	call serial_enable_rx_irq
 	sti
 
 	call time_calibrate
@@ -117,6 +120,8 @@ panic_halt:
 %include "pit.asm"
 %include "time.asm"
 %include "control.asm"
+%include "sha1.asm"
+%include "crc32.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif
@@ -148,13 +153,21 @@ ticks:              resq 1
 tsc_per_ms:         resq 1
 irq_other_count:    resq 1
 serial_tx_dropped:  resq 1
+serial_rx_head:     resq 1              ; bytes ever put in the ring
+serial_rx_tail:     resq 1              ; bytes ever taken from the ring
+serial_rx_paused:   resb 1
 control_len:        resq 1
 control_line:       resb CONTROL_LINE_MAX + 8
 control_overflow:   resb 1
 panic_active:       resb 1
+	alignb 8
+hash_len:           resq 1
+hash_crc:           resd 1
+hash_digest:        resb 20
 	alignb 16
 kernel_tss:         resb tss64_size
 	alignb 4096
+serial_rx_ring:     resb SERIAL_RING_BYTES
 idt_table:          resb IDT_ENTRIES * 16
 ist1_stack:         resb IST_STACK_BYTES
 kernel_stack:       resb KERNEL_STACK_BYTES

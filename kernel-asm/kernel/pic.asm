@@ -9,7 +9,7 @@ PIC_EOI             equ 0x20
 PIC_READ_ISR        equ 0x0B            ; OCW3: next read of the command port returns ISR
 
 ; ---------------------------------------------------------------------------------------------
-; pic_init -- Remaps both PICs to IRQ_BASE and masks every IRQ but IRQ0 (the PIT).
+; pic_init -- Remaps both PICs to IRQ_BASE and masks every IRQ but IRQ0 (PIT) and IRQ4 (COM1).
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX
@@ -28,7 +28,7 @@ pic_init:
 	mov al, 0x01                        ; ICW4: 8086 mode
 	out PIC1_DATA, al
 	out PIC2_DATA, al
-	mov al, 0xFE                        ; masks: only IRQ0
+	mov al, 0xEE                        ; masks: only IRQ0 (PIT) and IRQ4 (COM1)
 	out PIC1_DATA, al
 	mov al, 0xFF
 	out PIC2_DATA, al
