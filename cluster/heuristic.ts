@@ -65,8 +65,13 @@ export function planRound(input: RoundInput): Transfer[] {
   if (receivers.length === 0) return [];
   // What each sender may offer: its unique, needed pieces if it has any, else all it holds.
   const offer = new Bits(n, k);
+  const senders: number[] = []; // live nodes holding something, in cluster order
   for (let u = 0; u < n; u++) {
     if (!live[u]) continue;
+    let any = false;
+    for (let i = 0; i < has.words && !any; i++) any = has.data[u * has.words + i] !== 0;
+    if (!any) continue;
+    senders.push(u);
     let unique = false;
     for (let p = 0; p < k; p++) {
       if (has.get(u, p) && holders[p] === 1 && needers[p]! > 0) {
@@ -87,13 +92,26 @@ export function planRound(input: RoundInput): Transfer[] {
   const rarest = new Int32Array(n).fill(1 << 30);
   for (const v of receivers) for (let p = 0; p < k; p++) if (need.get(v, p) && holders[p]! < rarest[v]!) rarest[v] = holders[p]!;
   receivers.sort((a, b) => rarest[a]! - rarest[b]! || missing[b]! - missing[a]! || a - b);
+  // Candidate senders of v: the senders before v in cluster order, nearest first (cyclic).
+  const S = senders.length;
+  const firstBefore = (v: number): number => {
+    let lo = 0;
+    let hi = S; // first index with senders[i] >= v
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (senders[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return (lo - 1 + S) % S;
+  };
   const senderOf = new Int32Array(n).fill(-1); // receiver -> sender
   const receiverOf = new Int32Array(n).fill(-1); // sender -> receiver
   // Greedy pass: the nearest preceding node in cluster order that can serve.
   for (const v of receivers) {
-    for (let d = 1; d < n; d++) {
-      const u = (v - d + n) % n;
-      if (!live[u] || receiverOf[u] !== -1) continue;
+    const i0 = firstBefore(v);
+    for (let d = 0; d < S; d++) {
+      const u = senders[(i0 - d + S) % S]!;
+      if (u === v || receiverOf[u] !== -1) continue;
       if (edge(u, v)) {
         receiverOf[u] = v;
         senderOf[v] = u;
@@ -102,14 +120,15 @@ export function planRound(input: RoundInput): Transfer[] {
     }
   }
   // Augmenting paths for receivers left out, with a work budget for large clusters.
-  let budget = 4_000_000;
+  let budget = 200_000;
   const stamp = new Int32Array(n);
   let epoch = 0;
   const augment = (v: number): boolean => {
-    for (let d = 1; d < n; d++) {
+    const i0 = firstBefore(v);
+    for (let d = 0; d < S; d++) {
       if (--budget < 0) return false;
-      const u = (v - d + n) % n;
-      if (!live[u] || stamp[u] === epoch || !edge(u, v)) continue;
+      const u = senders[(i0 - d + S) % S]!;
+      if (u === v || stamp[u] === epoch || !edge(u, v)) continue;
       stamp[u] = epoch;
       const w = receiverOf[u]!;
       if (w === -1 || augment(w)) {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { execa } from 'execa';
-import { BadInputError, CorruptDataError, NotFoundError, ToolError } from '../../core/errors.ts';
+import { BadInputError, NotFoundError, ToolError } from '../../core/errors.ts';
 import { type Progress, silentProgress } from '../../core/progress.ts';
 import { decodeCommit, encodeCommit } from './commit.ts';
 import type { GitFSImage } from './image.ts';
@@ -200,5 +200,3 @@ export async function exportGit(img: GitFSImage, dir: string, opts: { strict?: b
   progress.succeed(`exported ${w.count} objects and ${out.length} refs to ${gitDir}`);
   return { gitDir, objects: w.count, refs: out, strict: Boolean(opts.strict) };
 }
-
-export { CorruptDataError };

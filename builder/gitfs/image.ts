@@ -119,10 +119,6 @@ export interface Referral {
 
 const DEFAULT_IDENTITY: Identity = { name: 'gittorrent', email: 'gittorrent@localhost' };
 
-function zeroIfNone(h: string | undefined): string {
-  return h ?? ZERO_HASH;
-}
-
 interface PendingObject {
   type: ObjectType;
   data: Buffer;
@@ -218,11 +214,9 @@ export class GitFSImage {
 
   private load(): void {
     const dev = this.dev;
-    const minBytes = (LOG_LBA + 1) * SECTOR_SIZE;
     if (dev.size < SB_B_LBA * SECTOR_SIZE + SB_BYTES) {
       throw new BadInputError(`${this.path}: not a GitFS image (${dev.size} bytes is too small)`);
     }
-    void minBytes;
     const copies = [SB_A_LBA, SB_B_LBA].map((lba, i) => ({ name: i === 0 ? 'A' : 'B', res: decodeSuperblock(dev.read(lba * SECTOR_SIZE, SB_BYTES)) }));
     if (copies.every((c) => !c.res.ok && !c.res.hasMagic)) throw new BadInputError(`${this.path}: not a GitFS image (no superblock magic)`);
     const reasons: string[] = [];
@@ -964,5 +958,3 @@ export class GitFSImage {
     });
   }
 }
-
-export { zeroIfNone };

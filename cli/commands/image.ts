@@ -129,7 +129,6 @@ function renderBranchTree(nodes: BranchNode[], indent = ''): string {
   nodes.forEach((n, i) => {
     const last = i === nodes.length - 1;
     const label = `${n.name} (${n.kind}${n.hash === '0'.repeat(40) ? ', empty' : ' ' + n.hash.slice(0, 12)})`;
-    s += indent === '' && i === 0 && nodes.length >= 0 ? '' : '';
     s += `${indent}${indent === '' ? '' : last ? '└── ' : '├── '}${label}\n`;
     s += renderBranchTree(n.children, indent === '' ? '    ' : indent + (last ? '    ' : '│   '));
   });
@@ -243,7 +242,16 @@ export function registerImage(program: Command): void {
     .option('--json', 'print JSON')
     .description('Verify every object hash, the index, the refs and the logs')
     .action((imgPath: string, o: JsonOpt) => {
-      const report = withImage(imgPath, true, (img) => img.fsck());
+      const progress = createProgress({});
+      const report = withImage(imgPath, true, (img) => {
+        progress.start('verifying objects');
+        const r = img.fsck((done, total) => {
+          if (done % 2000 === 0) progress.update(`verified ${done}/${total} objects`);
+        });
+        if (r.ok) progress.succeed(`verified ${r.objects} objects`);
+        else progress.fail(`${r.problems.length} problem(s)`);
+        return r;
+      });
       printResult(report, o, (r) =>
         [...r.warnings.map((w) => `warning: ${w}`), ...r.problems.map((p) => `bad: ${p}`), `${r.ok ? 'ok' : 'FAILED'}: ${r.objects} objects, ${r.referrals} referrals, ${r.refs} refs, ${r.mainlineCommits} mainline commits`].join('\n'),
       );

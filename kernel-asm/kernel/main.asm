@@ -66,6 +66,8 @@ kernel_entry:
 	call time_calibrate
 	jc .timer_dead
 
+	call disk_init
+
 %ifdef TEST_FAULT
 	call fault_raise
 %endif
@@ -122,6 +124,8 @@ panic_halt:
 %include "control.asm"
 %include "sha1.asm"
 %include "crc32.asm"
+%include "ata.asm"
+%include "disk.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif
@@ -160,6 +164,7 @@ control_len:        resq 1
 control_line:       resb CONTROL_LINE_MAX + 8
 control_overflow:   resb 1
 panic_active:       resb 1
+disk_ok:            resb 1
 	alignb 8
 hash_len:           resq 1
 hash_crc:           resd 1

@@ -16,11 +16,12 @@ describe('kernel boot (QEMU, TCG)', () => {
     const { vm, result } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
     await vm.stop(200);
     const seq = result.events.map((e) => (e.name === 'boot' ? `boot:${e.fields.stage}` : e.name));
-    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'boot:kernel', 'ready']);
+    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'boot:kernel', 'disk', 'ready']);
     const kernelEv = result.events[2]!;
     expect(kernelEv.fields.version).toBe('9.8.7-test');
     expect(Number(kernelEv.fields.size)).toBeGreaterThan(1000);
-    const ready = result.events[3]!;
+    expect(Number(result.events[3]!.fields.sectors)).toBe(64 * 1024 * 1024 / 512); // the ATA driver sized the disk
+    const ready = result.events[4]!;
     expect(Number(ready.fields.ms)).toBeGreaterThan(0);
     expect(Number(ready.fields.ticks)).toBeGreaterThanOrEqual(4); // the PIT tick is running
   });

@@ -1,0 +1,156 @@
+; disk.asm -- the kernel's view of its boot disk: brings up the ATA driver, reports it, and
+; turns driver errors into `EVENT error dev=ata ...` lines.
+
+; ---------------------------------------------------------------------------------------------
+; disk_init -- Finds the disk; prints `EVENT disk dev=ata sectors=N`, `EVENT disk dev=ata
+; state=absent`, or an error event.
+;  IN:  nothing
+;  OUT: CF = 0 when a disk is usable (disk_ok = 1); CF = 1 otherwise
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI
+disk_init:
+	mov byte [disk_ok], 0
+	call ata_init
+	jc .fail
+	mov byte [disk_ok], 1
+	mov rsi, str_ev_disk
+	call event_begin
+	mov rsi, str_key_dev
+	mov rdx, str_ata
+	call event_kv_str
+	mov rsi, str_key_sectors
+	mov rax, [ata_sectors]
+	call event_kv_dec
+	call event_end
+	clc
+	ret
+.fail:
+	cmp byte [ata_error], ATA_ERR_NODISK
+	je .absent
+	mov rsi, str_op_init
+	call disk_report_error
+	stc
+	ret
+.absent:                                ; not an error: e.g. a node booted from a CD alone
+	mov rsi, str_ev_disk
+	call event_begin
+	mov rsi, str_key_dev
+	mov rdx, str_ata
+	call event_kv_str
+	mov rsi, str_key_state
+	mov rdx, str_absent
+	call event_kv_str
+	call event_end
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_report_error -- Prints `EVENT error dev=ata op=OP reason=... lba=N status=0x..` for
+; the driver's last error.
+;  IN:  RSI = operation name (zero-terminated)
+;  OUT: nothing
+;  CLOBBERS: nothing
+disk_report_error:
+	push rax
+	push rdx
+	push rsi
+	push rsi
+	mov rsi, str_ev_error
+	call event_begin
+	mov rsi, str_key_dev
+	mov rdx, str_ata
+	call event_kv_str
+	pop rdx
+	mov rsi, str_key_op
+	call event_kv_str
+	movzx eax, byte [ata_error]
+	cmp eax, ATA_ERR_RANGE
+	jbe .known
+	xor eax, eax
+.known:
+	mov rdx, [ata_reason_table + rax * 8]
+	mov rsi, str_key_reason
+	call event_kv_str
+	mov rsi, str_key_lba
+	mov rax, [ata_error_lba]
+	call event_kv_dec
+	mov rsi, str_key_status
+	movzx eax, byte [ata_status]
+	call event_kv_hex
+	call event_end
+	pop rsi
+	pop rdx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_read -- Reads sectors, reporting any error as an event.
+;  IN:  RAX = LBA, RCX = count, RDI = buffer
+;  OUT: CF = 1 on error (already reported)
+;  CLOBBERS: nothing
+disk_read:
+	cmp byte [disk_ok], 0
+	je .nodisk
+	call ata_read
+	jnc .ok
+	push rsi
+	mov rsi, str_op_read
+	call disk_report_error
+	pop rsi
+	stc
+.ok:
+	ret
+.nodisk:
+	mov byte [ata_error], ATA_ERR_NODISK
+	push rsi
+	mov rsi, str_op_read
+	call disk_report_error
+	pop rsi
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_write -- Writes sectors (flushed), reporting any error as an event.
+;  IN:  RAX = LBA, RCX = count, RSI = buffer
+;  OUT: CF = 1 on error (already reported)
+;  CLOBBERS: nothing
+disk_write:
+	cmp byte [disk_ok], 0
+	je .nodisk
+	call ata_write
+	jnc .ok
+	push rsi
+	mov rsi, str_op_write
+	call disk_report_error
+	pop rsi
+	stc
+.ok:
+	ret
+.nodisk:
+	mov byte [ata_error], ATA_ERR_NODISK
+	push rsi
+	mov rsi, str_op_write
+	call disk_report_error
+	pop rsi
+	stc
+	ret
+
+align 8
+ata_reason_table:
+	dq str_ata_ok, str_ata_nodisk, str_ata_timeout, str_ata_device, str_ata_range
+
+str_ev_disk:        db "disk", 0
+str_ata:            db "ata", 0
+str_key_sectors:    db "sectors", 0
+str_key_state:      db "state", 0
+str_absent:         db "absent", 0
+str_key_op:         db "op", 0
+str_key_lba:        db "lba", 0
+str_key_status:     db "status", 0
+str_op_init:        db "init", 0
+str_op_read:        db "read", 0
+str_op_write:       db "write", 0
+str_ata_ok:         db "none", 0
+str_ata_nodisk:     db "no-disk", 0
+str_ata_timeout:    db "timeout", 0
+str_ata_device:     db "device-error", 0
+str_ata_range:      db "out-of-range", 0
