@@ -2,8 +2,8 @@
 // (.map) and a make-style dependency file (.d) next to each binary, and turns nasm's
 // diagnostics into file:line messages.
 import { execa } from 'execa';
-import { readFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { readFileSync, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { AssemblyError, ToolError } from '../core/errors.ts';
 
 export interface AssembleOptions {
@@ -116,8 +116,18 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     reject: false,
     cwd: root,
   });
-  if (deps.exitCode === 0) writeFileSync(depfile, String(deps.stdout) + '\n');
-  else rmSync(depfile, { force: true });
+  if (deps.exitCode === 0) {
+    writeFileSync(depfile, String(deps.stdout) + '\n');
+  } else {
+    // Preprocess-only mode cannot evaluate everything (e.g. %assign of an equ symbol): fall
+    // back to every source in the include folders, a safe over-approximation.
+    const all = opts.includeDirs.flatMap((d) =>
+      readdirSync(resolve(d))
+        .filter((f) => /\.(asm|inc)$/.test(f))
+        .map((f) => join(resolve(d), f)),
+    );
+    writeFileSync(depfile, `${output} : ${[resolve(opts.source), ...all].join(' \\\n  ')}\n`);
+  }
   const inputs = existsSync(depfile) ? parseDepfile(readFileSync(depfile, 'utf8')).map((p) => resolve(root, p)) : [resolve(opts.source)];
   return { output, listing, map, depfile, inputs, warnings: diags.filter((d) => d.severity === 'warning') };
 }

@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootError, ToolError } from '../core/errors.ts';
-import { LineSplitter, parseEventLine, type KernelEvent } from './events.ts';
+import { SerialDecoder, parseEventLine, type KernelEvent, type SerialItem } from './events.ts';
 import { QmpClient } from './qmp.ts';
 import { QEMU_BINARY, qemuArgv, type Accel } from './qemu-args.ts';
 import { runtimeDir } from './runtime-dir.ts';
@@ -97,13 +97,12 @@ export class Vm {
       stderr: 'pipe',
       buffer: false,
       reject: false,
-      encoding: 'utf8',
+      encoding: 'buffer',
     });
     live.add(this);
-    const splitter = new LineSplitter();
-    this.proc.stdout!.setEncoding('utf8');
-    this.proc.stdout!.on('data', (chunk: string) => {
-      for (const line of splitter.push(chunk)) this.onLine(line);
+    const decoder = new SerialDecoder();
+    this.proc.stdout!.on('data', (chunk: Buffer) => {
+      for (const item of decoder.push(chunk)) this.onItem(item);
     });
     this.proc.stderr!.setEncoding('utf8');
     this.proc.stderr!.on('data', (chunk: string) => {
@@ -111,7 +110,7 @@ export class Vm {
     });
     this.proc.stdin!.on('error', () => {});
     this.exited = this.proc.then((r) => {
-      for (const line of splitter.flush()) this.onLine(line);
+      for (const item of decoder.flush()) this.onItem(item);
       live.delete(this);
       this.qmpClient?.close();
       rmSync(this.qmpSocket, { force: true });
@@ -140,11 +139,31 @@ export class Vm {
     return new Vm(opts);
   }
 
-  private onLine(line: string): void {
+  private pendingData: KernelEvent | undefined;
+
+  private onItem(item: SerialItem): void {
+    if (item.kind === 'payload') {
+      const ev = this.pendingData;
+      this.pendingData = undefined;
+      if (ev) {
+        ev.payload = item.data;
+        this.publish(ev);
+      }
+      return;
+    }
+    const line = item.line;
     this.lines.push(line);
     this.opts.onLine?.(line);
     const ev = parseEventLine(line, Date.now() - this.startedAt);
     if (!ev) return;
+    if (ev.name === 'data') {
+      this.pendingData = ev; // published once its payload has arrived
+      return;
+    }
+    this.publish(ev);
+  }
+
+  private publish(ev: KernelEvent): void {
     this.events.push(ev);
     this.opts.onEvent?.(ev);
     for (const w of [...this.waiters]) {
@@ -192,6 +211,11 @@ export class Vm {
   /** Sends one line to the kernel's control channel on COM1. */
   send(line: string): void {
     this.proc.stdin!.write(line + '\n');
+  }
+
+  /** Number of serial lines seen so far (an index for reading a command's output). */
+  get lineCount(): number {
+    return this.lines.length;
   }
 
   /** Sends raw bytes to COM1 (a command's binary payload). */

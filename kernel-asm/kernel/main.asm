@@ -84,12 +84,13 @@ kernel_entry:
 	mov rax, [ticks]
 	call event_kv_dec
 	call event_end
+	call shell_prompt
 
 ; ---------------------------------------------------------------------------------------------
-; The healthy main loop: sleep until an interrupt, then serve the control channel.
+; The healthy main loop: sleep until an interrupt, then serve the shell.
 .main_loop:
 	hlt
-	call control_poll
+	call shell_poll
 	jmp .main_loop
 
 .timer_dead:
@@ -121,7 +122,7 @@ panic_halt:
 %include "pic.asm"
 %include "pit.asm"
 %include "time.asm"
-%include "control.asm"
+%include "shell.asm"
 %include "sha1.asm"
 %include "crc32.asm"
 %include "ata.asm"
@@ -160,9 +161,10 @@ serial_tx_dropped:  resq 1
 serial_rx_head:     resq 1              ; bytes ever put in the ring
 serial_rx_tail:     resq 1              ; bytes ever taken from the ring
 serial_rx_paused:   resb 1
-control_len:        resq 1
-control_line:       resb CONTROL_LINE_MAX + 8
-control_overflow:   resb 1
+shell_len:          resq 1
+shell_cmd_name:     resq 1
+shell_line:         resb SHELL_LINE_MAX + 8
+shell_overflow:     resb 1
 panic_active:       resb 1
 disk_ok:            resb 1
 	alignb 8

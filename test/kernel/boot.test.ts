@@ -26,7 +26,7 @@ describe('kernel boot (QEMU, TCG)', () => {
     expect(Number(ready.fields.ticks)).toBeGreaterThanOrEqual(4); // the PIT tick is running
   });
 
-  it('keeps ticking after ready and answers on the control channel', async () => {
+  it('keeps ticking after ready and answers on the shell', async () => {
     const { vm } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
     try {
       const n = vm.events.length;
@@ -37,9 +37,9 @@ describe('kernel boot (QEMU, TCG)', () => {
       const p2 = await vm.waitForEvent((e) => e.name === 'pong' && e !== p1, 10_000, n);
       expect(Number(p2.fields.ticks)).toBeGreaterThan(Number(p1.fields.ticks) + 100);
       vm.send('no-such-command');
-      const err = await vm.waitForEvent((e) => e.name === 'error' && e.fields.cmd === 'control', 10_000, n);
+      const err = await vm.waitForEvent((e) => e.name === 'error' && e.fields.cmd === 'shell', 10_000, n);
       expect(err.fields.reason).toBe('unknown-command');
-      vm.send('x'.repeat(300));
+      vm.send('x'.repeat(2000));
       const long = await vm.waitForEvent((e) => e.name === 'error' && e.fields.reason === 'line-too-long', 10_000, n);
       expect(long).toBeDefined();
       vm.send('ping'); // still alive after bad input
@@ -61,5 +61,28 @@ describe('kernel boot (QEMU, TCG)', () => {
     const { statSync } = await import('node:fs');
     expect(statSync(out.mbr).size).toBe(512);
     expect(statSync(out.kernel).size).toBeLessThan(64 * 1024);
+  });
+});
+
+describe('serial shell protocol', () => {
+  it('ends every command with the end marker and keeps working after bad input', async () => {
+    const { ShellClient } = await import('../../emulator/shell-client.ts');
+    const { vm } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
+    try {
+      const sh = new ShellClient(vm);
+      const help = await sh.run('help');
+      expect(help.status).toBe('ok');
+      expect(help.lines).toEqual(expect.arrayContaining(['help', 'ping', 'exit', 'reboot', 'hash']));
+      const bad = await sh.run('frobnicate now');
+      expect(bad.status).toBe('error');
+      expect(bad.error).toBe('unknown-command');
+      const long = await sh.run('x'.repeat(2000));
+      expect(long.error).toBe('line-too-long');
+      const ping = await sh.run('ping');
+      expect(ping.status).toBe('ok');
+      expect(ping.events.map((e) => e.name)).toEqual(['pong']);
+    } finally {
+      await vm.stop(200);
+    }
   });
 });
