@@ -28,7 +28,7 @@ export interface Plan {
 }
 
 /** The seed, when exactly one live node holds anything and the policy is full replication. */
-function singleSeed(holdings: Holdings, live: readonly boolean[]): number | null {
+export function singleSeed(holdings: Holdings, live: readonly boolean[]): number | null {
   let seed: number | null = null;
   for (let v = 0; v < holdings.length; v++) {
     if (!live[v] || !holdings[v]!.some((x) => x === 1)) continue;

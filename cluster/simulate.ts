@@ -2,7 +2,7 @@
 // can leave or join. Whenever a round does not go as planned (a loss, a membership change) the
 // next round is re-planned from the current holdings, so the propagation still completes.
 import { planRound } from './heuristic.ts';
-import { plan } from './planner.ts';
+import { plan, singleSeed } from './planner.ts';
 import { wantsFor, type Policy } from './policy.ts';
 import { emptyHoldings, oneSeedLowerBound, type Holdings, type Schedule, type Transfer } from './types.ts';
 
@@ -111,18 +111,20 @@ export function simulate(opts: SimOptions): SimResult {
     let transfers: Transfer[];
     if (replan || idx >= current.length) {
       replans++;
-      const p = plan({ holdings: h, policy, live: live });
-      if (p.method.startsWith('broadcast')) {
+      let method = 'matching';
+      if (policy.kind === 'all' && singleSeed(h, live) !== null) {
+        const p = plan({ holdings: h, policy, live });
+        method = p.method;
         current = p.schedule;
         idx = 0;
         transfers = current[idx++] ?? [];
       } else {
-        // Off the one-seed path: plan one round at a time (the heuristic's first round).
+        // Off the one-seed path: plan one round at a time (the heuristic's next round).
         current = [];
         idx = 0;
         transfers = planRound({ holdings: h, wants, live });
       }
-      if (methods[methods.length - 1] !== p.method) methods.push(p.method);
+      if (methods[methods.length - 1] !== method) methods.push(method);
       replan = false;
     } else {
       transfers = current[idx++]!;

@@ -82,7 +82,7 @@ export class Vm {
       disk: opts.disk,
       cdrom: opts.cdrom,
       accel: opts.accel,
-      memoryMb: opts.memoryMb ?? 64,
+      memoryMb: opts.memoryMb ?? 256,
       qmpSocket: this.qmpSocket,
       debugExit: opts.debugExit ?? true,
       noReboot: opts.noReboot ?? true,

@@ -36,7 +36,7 @@ export function registerBoot(program: Command): void {
     .option('--until <event>', 'exit 0 once the kernel reaches this state (ready)')
     .option('--timeout <seconds>', 'give up after this many seconds', '30')
     .option('--accel <a>', 'auto, tcg or kvm (auto: TCG unless KVM is measured faster here)', 'auto')
-    .option('--memory <mb>', 'guest memory in MiB', '64')
+    .option('--memory <mb>', 'guest memory in MiB', '256')
     .option('--gdb [port]', 'wait for gdb on a TCP port (default 1234 + uid % 1000)')
     .option('--qemu-arg <arg>', 'extra QEMU argument (repeatable)', collect, [])
     .option('--json', 'print the result as JSON (with --until)')

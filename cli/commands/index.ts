@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerBuild } from './build.ts';
 import { registerBoot } from './boot.ts';
 import { registerDemo } from './demo.ts';
+import { registerSimulate } from './simulate.ts';
 import { registerImage } from './image.ts';
 import { registerIso } from './iso.ts';
 import { registerMergeIso } from './merge-iso.ts';
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerBuild(program);
   registerBoot(program);
   registerDemo(program);
+  registerSimulate(program);
   registerImage(program);
   registerIso(program);
   registerMergeIso(program.commands.find((c) => c.name() === 'image')!);

@@ -14,7 +14,8 @@
 %endif
 
 KERNEL_STACK_BYTES  equ 16384
-HEAP_ADDR           equ 0x1000000       ; 16 MiB: scratch memory for command data
+HEAP_ADDR           equ 0x1000000       ; 16 MiB: scratch memory for command data (hash)
+FS_ARENA_ADDR       equ 0x3000000       ; 48 MiB: GitFS objects, up to the end of RAM
 HASH_INPUT_MAX      equ 0x2000000       ; 32 MiB: largest `hash` input (needs -m 64 or more)
 
 	bits 64
@@ -66,7 +67,9 @@ kernel_entry:
 	call time_calibrate
 	jc .timer_dead
 
+	call mem_init
 	call disk_init
+	call fs_init
 
 %ifdef TEST_FAULT
 	call fault_raise
@@ -126,7 +129,10 @@ panic_halt:
 %include "sha1.asm"
 %include "crc32.asm"
 %include "ata.asm"
+%include "gitfs.asm"
 %include "disk.asm"
+%include "mem.asm"
+%include "fs.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif
@@ -167,6 +173,23 @@ shell_line:         resb SHELL_LINE_MAX + 8
 shell_overflow:     resb 1
 panic_active:       resb 1
 disk_ok:            resb 1
+fs_mounted:         resb 1
+fs_kind:            resb 1
+fs_last_dir_len:    resq 1
+	alignb 8
+mem_top:            resq 1
+fs_arena_base:      resq 1
+fs_mode:            resq 1
+fs_dir:             resq 1
+fs_dir_len:         resq 1
+fs_walk_depth:      resq 1
+fs_log_left:        resq 1
+fs_hash:            resb 20
+fs_tmp20:           resb 20
+fs_root_tree:       resb 20
+fs_prefix:          resb 20
+fs_walk_path:       resb FS_PATH_MAX + 8
+fs_last_dir:        resb FS_PATH_MAX + 8
 	alignb 8
 hash_len:           resq 1
 hash_crc:           resd 1

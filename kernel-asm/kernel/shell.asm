@@ -369,6 +369,13 @@ shell_table:
 	dq str_cmd_exit,   cmd_exit
 	dq str_cmd_reboot, cmd_reboot
 	dq str_cmd_hash,   cmd_hash
+	dq str_cmd_ls,     cmd_ls
+	dq str_cmd_cat,    cmd_cat
+	dq str_cmd_stat,   cmd_stat
+	dq str_cmd_sha1,   cmd_sha1
+	dq str_cmd_log,    cmd_log
+	dq str_cmd_branches, cmd_branches
+	dq str_cmd_rev,    cmd_rev
 	dq 0, 0
 
 str_prompt:          db "gt> ", 0
@@ -378,6 +385,13 @@ str_cmd_ping:        db "ping", 0
 str_cmd_exit:        db "exit", 0
 str_cmd_reboot:      db "reboot", 0
 str_cmd_hash:        db "hash", 0
+str_cmd_ls:          db "ls", 0
+str_cmd_cat:         db "cat", 0
+str_cmd_stat:        db "stat", 0
+str_cmd_sha1:        db "sha1", 0
+str_cmd_log:         db "log", 0
+str_cmd_branches:    db "branches", 0
+str_cmd_rev:         db "rev", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0
