@@ -39,8 +39,8 @@ export function mergeRelease(img: GitFSImage, release: Release, opts: MergeOptio
 
 /**
  * Points the `boot` ref at a kernel commit and writes that commit's loader (boot/mbr.bin,
- * boot/stage2.bin) into the boot area, its stage-2 header aimed at the commit's
- * boot/kernel.bin blob in the object log (stored raw, so its bytes are contiguous on disk).
+ * boot/stage2.bin) into the boot area. The loader resolves `boot` -> commit -> tree ->
+ * boot/kernel.bin on the disk itself and verifies the blob's hash before running it.
  */
 export function bootKernelCommit(img: GitFSImage, commit: string, reason: string): { lba: number; offset: number; size: number } {
   const tree = img.commitTreeHash(commit);
@@ -55,6 +55,6 @@ export function bootKernelCommit(img: GitFSImage, commit: string, reason: string
   const where = img.locateRaw(kernelHash);
   if (where.size === 0) throw new BadInputError(`kernel commit ${commit.slice(0, 12)} has an empty kernel`);
   img.setRef('boot', commit, { kind: 'boot', reason });
-  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: BigInt(where.lba), kernelOffset: where.offset, kernelSize: where.size }));
+  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0 }));
   return where;
 }

@@ -43,7 +43,9 @@ export function readStage2Header(stage2: Buffer): Stage2Header {
 export function patchStage2(stage2: Buffer, hdr: Stage2Header): Buffer {
   readStage2Header(stage2); // validates the magic
   if (stage2.length > STAGE2_MAX_BYTES) throw new BadInputError(`stage 2 is ${stage2.length} bytes, more than ${STAGE2_MAX_BYTES}`);
-  if (hdr.kernelSize <= 0 || hdr.kernelSize > KERNEL_MAX_BYTES) {
+  // BOOTSRC_DISK: the loader finds the kernel through the `boot` ref; the size fields are 0.
+  const disk = hdr.source === BOOTSRC_DISK;
+  if (!disk && (hdr.kernelSize <= 0 || hdr.kernelSize > KERNEL_MAX_BYTES)) {
     throw new BadInputError(`kernel is ${hdr.kernelSize} bytes; the loader takes 1..${KERNEL_MAX_BYTES}`);
   }
   if (hdr.kernelOffset < 0 || hdr.kernelOffset >= 512) throw new Error(`kernel offset ${hdr.kernelOffset} is not inside a sector`);

@@ -1,132 +1,98 @@
-// One seed, K pieces, N nodes, full replication: schedules on fixed communication patterns.
+// One seed, K pieces, N nodes, full replication: Träff's round-optimal circulant broadcast
+// schedule (J. L. Träff, "Round-optimal n-Block Broadcast Schedules in Logarithmic Time",
+// arXiv 2312.11236; the circulant graph of arXiv 2205.10072 and Träff & Ripke).
 //
-// A pattern says, for every round, where each node sends (a permutation, so each node also
-// receives from at most one peer). The seed injects piece t in round t (a piece nobody else has,
-// as the seed's "unique data first" rule asks); every other sender forwards the newest piece
-// (highest index) its target lacks. Patterns tried, in order:
-//   - the hypercube (N = 2^d): round t pairs x with x XOR 2^(t mod d); reaches K + d - 1;
-//   - circulant graphs x -> x + s_j (mod N) with ceil(log2 N) skips (Träff's halving skips
-//     s_q = N, s_j = ceil(s_{j+1} / 2), and powers of two), in descending and ascending order and
-//     every rotation of it; a rarest-first variant of the forwarding rule.
-// The first schedule that meets the lower bound wins; otherwise the shortest one.
-import { ceilLog2, oneSeedLowerBound, type Schedule } from './types.ts';
+// Communication graph: q = ceil(log2 N) halving skips s_q = N, s_j = ceil(s_{j+1} / 2), so
+// s_0 = 1, s_1 = 2, ... In round i, with slot k = i mod q, every node r (numbered relative to the
+// seed, which is 0) sends to r + s_k and receives from r - s_k (mod N): a permutation, so every
+// node sends at most once and receives at most once per round.
+//
+// Blocks: every node r != 0 owns a receive schedule recv[0..q-1] (O(log N) entries, computed
+// independently per node): in round i = j*q + k it receives piece recv[k] + j*q - x from r - s_k
+// (x = (q - (K-1) mod q) mod q aligns the last phase so that it ends with piece K-1). recv[]
+// holds the node's baseblock b (the smallest skip index of the greedy decomposition of r into
+// skips) and b' - q for every other b' in 0..q-1, so the q slots cover every residue mod q once
+// and each piece arrives exactly once. Pieces below 0 are not sent, pieces from K on are clamped
+// to K-1 (and dropped here when the receiver already has K-1). The sender's piece is by
+// definition the receiver's recv entry, so only receive schedules are computed. Träff proves the
+// sender always holds that piece (Theorems of 2312.11236): K - 1 + q rounds, the lower bound.
+//
+// The implementation replays the plan once, checking every transfer (O(N (K + q))); it is
+// verified exhaustively in test/cluster/planner.test.ts and, beyond that, by the same replay
+// every time it runs (a failing replay would throw rather than return a wrong plan).
+import { ceilLog2, type Schedule, type Transfer } from './types.ts';
 
-type Rule = 'newest' | 'rarest';
-
-interface Pattern {
-  name: string;
-  /** Target of node x (relative to the seed, which is 0) in round t. */
-  target: (t: number, x: number) => number;
-  rule: Rule;
-}
-
-/** Träff's skips: s_q = N, s_j = ceil(s_{j+1} / 2); ascending s_0 = 1, s_1 = 2, ... */
+/** Träff's skips s_0..s_q: s_q = N, s_j = ceil(s_{j+1} / 2). Length q + 1; s_0 = 1 for N >= 2. */
 export function halvingSkips(n: number): number[] {
   const q = ceilLog2(n);
   const s = new Array<number>(q + 1).fill(0);
   s[q] = n;
   for (let j = q - 1; j >= 0; j--) s[j] = Math.ceil(s[j + 1]! / 2);
-  return s.slice(0, q);
-}
-
-function powerSkips(n: number): number[] {
-  return Array.from({ length: ceilLog2(n) }, (_, j) => 2 ** j);
-}
-
-function rotations(a: number[]): number[][] {
-  return a.map((_, i) => [...a.slice(i), ...a.slice(0, i)]);
-}
-
-function circulant(n: number, skips: number[], rule: Rule, name: string): Pattern {
-  const q = skips.length;
-  return { name, rule, target: (t, x) => (x + skips[t % q]!) % n };
-}
-
-export function patterns(n: number): Pattern[] {
-  const out: Pattern[] = [];
-  const d = ceilLog2(n);
-  if (2 ** d === n) out.push({ name: 'hypercube', rule: 'newest', target: (t, x) => x ^ (1 << t % d) });
-  const families: [string, number[]][] = [
-    ['halving-desc', halvingSkips(n).reverse()],
-    ['powers-desc', powerSkips(n).reverse()],
-    ['halving-asc', halvingSkips(n)],
-    ['powers-asc', powerSkips(n)],
-  ];
-  for (const rule of ['newest', 'rarest'] as Rule[]) {
-    for (const [fam, skips] of families) {
-      rotations(skips).forEach((rot, i) => out.push(circulant(n, rot, rule, `circulant-${fam}-rot${i}-${rule}`)));
-    }
-  }
-  // Halving skips of a slightly larger circle, taken mod N (needed for N = 34..36).
-  for (let j = 1; j <= 8; j++) {
-    const skips = halvingSkips(n + j).map((s) => s % n);
-    if (skips.length !== d || new Set(skips).size !== d || skips.includes(0)) continue;
-    for (const rule of ['newest', 'rarest'] as Rule[]) {
-      rotations(skips.slice().reverse()).forEach((rot, i) =>
-        out.push(circulant(n, rot, rule, `circulant-halving${n + j}-desc-rot${i}-${rule}`)),
-      );
-    }
-  }
-  return out;
+  return s;
 }
 
 /**
- * Runs one pattern. Returns the schedule in relative node numbers (seed = 0), or null when it
- * does not finish within `limit` rounds.
+ * Baseblock of node r (relative to the seed): write r greedily as a sum of distinct skips, largest
+ * first (take s_j while the partial sum stays below r, stop when it hits r exactly); the baseblock
+ * is the index of the last (smallest) skip taken. The seed (r = 0) gets q.
  */
-export function runPattern(n: number, k: number, p: Pattern, limit: number): Schedule | null {
-  const has = new Uint8Array(n * k);
-  for (let b = 0; b < k; b++) has[b] = 1;
-  const count = new Int32Array(n);
-  count[0] = k;
-  const holders = new Int32Array(k).fill(1);
-  let missing = (n - 1) * k;
-  const schedule: Schedule = [];
-  const to = new Int32Array(n);
-  const piece = new Int32Array(n);
-  for (let t = 0; missing > 0; t++) {
-    if (t >= limit) return null;
-    const round = [];
-    for (let x = 0; x < n; x++) {
-      piece[x] = -1;
-      const y = p.target(t, x);
-      to[x] = y;
-      if (y === 0 || y === x || count[y] === k) continue;
-      const hx = x * k;
-      const hy = y * k;
-      let pick = -1;
-      if (x === 0 && t < k) pick = t;
-      else if (p.rule === 'newest') {
-        for (let b = k - 1; b >= 0; b--) {
-          if (has[hx + b] && !has[hy + b]) {
-            pick = b;
-            break;
-          }
-        }
-      } else {
-        let best = Infinity;
-        for (let b = k - 1; b >= 0; b--) {
-          if (has[hx + b] && !has[hy + b] && holders[b]! < best) {
-            best = holders[b]!;
-            pick = b;
-          }
-        }
-      }
-      piece[x] = pick;
-    }
-    for (let x = 0; x < n; x++) {
-      const b = piece[x]!;
-      if (b < 0) continue;
-      const y = to[x]!;
-      round.push({ from: x, to: y, piece: b });
-      has[y * k + b] = 1;
-      count[y]!++;
-      holders[b]!++;
-      missing--;
-    }
-    schedule.push(round);
+export function baseblock(r: number, skips: readonly number[]): number {
+  const q = skips.length - 1;
+  let sum = 0;
+  for (let j = q - 1; j >= 0; j--) {
+    const next = sum + skips[j]!;
+    if (next === r) return j;
+    if (next < r) sum = next;
   }
-  return schedule;
+  return q;
+}
+
+/**
+ * Receive schedule of node r (1 <= r < N): entry k is the piece (relative to the phase) node r
+ * receives in slot k, from r - s_k. One entry is the baseblock b, the others are b' - q for the
+ * remaining skip indices b' != b, so the entries are distinct modulo q.
+ *
+ * The search (Träff's greedy depth-first search over canonical skip sequences): node r is taken
+ * as R = N + r; walking canonical paths 0, s_e1, s_e1 + s_e2, ... (skip indices not yet assigned,
+ * tried from large to small) it assigns, slot by slot in increasing order, the index e of the
+ * last skip of a path whose end lies at or before the slot's sender R - s_k and strictly before
+ * the previously assigned end; a path end that also lies at or before R - s_{k+1} is first
+ * extended, so that deeper (earlier-arriving) candidates fill the slots first. Index q (the path
+ * that wraps around through the seed) stands for the baseblock itself.
+ */
+export function receiveSchedule(r: number, skips: readonly number[]): Int32Array {
+  const q = skips.length - 1;
+  const n = skips[q]!;
+  const b = baseblock(r, skips);
+  const R = n + r;
+  const assigned = new Uint8Array(q + 1);
+  assigned[b] = 1;
+  const slotIndex = new Int32Array(q).fill(-1);
+  let slot = 0;
+  const sk = (k: number) => (k <= q ? skips[k]! : Infinity);
+
+  // Extends the path ending at `end`; `bound` is the previous accepted path end (exclusive).
+  const extend = (end: number, bound: number, from: number): void => {
+    for (let e = from; e >= 0 && slot < q; e--) {
+      if (assigned[e]) continue;
+      const cand = end + skips[e]!;
+      if (cand > R - skips[slot]! || cand >= bound) continue;
+      if (cand <= R - sk(slot + 1)) {
+        extend(cand, bound, e);
+        if (slot >= q) return;
+        if (assigned[e]) continue;
+      }
+      if (end > R - sk(slot + 1)) return;
+      bound = cand;
+      slotIndex[slot++] = e;
+      assigned[e] = 1;
+    }
+  };
+  extend(0, 2 * n, q);
+  if (slot !== q) throw new Error(`receive schedule of node ${r} of ${n}: only ${slot} of ${q} slots`);
+  const out = new Int32Array(q);
+  for (let k = 0; k < q; k++) out[k] = slotIndex[k] === q ? b : slotIndex[k]! - q;
+  return out;
 }
 
 export interface BroadcastPlan {
@@ -135,26 +101,50 @@ export interface BroadcastPlan {
 }
 
 /**
- * Best schedule found for one seed (node `seed` of `n`) with `k` pieces. `budgetMs` bounds the
- * time spent trying patterns once one complete schedule exists.
+ * Schedule for one seed (node `seed` of `n`) with `k` pieces: K - 1 + ceil(log2 N) rounds, the
+ * lower bound. Deterministic, O(N log² N) to build the receive schedules and O(N (K + log N)) to
+ * emit and check the transfers.
  */
-export function planBroadcast(n: number, k: number, seed = 0, budgetMs = 3000): BroadcastPlan {
+export function planBroadcast(n: number, k: number, seed = 0): BroadcastPlan {
   if (n <= 1 || k === 0) return { schedule: [], pattern: 'none' };
-  const bound = oneSeedLowerBound(n, k);
-  const start = performance.now();
-  let best: BroadcastPlan | null = null;
-  for (const p of patterns(n)) {
-    const limit = best ? best.schedule.length - 1 : 4 * (k + ceilLog2(n)) + n;
-    const s = runPattern(n, k, p, limit);
-    if (s && (!best || s.length < best.schedule.length)) best = { schedule: s, pattern: p.name };
-    if (best && best.schedule.length <= bound) break;
-    if (best && performance.now() - start > budgetMs) break;
+  const skips = halvingSkips(n);
+  const q = skips.length - 1;
+  const recv = new Int32Array(n * q); // recv[r * q + slot]; the seed's row stays unused
+  for (let r = 1; r < n; r++) recv.set(receiveSchedule(r, skips), r * q);
+
+  const has = new Uint8Array(n * k);
+  has.fill(1, 0, k); // the seed (relative node 0) holds everything
+  const x = (q - ((k - 1) % q)) % q;
+  const rounds = k - 1 + q;
+  const got = new Int32Array(n);
+  const schedule: Schedule = [];
+  for (let t = 0; t < rounds; t++) {
+    const i = t + x;
+    const slot = i % q;
+    const base = i - slot - x; // phase * q - x
+    const s = skips[slot]!;
+    const round: Transfer[] = [];
+    for (let r = 1; r < n; r++) {
+      let piece = recv[r * q + slot]! + base;
+      got[r] = -1;
+      if (piece < 0) continue;
+      if (piece >= k) piece = k - 1;
+      if (has[r * k + piece]) continue; // redundant (clamped) transfer: drop it
+      const from = r >= s ? r - s : r - s + n;
+      if (!has[from * k + piece]) {
+        throw new Error(`broadcast ${n}x${k}: node ${from} lacks piece ${piece} in round ${t}`);
+      }
+      got[r] = piece;
+      const a = from + seed;
+      const b = r + seed;
+      round.push({ from: a >= n ? a - n : a, to: b >= n ? b - n : b, piece });
+    }
+    for (let r = 1; r < n; r++) if (got[r]! >= 0) has[r * k + got[r]!] = 1;
+    schedule.push(round);
   }
-  if (!best) throw new Error('no pattern completed'); // the hypercube/circulant always complete
-  const rel = best.schedule;
-  const abs = (x: number) => (x + seed) % n;
-  return {
-    pattern: best.pattern,
-    schedule: rel.map((r) => r.map((tr) => ({ from: abs(tr.from), to: abs(tr.to), piece: tr.piece }))),
-  };
+  if (has.indexOf(0) >= 0) {
+    const i = has.indexOf(0);
+    throw new Error(`broadcast ${n}x${k}: node ${Math.floor(i / k)} lacks piece ${i % k} at the end`);
+  }
+  return { schedule, pattern: 'circulant-traff' };
 }

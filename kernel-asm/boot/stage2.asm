@@ -1,15 +1,20 @@
-; stage2.asm -- the loader: finds the kernel the header names, enters 64-bit long mode,
-; copies the kernel to KERNEL_LOAD_ADDR and jumps to it with RDI = bootinfo.
+; stage2.asm -- the loader: enters 64-bit long mode, finds the kernel, copies it to
+; KERNEL_LOAD_ADDR and jumps to it with RDI = bootinfo.
 ;
 ; Loaded at STAGE2_LOAD_ADDR by the MBR (disk) or by El Torito behind a 512-byte stub (CD).
-; The image builder patches the stage2_hdr at STAGE2_HDR_OFFSET to say where the kernel is.
-; (Until the kernel-GitFS work, the builder points the header at the kernel blob's bytes in
-; the GitFS object log; the loader then resolves the `boot` ref itself.)
+; The stage2_hdr at STAGE2_HDR_OFFSET says where the kernel comes from:
+;   BOOTSRC_DISK      the GitFS boot disk: `boot` ref -> commit -> tree -> boot/kernel.bin,
+;                     read through the object log and verified against its SHA-1; a kernel
+;                     whose hash does not match is never run
+;   BOOTSRC_APPENDED  appended right after the stage-2 area in memory (a release CD)
 %include "gitfs_layout.inc"
 %include "boot.inc"
 
 	org STAGE2_LOAD_ADDR
 	bits 16
+	section .text
+	section .bss align=4096             ; written data: never on a page with code (TCG)
+	section .text
 
 stage2_entry:
 	jmp short stage2_start
@@ -26,7 +31,6 @@ istruc stage2_hdr
 	at stage2_hdr.reserved,      dd 0
 iend
 
-KERNEL_READ_CHUNK equ 64                ; sectors per INT 13h call (32 KiB)
 
 stage2_start:
 	cli
@@ -47,60 +51,19 @@ stage2_start:
 	call serial16_puts
 
 	; ---- where is the kernel? --------------------------------------------------------------
+	mov eax, [stage2_header + stage2_hdr.source]
+	cmp eax, BOOTSRC_DISK
+	je .enter_long_mode                   ; GitFS is read in long mode
+	cmp eax, BOOTSRC_APPENDED
+	jne .err_nokernel
 	mov eax, [stage2_header + stage2_hdr.kernel_size]
 	test eax, eax
 	jz .err_nokernel
 	cmp eax, KERNEL_MAX_BYTES
 	ja .err_toobig
-	mov eax, [stage2_header + stage2_hdr.source]
-	cmp eax, BOOTSRC_APPENDED
-	je .appended
-	cmp eax, BOOTSRC_DISK
-	jne .err_nokernel
 
-	; ---- BOOTSRC_DISK: read ceil((offset + size) / 512) sectors into KERNEL_BUFFER_ADDR ----
-	mov eax, [stage2_header + stage2_hdr.kernel_offset]
-	cmp eax, SECTOR_SIZE
-	jae .err_nokernel
-	add eax, [stage2_header + stage2_hdr.kernel_size]
-	add eax, SECTOR_SIZE - 1
-	shr eax, 9
-	mov [s2_sectors_left], ax
-	mov eax, [stage2_header + stage2_hdr.kernel_lba]
-	mov [dap.lba], eax
-	mov eax, [stage2_header + stage2_hdr.kernel_lba + 4]
-	mov [dap.lba + 4], eax
-	mov word [dap.segment], KERNEL_BUFFER_ADDR >> 4
-.read_loop:
-	mov ax, [s2_sectors_left]
-	test ax, ax
-	jz .read_done
-	cmp ax, KERNEL_READ_CHUNK
-	jbe .count_ok
-	mov ax, KERNEL_READ_CHUNK
-.count_ok:
-	mov [dap.count], ax
-	mov si, dap
-	mov ah, 0x42
-	mov dl, [s2_boot_drive]
-	int 0x13
-	jc .err_read
-	movzx eax, word [dap.count]
-	sub [s2_sectors_left], ax
-	add [dap.lba], eax
-	adc dword [dap.lba + 4], 0
-	shl ax, 5                             ; sectors * 512 / 16 = segment increment
-	add [dap.segment], ax
-	jmp .read_loop
-.read_done:
-	mov eax, KERNEL_BUFFER_ADDR
-	add eax, [stage2_header + stage2_hdr.kernel_offset]
-	mov [s2_kernel_src], eax
-	jmp .enter_long_mode
+	jmp .enter_long_mode                  ; BOOTSRC_DISK: GitFS is read in long mode
 
-.appended:
-	mov dword [s2_kernel_src], STAGE2_LOAD_ADDR + STAGE2_SECTORS * SECTOR_SIZE
-	jmp .enter_long_mode
 
 .err_nokernel:
 	mov si, msg_nokernel
@@ -108,8 +71,6 @@ stage2_start:
 .err_toobig:
 	mov si, msg_toobig
 	jmp .fail
-.err_read:
-	mov si, msg_readerr
 .fail:
 	call serial16_puts
 .halt:
@@ -168,11 +129,26 @@ long_mode_entry:
 	mov fs, ax
 	mov gs, ax
 	mov rsp, REALMODE_STACK
+	; zero .bss (the libraries' state and ours)
+	mov rdi, section..bss.start
+	mov rcx, s2_bss_end
+	sub rcx, rdi
+	xor eax, eax
+	rep stosb
 
+	cmp dword [stage2_header + stage2_hdr.source], BOOTSRC_DISK
+	jne .appended
+	call s2_load_from_gitfs               ; sets s2_kernel_src / s2_kernel_size, or halts
+	jmp .copy
+.appended:
+	mov qword [s2_kernel_src], STAGE2_LOAD_ADDR + STAGE2_SECTORS * SECTOR_SIZE
+	mov eax, [stage2_header + stage2_hdr.kernel_size]
+	mov [s2_kernel_size], rax
+.copy:
 	; copy the kernel to where it runs
-	mov esi, [s2_kernel_src]
+	mov rsi, [s2_kernel_src]
 	mov edi, KERNEL_LOAD_ADDR
-	mov ecx, [stage2_header + stage2_hdr.kernel_size]
+	mov rcx, [s2_kernel_size]
 	rep movsb
 
 	; bootinfo for the kernel
@@ -182,7 +158,7 @@ long_mode_entry:
 	mov [rdi + bootinfo.boot_drive], eax
 	mov eax, [stage2_header + stage2_hdr.source]
 	mov [rdi + bootinfo.source], eax
-	mov eax, [stage2_header + stage2_hdr.kernel_size]
+	mov rax, [s2_kernel_size]
 	mov [rdi + bootinfo.kernel_size], eax
 	mov rax, [s2_tsc]
 	mov [rdi + bootinfo.stage2_tsc], rax
@@ -194,11 +170,168 @@ long_mode_entry:
 	mov rax, KERNEL_LOAD_ADDR
 	jmp rax
 
+; ---------------------------------------------------------------------------------------------
+; s2_load_from_gitfs -- Finds the kernel the `boot` ref names and reads it, verified.
+;  IN:  nothing
+;  OUT: s2_kernel_src, s2_kernel_size; prints EVENT boot stage=loader commit=... kernel=...
+;       size=N. On any failure prints EVENT error stage=stage2 reason=... and halts.
+;  CLOBBERS: everything
+S2_ARENA_START      equ 0x1000000       ; 16 MiB .. 48 MiB: GitFS reads (the VM has >= 64 MiB)
+S2_ARENA_END        equ 0x3000000
+s2_load_from_gitfs:
+	mov rax, S2_ARENA_START
+	mov rcx, S2_ARENA_END
+	call gitfs_heap_init
+	call ata_init
+	jc .no_disk
+	call gitfs_mount
+	jc .gitfs_error
+	mov rsi, s2_boot_ref
+	mov ecx, s2_boot_ref_len
+	call gitfs_ref_find
+	jc .no_boot_ref
+	lea rsi, [rdi + gitfs_ref.target]
+	mov rdi, s2_commit
+	mov ecx, 20
+	rep movsb
+	mov rsi, s2_commit
+	call gitfs_commit_tree
+	jc .gitfs_error
+	mov rsi, gitfs_tmp_hash
+	mov rdi, s2_tree
+	mov ecx, 20
+	rep movsb
+	mov rsi, s2_tree
+	mov rdi, s2_kernel_path
+	mov ecx, s2_kernel_path_len
+	call gitfs_lookup_path
+	jc .gitfs_error
+	cmp al, GFS_LOOKUP_ENTRY
+	jne .no_kernel
+	cmp r8, 0o100644
+	je .blob
+	cmp r8, 0o100755
+	jne .no_kernel
+.blob:
+	mov rsi, gitfs_tmp_hash
+	mov rdi, s2_kernel_hash
+	mov ecx, 20
+	rep movsb
+	mov rsi, s2_kernel_hash
+	call gitfs_read_object              ; verified against the blob's hash
+	jc .gitfs_error
+	cmp dl, OBJ_BLOB
+	jne .no_kernel
+	test rcx, rcx
+	jz .no_kernel
+	cmp rcx, KERNEL_MAX_BYTES
+	ja .too_big
+	mov [s2_kernel_src], rax
+	mov [s2_kernel_size], rcx
+	; EVENT boot stage=loader commit=<hex> kernel=<hex> size=N
+	mov rsi, s2_msg_loader
+	call serial_puts
+	mov rsi, s2_commit
+	mov ecx, 20
+	call serial_put_hexbytes
+	mov rsi, s2_msg_kernel
+	call serial_puts
+	mov rsi, s2_kernel_hash
+	mov ecx, 20
+	call serial_put_hexbytes
+	mov rsi, s2_msg_size
+	call serial_puts
+	mov rax, [s2_kernel_size]
+	call serial_put_dec
+	mov rsi, s2_crlf
+	call serial_puts
+	ret
+.no_disk:
+	mov rsi, s2_r_no_disk
+	jmp .fail
+.no_boot_ref:
+	mov rsi, s2_r_no_boot_ref
+	jmp .fail
+.no_kernel:
+	mov rsi, s2_r_no_kernel
+	jmp .fail
+.too_big:
+	mov rsi, s2_r_too_big
+	jmp .fail
+.gitfs_error:
+	movzx eax, byte [gitfs_error]
+	cmp eax, GFS_E_MAX
+	jbe .known
+	xor eax, eax
+.known:
+	mov rsi, [gitfs_reason_table + rax * 8]
+	push rax
+	push rsi
+	mov rsi, s2_msg_error
+	call serial_puts
+	pop rsi
+	call serial_puts
+	pop rax
+	cmp eax, GFS_E_HASH
+	je .object
+	cmp eax, GFS_E_CORRUPT
+	jne .halt
+.object:
+	mov rsi, s2_msg_object
+	call serial_puts
+	mov rsi, gitfs_error_hash
+	mov ecx, 20
+	call serial_put_hexbytes
+	jmp .halt
+.fail:
+	push rsi
+	mov rsi, s2_msg_error
+	call serial_puts
+	pop rsi
+	call serial_puts
+.halt:
+	mov rsi, s2_crlf
+	call serial_puts
+	mov rsi, s2_msg_halt
+	call serial_puts
+	cli
+.stop:
+	hlt
+	jmp .stop
+
+%include "serial_out.asm"
+%include "ata.asm"
+%include "sha1.asm"
+%include "crc32.asm"
+%include "gitfs.asm"
+
 ; ---- data ------------------------------------------------------------------------------------
+s2_boot_ref:        db "boot"
+s2_boot_ref_len     equ $ - s2_boot_ref
+s2_kernel_path:     db "boot/kernel.bin"
+s2_kernel_path_len  equ $ - s2_kernel_path
+s2_msg_loader:      db "EVENT boot stage=loader commit=", 0
+s2_msg_kernel:      db " kernel=", 0
+s2_msg_size:        db " size=", 0
+s2_msg_error:       db "EVENT error stage=stage2 reason=", 0
+s2_msg_object:      db " object=", 0
+s2_msg_halt:        db "EVENT halt stage=stage2 reason=no-bootable-kernel", 13, 10, 0
+s2_crlf:            db 13, 10, 0
+s2_r_no_disk:       db "no-disk", 0
+s2_r_no_boot_ref:   db "no-boot-ref", 0
+s2_r_no_kernel:     db "no-kernel", 0
+s2_r_too_big:       db "kernel-too-large", 0
+
+section .bss
+alignb 8
+s2_commit:          resb 20
+s2_tree:            resb 20
+s2_kernel_hash:     resb 20
+s2_bss_end:
+section .text
 msg_stage2:   db "EVENT boot stage=stage2", 13, 10, 0
 msg_nokernel: db "EVENT error stage=stage2 reason=no-kernel", 13, 10, 0
 msg_toobig:   db "EVENT error stage=stage2 reason=kernel-too-large", 13, 10, 0
-msg_readerr:  db "EVENT error stage=stage2 reason=kernel-read-failed", 13, 10, 0
 
 align 8
 gdt64:
@@ -210,19 +343,11 @@ gdt64_ptr:
 	dw gdt64_end - gdt64 - 1
 	dd gdt64
 
-align 4
-dap:
-	db 0x10, 0
-.count:   dw 0
-.offset:  dw 0
-.segment: dw 0
-.lba:     dq 0
-
 s2_boot_drive:   db 0
 align 4
-s2_sectors_left: dw 0, 0
-s2_kernel_src:   dd 0
 align 8
+s2_kernel_src:   dq 0
+s2_kernel_size:  dq 0
 s2_tsc:          dq 0
 
 ; Stage 2 must fit its area: the count below is -1 (an assembly error) when it does not.

@@ -21,6 +21,8 @@ HASH_INPUT_MAX      equ 0x2000000       ; 32 MiB: largest `hash` input (needs -m
 	bits 64
 	org KERNEL_LOAD_ADDR
 	section .text
+	section .bss align=4096             ; written data: never on a page with code (TCG)
+	section .text
 
 ; ---------------------------------------------------------------------------------------------
 ; kernel_entry -- Entered from stage 2 in long mode, interrupts off, identity-mapped.
@@ -33,7 +35,7 @@ kernel_entry:
 	mov rbx, rdi                        ; keep bootinfo across the bss clear
 
 	; zero .bss (stage 2 copied only the file's bytes)
-	mov rdi, bss_start
+	mov rdi, section..bss.start
 	mov rcx, bss_end
 	sub rcx, rdi
 	xor eax, eax
@@ -118,6 +120,7 @@ panic_halt:
 	hlt
 	jmp .halt
 
+%include "serial_out.asm"
 %include "serial.asm"
 %include "event.asm"
 %include "gdt.asm"
@@ -158,12 +161,10 @@ kernel_image_end:
 ; ---------------------------------------------------------------------------------------------
 	section .bss
 	alignb 16
-bss_start:
 bootinfo_ptr:       resq 1
 ticks:              resq 1
 tsc_per_ms:         resq 1
 irq_other_count:    resq 1
-serial_tx_dropped:  resq 1
 serial_rx_head:     resq 1              ; bytes ever put in the ring
 serial_rx_tail:     resq 1              ; bytes ever taken from the ring
 serial_rx_paused:   resb 1
@@ -184,6 +185,7 @@ fs_dir:             resq 1
 fs_dir_len:         resq 1
 fs_walk_depth:      resq 1
 fs_log_left:        resq 1
+fs_bench_tsc:       resq 1
 fs_hash:            resb 20
 fs_tmp20:           resb 20
 fs_root_tree:       resb 20

@@ -376,6 +376,8 @@ shell_table:
 	dq str_cmd_log,    cmd_log
 	dq str_cmd_branches, cmd_branches
 	dq str_cmd_rev,    cmd_rev
+	dq str_cmd_readraw, cmd_readraw
+	dq str_cmd_readfile, cmd_readfile
 	dq 0, 0
 
 str_prompt:          db "gt> ", 0
@@ -392,6 +394,8 @@ str_cmd_sha1:        db "sha1", 0
 str_cmd_log:         db "log", 0
 str_cmd_branches:    db "branches", 0
 str_cmd_rev:         db "rev", 0
+str_cmd_readraw:     db "readraw", 0
+str_cmd_readfile:    db "readfile", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

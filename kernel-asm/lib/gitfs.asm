@@ -1077,20 +1077,24 @@ gfs_r_tree:         db "bad-tree", 0
 gfs_r_unmounted:    db "not-mounted", 0
 gfs_r_not_file:     db "not-a-file", 0
 
-align 8
-gitfs_sb_ptr:       dq 0                ; the mounted superblock copy
-gitfs_idx_ptr:      dq 0                ; its index in memory
-gfs_heap_ptr:       dq 0
-gfs_heap_end:       dq 0
-gitfs_error:        db 0                ; GFS_E_*
-gitfs_error_hash:   times 20 db 0       ; the object an error concerns
-gitfs_tmp_hash:     times 20 db 0       ; a hash result (lookup, commit tree)
-gfs_lookup_hash:    times 20 db 0
-gfs_digest:         times 20 db 0
-gfs_hdr_buf:        times 32 db 0
-align 16
-gfs_sha_ctx:        times sha1_ctx_size db 0
-align 16
-gfs_sector:         times SECTOR_SIZE db 0
+; Written data lives in .bss, away from the code (TCG discards translated code on a write to
+; its page); the includer zeroes .bss.
+section .bss
+alignb 8
+gitfs_sb_ptr:       resq 1              ; the mounted superblock copy
+gitfs_idx_ptr:      resq 1              ; its index in memory
+gfs_heap_ptr:       resq 1
+gfs_heap_end:       resq 1
+gitfs_error:        resb 1              ; GFS_E_*
+gitfs_error_hash:   resb 20             ; the object an error concerns
+gitfs_tmp_hash:     resb 20             ; a hash result (lookup, commit tree)
+gfs_lookup_hash:    resb 20
+gfs_digest:         resb 20
+gfs_hdr_buf:        resb 32
+alignb 16
+gfs_sha_ctx:        resb sha1_ctx_size
+alignb 16
+gfs_sector:         resb SECTOR_SIZE
+section .text
 
 %endif

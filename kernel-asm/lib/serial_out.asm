@@ -1,0 +1,214 @@
+; serial_out.asm -- COM1 (16550 UART) output, shared by stage 2 (64-bit part) and the kernel:
+; init, bytes, strings, numbers. Every wait on the UART is bounded: a dead UART drops output,
+; it never hangs the machine (serial_tx_dropped counts what was lost).
+
+%ifndef SERIAL_OUT_ASM
+%define SERIAL_OUT_ASM
+
+SERIAL_TX_SPIN      equ 100000          ; LSR polls before a byte is given up
+
+; ---------------------------------------------------------------------------------------------
+; serial_init -- Programs COM1: 115200 baud, 8N1, FIFOs on, UART interrupts off.
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_init:
+	push rax
+	push rdx
+	mov dx, COM1_PORT + 1
+	xor al, al
+	out dx, al                          ; IER = 0
+	mov dx, COM1_PORT + 3
+	mov al, 0x80
+	out dx, al                          ; DLAB on
+	mov dx, COM1_PORT
+	mov al, 1
+	out dx, al                          ; divisor 1 = 115200 baud
+	inc dx
+	xor al, al
+	out dx, al
+	mov dx, COM1_PORT + 3
+	mov al, 0x03
+	out dx, al                          ; 8N1, DLAB off
+	mov dx, COM1_PORT + 2
+	mov al, 0xC7
+	out dx, al                          ; FIFO on and cleared
+	mov dx, COM1_PORT + 4
+	mov al, 0x03
+	out dx, al                          ; DTR + RTS
+	pop rdx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; serial_putc -- Writes one byte to COM1 (bounded wait for the transmitter).
+;  IN:  AL = byte
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_putc:
+	push rcx
+	push rdx
+	push rax
+	mov dx, COM1_PORT + 5
+	mov ecx, SERIAL_TX_SPIN
+.wait:
+	in al, dx
+	test al, 0x20                       ; LSR.THRE: transmit holding register empty
+	jnz .send
+	dec ecx
+	jnz .wait
+	inc qword [serial_tx_dropped]
+	pop rax
+	jmp .out
+.send:
+	pop rax
+	mov dx, COM1_PORT
+	out dx, al
+.out:
+	pop rdx
+	pop rcx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; serial_puts -- Writes a zero-terminated string to COM1.
+;  IN:  RSI = string
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_puts:
+	push rax
+	push rsi
+.next:
+	lodsb
+	test al, al
+	jz .done
+	call serial_putc
+	jmp .next
+.done:
+	pop rsi
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; serial_put_hex -- Writes RAX as "0x" followed by lowercase hex digits, no leading zeros.
+;  IN:  RAX = value
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_put_hex:
+	push rax
+	push rbx
+	push rcx
+	push rdx
+	mov rdx, rax
+	mov al, '0'
+	call serial_putc
+	mov al, 'x'
+	call serial_putc
+	mov ecx, 16                         ; nibbles left
+	xor ebx, ebx                        ; 1 once a non-zero digit was written
+.nibble:
+	rol rdx, 4
+	mov al, dl
+	and al, 0x0F
+	jnz .print
+	test ebx, ebx
+	jnz .print
+	cmp ecx, 1                          ; always print the last digit
+	jne .skip
+.print:
+	mov ebx, 1
+	add al, '0'
+	cmp al, '9'
+	jbe .digit
+	add al, 'a' - '0' - 10
+.digit:
+	call serial_putc
+.skip:
+	dec ecx
+	jnz .nibble
+	pop rdx
+	pop rcx
+	pop rbx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; serial_put_dec -- Writes RAX as an unsigned decimal number.
+;  IN:  RAX = value
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_put_dec:
+	push rax
+	push rcx
+	push rdx
+	push rbx
+	sub rsp, 24                         ; up to 20 digits
+	mov rbx, 10
+	xor ecx, ecx
+.divide:
+	xor edx, edx
+	div rbx
+	add dl, '0'
+	mov [rsp + rcx], dl
+	inc ecx
+	test rax, rax
+	jnz .divide
+.emit:
+	dec ecx
+	mov al, [rsp + rcx]
+	call serial_putc
+	test ecx, ecx
+	jnz .emit
+	add rsp, 24
+	pop rbx
+	pop rdx
+	pop rcx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; serial_put_hexbytes -- Writes bytes as lowercase hex, two digits each (a SHA-1 as 40 digits).
+;  IN:  RSI = bytes, RCX = count
+;  OUT: nothing
+;  CLOBBERS: nothing
+serial_put_hexbytes:
+	push rax
+	push rbx
+	push rcx
+	push rsi
+	test rcx, rcx
+	jz .done
+.byte:
+	movzx ebx, byte [rsi]
+	mov al, bl
+	shr al, 4
+	call .digit
+	mov al, bl
+	and al, 0x0F
+	call .digit
+	inc rsi
+	dec rcx
+	jnz .byte
+.done:
+	pop rsi
+	pop rcx
+	pop rbx
+	pop rax
+	ret
+.digit:
+	add al, '0'
+	cmp al, '9'
+	jbe .out
+	add al, 'a' - '0' - 10
+.out:
+	jmp serial_putc
+
+
+
+; Written data lives in .bss, away from the code: under QEMU's TCG a write to a page that holds
+; translated code throws that code away (self-modifying-code detection), which is very slow.
+section .bss
+alignb 8
+serial_tx_dropped:  resq 1              ; bytes lost to a dead transmitter
+section .text
+
+%endif
