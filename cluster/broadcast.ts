@@ -7,19 +7,20 @@
 // seed, which is 0) sends to r + s_k and receives from r - s_k (mod N): a permutation, so every
 // node sends at most once and receives at most once per round.
 //
-// Blocks: every node r != 0 owns a receive schedule recv[0..q-1] (O(log N) entries, computed
-// independently per node): in round i = j*q + k it receives piece recv[k] + j*q - x from r - s_k
-// (x = (q - (K-1) mod q) mod q aligns the last phase so that it ends with piece K-1). recv[]
-// holds the node's baseblock b (the smallest skip index of the greedy decomposition of r into
-// skips) and b' - q for every other b' in 0..q-1, so the q slots cover every residue mod q once
-// and each piece arrives exactly once. Pieces below 0 are not sent, pieces from K on are clamped
-// to K-1 (and dropped here when the receiver already has K-1). The sender's piece is by
-// definition the receiver's recv entry, so only receive schedules are computed. Träff proves the
-// sender always holds that piece (Theorems of 2312.11236): K - 1 + q rounds, the lower bound.
+// Pieces: every node r != 0 owns a receive schedule recv[0..q-1] (q entries, computed
+// independently per node in O(log^2 N) here): in plan round t, with i = t + x, slot k = i mod q
+// and phase j = floor(i / q), it receives piece recv[k] + j*q - x from r - s_k, where
+// x = (q - (K-1) mod q) mod q aligns the phases so that the last one ends the broadcast. recv[]
+// holds the node's baseblock b (the smallest skip of the greedy decomposition of r into skips)
+// and b' - q for every other b' in 0..q-1, so the q slots cover every residue mod q once and every
+// piece arrives exactly once. Pieces below 0 are not sent; pieces from K on are clamped to K-1
+// (and dropped when the receiver already has K-1). What a node sends in slot k is by definition
+// what its target r + s_k receives, so only receive schedules are needed. Träff proves that the
+// sender always holds that piece, so the plan takes K - 1 + q rounds: the lower bound.
 //
-// The implementation replays the plan once, checking every transfer (O(N (K + q))); it is
-// verified exhaustively in test/cluster/planner.test.ts and, beyond that, by the same replay
-// every time it runs (a failing replay would throw rather than return a wrong plan).
+// planBroadcast replays its own plan while emitting it (O(N (K + q))) and throws rather than
+// return an invalid plan; test/cluster/broadcast.test.ts checks it against the independent
+// validator over wide ranges of N and K.
 import { ceilLog2, type Schedule, type Transfer } from './types.ts';
 
 /** Träff's skips s_0..s_q: s_q = N, s_j = ceil(s_{j+1} / 2). Length q + 1; s_0 = 1 for N >= 2. */
@@ -69,20 +70,19 @@ export function receiveSchedule(r: number, skips: readonly number[]): Int32Array
   assigned[b] = 1;
   const slotIndex = new Int32Array(q).fill(-1);
   let slot = 0;
-  const sk = (k: number) => (k <= q ? skips[k]! : Infinity);
-
   // Extends the path ending at `end`; `bound` is the previous accepted path end (exclusive).
   const extend = (end: number, bound: number, from: number): void => {
     for (let e = from; e >= 0 && slot < q; e--) {
       if (assigned[e]) continue;
       const cand = end + skips[e]!;
       if (cand > R - skips[slot]! || cand >= bound) continue;
-      if (cand <= R - sk(slot + 1)) {
+      if (cand <= R - skips[slot + 1]!) {
         extend(cand, bound, e);
+        // Never taken for N <= 5000 (checked); guards against filling a slot twice.
         if (slot >= q) return;
         if (assigned[e]) continue;
       }
-      if (end > R - sk(slot + 1)) return;
+      if (end > R - skips[slot + 1]!) return;
       bound = cand;
       slotIndex[slot++] = e;
       assigned[e] = 1;

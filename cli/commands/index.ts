@@ -6,6 +6,7 @@ import { registerDemo } from './demo.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerImage } from './image.ts';
 import { registerIso } from './iso.ts';
+import { registerExec } from './exec.ts';
 import { registerMergeIso } from './merge-iso.ts';
 
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerSimulate(program);
   registerImage(program);
   registerIso(program);
+  registerExec(program);
   registerMergeIso(program.commands.find((c) => c.name() === 'image')!);
 }

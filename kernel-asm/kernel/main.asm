@@ -133,9 +133,12 @@ panic_halt:
 %include "crc32.asm"
 %include "ata.asm"
 %include "gitfs.asm"
+%include "gitfs_write.asm"
 %include "disk.asm"
 %include "mem.asm"
 %include "fs.asm"
+%include "fs_write.asm"
+%include "rtc.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif
@@ -186,6 +189,17 @@ fs_dir_len:         resq 1
 fs_walk_depth:      resq 1
 fs_log_left:        resq 1
 fs_bench_tsc:       resq 1
+fs_put_size:        resq 1
+fs_put_data:        resq 1
+fs_put_path_len:    resq 1
+fs_put_parent:      resb 20
+fs_put_blob:        resb 20
+fs_put_tree:        resb 20
+fs_put_commit:      resb 20
+fs_put_branch:      resb REF_NAME_MAX + 8
+fs_put_path:        resb FS_PATH_MAX + 8
+fs_put_message:     resb FS_PATH_MAX + 16
+rtc_binary:         resb 1
 fs_hash:            resb 20
 fs_tmp20:           resb 20
 fs_root_tree:       resb 20

@@ -25,7 +25,7 @@ GFS_E_REFERRAL      equ 9               ; the object is only a referral: held el
 GFS_E_TREE          equ 10              ; a malformed tree
 GFS_E_NOT_MOUNTED   equ 11
 GFS_E_NOT_FILE      equ 12              ; a path names a directory, not a file
-GFS_E_MAX           equ 12
+GFS_E_MAX           equ 14              ; (13 full, 14 conflict: gitfs_write.asm)
 
 GFS_TREE_MAX_DEPTH  equ 64
 
@@ -79,6 +79,30 @@ gitfs_mark:
 	ret
 gitfs_release:
 	mov [gfs_heap_ptr], rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_compact -- Moves the mounted superblock copy and index down to the start of the arena
+; and frees everything above them (after a remount, so repeated writes do not eat the arena).
+;  IN:  RAX = arena start (below every live buffer)
+;  OUT: the arena continues right after the moved index
+;  CLOBBERS: RAX, RCX, RSI, RDI
+gitfs_compact:
+	mov rdi, rax
+	mov rsi, [gitfs_sb_ptr]
+	mov [gitfs_sb_ptr], rdi
+	mov ecx, SB_BYTES
+	rep movsb                           ; forward copy: the destination is below the source
+	mov rsi, [gitfs_idx_ptr]
+	mov [gitfs_idx_ptr], rdi
+	mov rax, [gitfs_sb_ptr]
+	mov ecx, [rax + gitfs_sb.index_count]
+	shl rcx, 5
+	add rcx, IDX_ENTRIES_OFFSET
+	rep movsb
+	add rdi, 15
+	and rdi, ~15
+	mov [gfs_heap_ptr], rdi
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -1062,7 +1086,7 @@ gfs_zero4:          dd 0
 gitfs_reason_table:
 	dq gfs_r_ok, gfs_r_io, gfs_r_no_sb, gfs_r_not_found, gfs_r_corrupt, gfs_r_hash
 	dq gfs_r_delta, gfs_r_depth, gfs_r_nomem, gfs_r_referral, gfs_r_tree, gfs_r_unmounted
-	dq gfs_r_not_file
+	dq gfs_r_not_file, gfs_r_full, gfs_r_conflict
 gfs_r_ok:           db "none", 0
 gfs_r_io:           db "io-error", 0
 gfs_r_no_sb:        db "no-usable-superblock", 0
@@ -1076,6 +1100,8 @@ gfs_r_referral:     db "referral-only", 0
 gfs_r_tree:         db "bad-tree", 0
 gfs_r_unmounted:    db "not-mounted", 0
 gfs_r_not_file:     db "not-a-file", 0
+gfs_r_full:         db "disk-full", 0
+gfs_r_conflict:     db "path-conflict", 0
 
 ; Written data lives in .bss, away from the code (TCG discards translated code on a write to
 ; its page); the includer zeroes .bss.

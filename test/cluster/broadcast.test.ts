@@ -43,6 +43,7 @@ describe('circulant broadcast schedule (Träff)', () => {
         const ok =
           residues.size === q &&
           recv.filter((v) => v === b).length === 1 &&
+          recv.indexOf(b) >= b && // piece b cannot arrive before the seed sends it in round b
           recv.every((v) => v === b || (v >= -q && v < 0));
         if (!ok) bad.push(`${n}/${r}: ${recv.join(',')} (b=${b})`);
       }

@@ -1,0 +1,1150 @@
+; gitfs_write.asm -- GitFS transactions: append objects to the log, update refs with a
+; mainline-log commit, and publish it all in the power-cut-safe order of docs/gitfs-format.md:
+; (1) the new log records, flushed; (2) the whole new index into the inactive index region,
+; flushed; (3) the inactive superblock copy with generation + 1, flushed. A cut before (3)
+; completes leaves the old state; a torn (3) fails its checksum and the old copy wins.
+;
+; Use: gitfs_tx_begin, then gitfs_tx_put / gitfs_tx_tree_put / gitfs_tx_commit_object /
+; gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts from the disk).
+; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
+; Failures: CF = 1 with gitfs_error (GFS_E_* of gitfs.asm, or GFS_E_FULL / GFS_E_CONFLICT).
+
+%ifndef GITFS_WRITE_ASM
+%define GITFS_WRITE_ASM
+
+GFS_TX_MAX_NEW      equ 256             ; new objects per transaction
+GFS_E_FULL          equ 13              ; the log, the index or the transaction is full
+GFS_E_CONFLICT      equ 14              ; a file where a directory is, or the other way round
+GFS_TX_SLACK        equ 0x40000         ; log buffer bytes beyond the caller's estimate
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_begin -- Starts a transaction on the mounted image.
+;  IN:  RCX = an estimate of the new objects' total size in bytes
+;  OUT: CF = 0 on success
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8
+gitfs_tx_begin:
+	mov rbx, [gitfs_sb_ptr]
+	test rbx, rbx
+	jz .unmounted
+	mov r8, rcx
+	; the new superblock: a copy of the active one
+	mov ecx, SB_BYTES
+	call gitfs_alloc
+	jc .fail
+	mov [gfs_tx_sb], rax
+	mov rdi, rax
+	mov rsi, rbx
+	mov ecx, SB_BYTES
+	rep movsb
+	; the new index: the old one plus room for GFS_TX_MAX_NEW entries
+	mov eax, [rbx + gitfs_sb.index_count]
+	mov [gfs_tx_count], rax
+	add rax, GFS_TX_MAX_NEW
+	shl rax, 5
+	add rax, IDX_ENTRIES_OFFSET + SECTOR_SIZE
+	mov rcx, rax
+	call gitfs_alloc
+	jc .fail
+	mov [gfs_tx_idx], rax
+	mov rdi, rax
+	mov rsi, [gitfs_idx_ptr]
+	mov rcx, [gfs_tx_count]
+	shl rcx, 5
+	add rcx, IDX_ENTRIES_OFFSET
+	rep movsb
+	mov qword [gfs_tx_new], 0
+	; the log buffer starts at the sector holding log_end, pre-filled with that sector
+	mov rax, [rbx + gitfs_sb.log_end]
+	mov [gfs_tx_pos], rax
+	shr rax, 9
+	mov [gfs_tx_base_lba], rax
+	lea rcx, [r8 + GFS_TX_SLACK]
+	mov [gfs_tx_cap], rcx
+	call gitfs_alloc
+	jc .fail
+	mov [gfs_tx_buf], rax
+	mov rdi, rax
+	xor eax, eax
+	push rcx
+	rep stosb
+	pop rcx
+	mov rdi, [gfs_tx_buf]
+	mov rax, [gfs_tx_base_lba]
+	mov ecx, 1
+	call gfs_read
+	jc .fail
+	; zero what follows log_end in that sector (unreferenced bytes)
+	mov rcx, [gfs_tx_pos]
+	and ecx, SECTOR_SIZE - 1
+	lea rdi, [rdi + rcx]
+	neg rcx
+	add rcx, SECTOR_SIZE
+	xor eax, eax
+	rep stosb
+	clc
+	ret
+.unmounted:
+	mov byte [gitfs_error], GFS_E_NOT_MOUNTED
+.fail:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gfs_tx_lower_bound -- (internal) binary search of the transaction's index.
+;  IN:  RSI = 20-byte hash
+;  OUT: RAX = position of the first entry >= hash; ZF = 1 when that entry equals the hash
+;  CLOBBERS: RCX, RDX, RDI, R8, R9
+gfs_tx_lower_bound:
+	xor r8d, r8d                        ; lo
+	mov r9, [gfs_tx_count]              ; hi
+.loop:
+	cmp r8, r9
+	jae .done
+	lea rax, [r8 + r9]
+	shr rax, 1
+	mov rdi, rax
+	shl rdi, 5
+	add rdi, [gfs_tx_idx]
+	add rdi, IDX_ENTRIES_OFFSET
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	jbe .left                           ; entry >= hash  (CMPS: [rsi] - [rdi] <= 0)
+	lea r8, [rax + 1]
+	jmp .loop
+.left:
+	mov r9, rax
+	jmp .loop
+.done:
+	mov rax, r8
+	cmp rax, [gfs_tx_count]
+	jae .not_equal
+	mov rdi, rax
+	shl rdi, 5
+	add rdi, [gfs_tx_idx]
+	add rdi, IDX_ENTRIES_OFFSET
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	ret                                 ; ZF from the comparison
+.not_equal:
+	test rsp, rsp                       ; RSP is never 0: ZF = 0
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it).
+;  IN:  DL = type (OBJ_*), RSI = content, RCX = length, RDI = 20-byte output for its hash
+;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GFS_E_FULL: the log or the
+;       transaction is full)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, R8-R11
+gitfs_tx_put:
+	push rdi
+	mov r10, rsi
+	mov r11, rcx
+	mov bl, dl
+	call gitfs_hash_object              ; RDI = hash out
+	jc .bad_type
+	mov rsi, [rsp]
+	call gfs_tx_lower_bound
+	je .present
+	mov [gfs_tx_insert_at], rax
+	cmp qword [gfs_tx_new], GFS_TX_MAX_NEW
+	jae .full
+	; room in the log (before the index regions) and in the buffer?
+	mov rax, [gfs_tx_pos]
+	lea rdx, [rax + REC_HDR_SIZE + r11 + REC_ALIGN - 1]
+	and rdx, ~(REC_ALIGN - 1)           ; next record position
+	mov rcx, [gitfs_sb_ptr]
+	mov rcx, [rcx + gitfs_sb.log_limit_lba]
+	shl rcx, 9
+	cmp rdx, rcx
+	ja .full
+	mov rcx, [gfs_tx_base_lba]
+	shl rcx, 9
+	mov r8, rdx
+	sub r8, rcx                         ; bytes of buffer used after this record
+	add r8, SECTOR_SIZE
+	cmp r8, [gfs_tx_cap]
+	ja .full
+	; the record header
+	mov rdi, rax
+	sub rdi, rcx
+	add rdi, [gfs_tx_buf]
+	mov dword [rdi + gitfs_rec.magic], REC_MAGIC
+	mov [rdi + gitfs_rec.type], bl
+	mov byte [rdi + gitfs_rec.storage], STORE_RAW
+	mov word [rdi + gitfs_rec.depth], 0
+	mov [rdi + gitfs_rec.payload_len], r11
+	mov [rdi + gitfs_rec.object_size], r11
+	push rdi
+	lea rdi, [rdi + gitfs_rec.hash]
+	mov rsi, [rsp + 8]
+	mov ecx, 20
+	rep movsb
+	xor eax, eax
+	mov ecx, 20                         ; base: zero
+	rep stosb
+	pop rdi
+	; the payload
+	add rdi, REC_HDR_SIZE
+	mov rsi, r10
+	mov rcx, r11
+	rep movsb
+	; the index entry, inserted in order
+	mov r9, [gfs_tx_pos]                ; this record's offset
+	mov [gfs_tx_pos], rdx
+	mov rax, [gfs_tx_insert_at]
+	mov rcx, [gfs_tx_count]
+	sub rcx, rax                        ; entries to move up
+	shl rcx, 5
+	mov rsi, [gfs_tx_count]
+	shl rsi, 5
+	add rsi, [gfs_tx_idx]
+	add rsi, IDX_ENTRIES_OFFSET - 1     ; last byte of the last entry
+	lea rdi, [rsi + 32]
+	std
+	rep movsb
+	cld
+	mov rdi, rax
+	shl rdi, 5
+	add rdi, [gfs_tx_idx]
+	add rdi, IDX_ENTRIES_OFFSET
+	mov rsi, [rsp]
+	mov ecx, 20
+	rep movsb                           ; hash
+	mov [rdi], bl                       ; type
+	mov byte [rdi + 1], STORE_RAW
+	mov word [rdi + 2], 0               ; depth
+	mov [rdi + 4], r9                   ; offset
+	inc qword [gfs_tx_count]
+	inc qword [gfs_tx_new]
+.present:
+	pop rdi
+	clc
+	ret
+.full:
+	mov byte [gitfs_error], GFS_E_FULL
+	pop rdi
+	stc
+	ret
+.bad_type:
+	mov byte [gitfs_error], GFS_E_CORRUPT
+	pop rdi
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gfs_name_cmp -- (internal) git's tree order: bytewise, a tree's name compared as "name/".
+;  IN:  RSI = name A, RCX = length A, AL = 1 if A is a tree; RDI = name B, RDX = length B,
+;       AH = 1 if B is a tree
+;  OUT: flags as for an unsigned compare of A with B (JB: A < B, JE: equal)
+;  CLOBBERS: nothing
+gfs_name_cmp:
+	push rbx
+	push rsi
+	push rdi
+	push r8
+	push rcx
+	push rdx
+	mov r8, rcx
+	cmp r8, rdx
+	jbe .min
+	mov r8, rdx
+.min:
+	xor ebx, ebx
+.byte:
+	cmp rbx, r8
+	jae .tail
+	mov bl, bl
+	push rax
+	mov al, [rsi + rbx]
+	cmp al, [rdi + rbx]
+	pop rax
+	jne .out
+	inc rbx
+	jmp .byte
+.tail:
+	; equal up to the shorter length: compare the next "character" of each
+	push rax
+	push rcx
+	xor ecx, ecx                        ; next char of A
+	cmp rbx, [rsp + 24]                 ; length A (pushed RCX above RDX)
+	jb .a_char
+	test al, al
+	jz .a_end
+	mov cl, '/'
+	jmp .a_end
+.a_char:
+	mov cl, [rsi + rbx]
+.a_end:
+	xor edx, edx
+	cmp rbx, [rsp + 16]                 ; length B
+	jb .b_char
+	test ah, ah
+	jz .b_end
+	mov dl, '/'
+	jmp .b_end
+.b_char:
+	mov dl, [rdi + rbx]
+.b_end:
+	cmp cl, dl
+	pop rcx
+	pop rax
+.out:
+	pop rdx
+	pop rcx
+	pop r8
+	pop rdi
+	pop rsi
+	pop rbx
+	ret
+
+; Frame of gitfs_tx_tree_put (one per subtree level)
+struc gfs_tp
+  .tree             resb 20             ; the tree being changed
+  .pad0             resb 4
+  .path             resq 1
+  .path_len         resq 1
+  .mode             resq 1
+  .blob             resq 1              ; pointer to the new entry's 20-byte hash
+  .out              resq 1              ; pointer to the 20-byte result
+  .content          resq 1              ; the old tree's bytes
+  .size             resq 1
+  .sub_index        resq 1              ; subtree entry we descend into (its name pointer)
+  .sub_name_len     resq 1
+  .new_sub          resb 20
+  .pad1             resb 4
+endstruc
+GFS_TP_BYTES        equ (gfs_tp_size + 15) & ~15
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_tree_put -- Writes a new tree: TREE with PATH set to (MODE, HASH), through split
+; subtrees where the path runs into one, as a flat entry otherwise. Stores the new tree(s).
+;  IN:  RSI = old tree hash, RDI = path, RCX = path length, R8 = mode, R9 = entry hash,
+;       RDX = 20-byte output for the new tree's hash
+;  OUT: CF = 0 on success; CF = 1 on failure (GFS_E_CONFLICT: a file where a directory is,
+;       or the other way round)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gitfs_tx_tree_put:
+	push rbp
+	sub rsp, GFS_TP_BYTES
+	mov rbp, rsp
+	mov [rbp + gfs_tp.path], rdi
+	mov [rbp + gfs_tp.path_len], rcx
+	mov [rbp + gfs_tp.mode], r8
+	mov [rbp + gfs_tp.blob], r9
+	mov [rbp + gfs_tp.out], rdx
+	lea rdi, [rbp + gfs_tp.tree]
+	mov ecx, 20
+	rep movsb
+	lea rsi, [rbp + gfs_tp.tree]
+	call gitfs_read_tree
+	jc .fail
+	mov [rbp + gfs_tp.content], rax
+	mov [rbp + gfs_tp.size], rcx
+	; pass 1: a subtree to descend into? a conflict?
+	mov rsi, rax
+	lea rdx, [rax + rcx]
+.scan:
+	call gitfs_tree_next
+	jc .scan_end
+	mov r12, [rbp + gfs_tp.path]
+	mov r13, [rbp + gfs_tp.path_len]
+	; entry name N (R9, R10) vs path P (R12, R13)
+	cmp r10, r13
+	jae .longer_or_equal
+	; N shorter: P = N + "/" + ... ?
+	cmp byte [r12 + r10], '/'
+	jne .scan
+	push rsi
+	push rcx
+	mov rsi, r9
+	mov rdi, r12
+	mov rcx, r10
+	repe cmpsb
+	pop rcx
+	pop rsi
+	jne .scan
+	cmp r8, 0o40000
+	jne .conflict                       ; a file where P needs a directory
+	mov [rbp + gfs_tp.sub_index], r9
+	mov [rbp + gfs_tp.sub_name_len], r10
+	; descend: new subtree = tree_put(N's tree, rest of P)
+	push rsi
+	push rdx
+	mov rsi, r11
+	lea rdi, [r12 + r10 + 1]
+	mov rcx, r13
+	sub rcx, r10
+	dec rcx
+	jz .conflict_pop                    ; "N/" alone
+	mov r8, [rbp + gfs_tp.mode]
+	mov r9, [rbp + gfs_tp.blob]
+	lea rdx, [rbp + gfs_tp.new_sub]
+	call gitfs_tx_tree_put
+	pop rdx
+	pop rsi
+	jc .fail
+	; rebuild this tree with the subtree entry's hash replaced
+	mov r14, [rbp + gfs_tp.sub_index]   ; name pointer identifies the entry
+	lea r15, [rbp + gfs_tp.new_sub]
+	xor ebx, ebx                        ; no insertion
+	jmp .rebuild
+.longer_or_equal:
+	ja .longer
+	jmp .scan                           ; equal: replaced in pass 2
+.longer:
+	; N longer: N = P + "/" + ... means P is a directory here
+	cmp byte [r9 + r13], '/'
+	jne .scan
+	push rsi
+	push rcx
+	mov rsi, r9
+	mov rdi, r12
+	mov rcx, r13
+	repe cmpsb
+	pop rcx
+	pop rsi
+	jne .scan
+	jmp .conflict
+.scan_end:
+	test al, al
+	jnz .fail
+	; pass 2: rebuild with PATH set (replace an equal name, else insert in order)
+	xor r14d, r14d                      ; no replacement by name pointer
+	mov ebx, 1                          ; insert/replace the new entry
+.rebuild:
+	; output buffer: old size + room for one entry
+	mov rcx, [rbp + gfs_tp.size]
+	add rcx, [rbp + gfs_tp.path_len]
+	add rcx, 64
+	call gitfs_alloc
+	jc .fail
+	mov r12, rax                        ; output start
+	mov rdi, rax                        ; output cursor
+	mov rsi, [rbp + gfs_tp.content]
+	mov rdx, rsi
+	add rdx, [rbp + gfs_tp.size]
+	xor r13d, r13d                      ; 1 once the new entry is written
+.copy:
+	push rsi                            ; entry start
+	call gitfs_tree_next
+	pop rcx                             ; RCX = entry start (AL kept for the end test)
+	jc .copy_end
+	; RSI = next entry, R8 mode, R9/R10 name, R11 hash
+	test ebx, ebx
+	jz .maybe_replace_sub
+	test r13, r13
+	jnz .copy_entry
+	; compare the new entry (path; a tree if its mode is) with this one
+	push rcx
+	push rsi
+	push rdi
+	push rdx
+	mov rsi, [rbp + gfs_tp.path]
+	mov rcx, [rbp + gfs_tp.path_len]
+	mov rdi, r9
+	mov rdx, r10
+	xor eax, eax
+	cmp qword [rbp + gfs_tp.mode], 0o40000
+	sete al
+	cmp r8, 0o40000
+	sete ah
+	call gfs_name_cmp
+	pop rdx
+	pop rdi
+	pop rsi
+	pop rcx
+	ja .copy_entry                      ; new > this: it comes later
+	pushf
+	push rcx
+	push rsi
+	call gfs_tp_emit_new                ; new <= this: the new entry goes here
+	pop rsi
+	pop rcx
+	popf
+	mov r13d, 1
+	je .copy                            ; equal name: the old entry is replaced
+	jmp .copy_entry
+.maybe_replace_sub:
+	cmp r9, r14
+	jne .copy_entry
+	; the subtree we rewrote: same mode and name, new hash
+	push rsi
+	mov rsi, rcx
+	mov rcx, r11
+	sub rcx, rsi                        ; "<mode> <name>\0"
+	rep movsb
+	mov rsi, r15
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	jmp .copy
+.copy_entry:
+	push rsi
+	xchg rsi, rcx                       ; RSI = entry start, RCX = next entry
+	sub rcx, rsi
+	rep movsb
+	pop rsi
+	jmp .copy
+.copy_end:
+	test al, al
+	jnz .fail
+	test ebx, ebx
+	jz .store
+	test r13, r13
+	jnz .store
+	call gfs_tp_emit_new                ; after every entry
+.store:
+	mov rcx, rdi
+	sub rcx, r12
+	mov rsi, r12
+	mov dl, OBJ_TREE
+	mov rdi, [rbp + gfs_tp.out]
+	call gitfs_tx_put
+	jc .fail
+	add rsp, GFS_TP_BYTES
+	pop rbp
+	clc
+	ret
+.conflict_pop:
+	pop rdx
+	pop rsi
+.conflict:
+	mov byte [gitfs_error], GFS_E_CONFLICT
+.fail:
+	add rsp, GFS_TP_BYTES
+	pop rbp
+	stc
+	ret
+
+; gfs_tp_emit_new -- (internal) writes "<mode> <path>\0<hash>" of the frame at RDI.
+;  IN: RBP = gfs_tp frame, RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RCX, RSI
+gfs_tp_emit_new:
+	mov rax, [rbp + gfs_tp.mode]
+	call gfs_put_octal
+	mov al, ' '
+	stosb
+	mov rsi, [rbp + gfs_tp.path]
+	mov rcx, [rbp + gfs_tp.path_len]
+	rep movsb
+	xor al, al
+	stosb
+	mov rsi, [rbp + gfs_tp.blob]
+	mov ecx, 20
+	rep movsb
+	ret
+
+; gfs_put_octal -- (internal) RAX in octal at RDI, no leading zeros.  CLOBBERS: RAX, RCX
+gfs_put_octal:
+	push rdx
+	xor ecx, ecx
+.div:
+	mov rdx, rax
+	and edx, 7
+	push rdx
+	inc ecx
+	shr rax, 3
+	jnz .div
+.emit:
+	pop rax
+	add al, '0'
+	stosb
+	loop .emit
+	pop rdx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_put_hex20 -- Writes 20 bytes as 40 lowercase hex digits.
+;  IN:  RSI = bytes, RDI = output
+;  OUT: RDI advanced by 40
+;  CLOBBERS: RAX, RCX, RSI
+gitfs_put_hex20:
+	mov ecx, 20
+.b:
+	lodsb
+	push rax
+	shr al, 4
+	call .digit
+	pop rax
+	and al, 0x0F
+	call .digit
+	loop .b
+	ret
+.digit:
+	add al, '0'
+	cmp al, '9'
+	jbe .out
+	add al, 'a' - '0' - 10
+.out:
+	stosb
+	ret
+
+; gfs_put_str -- (internal) copies the zero-terminated string at RSI to RDI (no NUL).
+;  CLOBBERS: RAX, RSI
+gfs_put_str:
+	lodsb
+	test al, al
+	jz .done
+	stosb
+	jmp gfs_put_str
+.done:
+	ret
+
+; gfs_put_signature -- (internal) "gittorrent <gittorrent@localhost> <time> +0000".
+;  IN: RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RDX, RSI
+gfs_put_signature:
+	mov rsi, gfs_str_ident
+	call gfs_put_str
+	mov rax, [gitfs_tx_time]
+	call gfs_put_dec
+	mov rsi, gfs_str_tz
+	call gfs_put_str
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_commit_object -- Writes a commit object: tree, the parent (if any), author and
+; committer (gittorrent, gitfs_tx_time), a `branch` header and a one-line message.
+;  IN:  RSI = tree hash, RDX = parent hash or 0, R8 = branch name (zero-terminated),
+;       R9 = message (zero-terminated), RDI = 20-byte output
+;  OUT: CF as gitfs_tx_put
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, R8-R12
+gitfs_tx_commit_object:
+	push rdi
+	mov r12, rsi
+	mov ecx, 4096                       ; callers keep the message under 2 KiB
+	push rdx
+	call gitfs_alloc
+	pop rdx
+	jc .fail
+	mov rbx, rax
+	mov rdi, rax
+	mov rsi, gfs_str_tree
+	call gfs_put_str
+	mov rsi, r12
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+	test rdx, rdx
+	jz .no_parent
+	mov rsi, gfs_str_parent
+	call gfs_put_str
+	mov rsi, rdx
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+.no_parent:
+	mov rsi, gfs_str_author
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_committer
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_branch
+	call gfs_put_str
+	mov rsi, r8
+	call gfs_put_str
+	mov al, 10
+	stosb
+	stosb                               ; blank line
+	mov rsi, r9
+	call gfs_put_str
+	mov al, 10
+	stosb
+	mov rcx, rdi
+	sub rcx, rbx
+	mov rsi, rbx
+	mov dl, OBJ_COMMIT
+	mov rdi, [rsp]
+	call gitfs_tx_put
+.fail:
+	pop rdi
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_set_ref -- Points a ref (existing slot) at a hash in the transaction's superblock
+; and appends the mainline-log commit for the update (its tree lists every other ref as a
+; gitlink; headers branch/ref/ref-old/ref-new, as the host store writes them).
+;  IN:  RSI = ref name (zero-terminated), RDX = 20-byte new target
+;  OUT: CF = 0 on success
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gitfs_tx_set_ref:
+	mov r14, rsi
+	mov r15, rdx
+	; the slot, by name, in the transaction's superblock
+	mov rdi, rsi
+	xor ecx, ecx
+.len:
+	cmp byte [rdi + rcx], 0
+	je .have_len
+	inc rcx
+	jmp .len
+.have_len:
+	push qword [gitfs_sb_ptr]
+	mov rax, [gfs_tx_sb]
+	mov [gitfs_sb_ptr], rax             ; gitfs_ref_find searches "the" superblock
+	call gitfs_ref_find
+	pop qword [gitfs_sb_ptr]
+	jc .fail
+	mov rbx, rdi                        ; the slot
+	lea rsi, [rbx + gitfs_ref.target]
+	mov rdi, gfs_tx_old
+	mov ecx, 20
+	rep movsb
+	mov rsi, r15
+	lea rdi, [rbx + gitfs_ref.target]
+	mov ecx, 20
+	rep movsb
+	; mainline tree: "160000 <ref>\0<hash>" for every other ref with a target, in name order
+	call gfs_tx_mainline_tree
+	jc .fail
+	; the mainline commit text
+	mov ecx, 2048
+	call gitfs_alloc
+	jc .fail
+	mov r12, rax
+	mov rdi, rax
+	mov rsi, gfs_str_tree
+	call gfs_put_str
+	mov rsi, gfs_tx_tree
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+	mov rax, [gfs_tx_sb]
+	lea rsi, [rax + SB_HDR_SIZE + gitfs_ref.target]   ; slot 0: the mainline head
+	call fs_is_zero20_at
+	je .no_parent
+	push rsi
+	mov rsi, gfs_str_parent
+	call gfs_put_str
+	pop rsi
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+.no_parent:
+	mov rsi, gfs_str_author
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_committer
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_branch_mainline
+	call gfs_put_str
+	mov rsi, gfs_str_ref
+	call gfs_put_str
+	mov rsi, r14
+	call gfs_put_str
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_ref_old
+	call gfs_put_str
+	mov rsi, gfs_tx_old
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_ref_new
+	call gfs_put_str
+	mov rsi, r15
+	call gitfs_put_hex20
+	mov al, 10
+	stosb
+	mov al, 10
+	stosb
+	; message: "<kind> <name>: <old12>|(new) -> <new12>"
+	movzx eax, byte [rbx + gitfs_ref.kind]
+	cmp eax, REF_KIND_BOOT
+	jbe .kind_ok
+	xor eax, eax
+.kind_ok:
+	mov rsi, [gfs_kind_words + rax * 8]
+	call gfs_put_str
+	mov al, ' '
+	stosb
+	mov rsi, r14
+	call gfs_put_str
+	mov al, ':'
+	stosb
+	mov al, ' '
+	stosb
+	mov rsi, gfs_tx_old
+	call fs_is_zero20_at
+	jne .old12
+	mov rsi, gfs_str_new
+	call gfs_put_str
+	jmp .arrow
+.old12:
+	call gfs_put_hex12
+.arrow:
+	mov rsi, gfs_str_arrow
+	call gfs_put_str
+	mov rsi, r15
+	call gfs_put_hex12
+	mov al, 10
+	stosb
+	; boot counting state, as the host writes it
+	movzx eax, byte [rbx + gitfs_ref.state]
+	test eax, eax
+	jz .message_done
+	cmp eax, BOOT_STATE_BAD
+	ja .message_done
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_boot_state
+	call gfs_put_str
+	movzx eax, byte [rbx + gitfs_ref.state]
+	mov rsi, [gfs_state_words + rax * 8]
+	call gfs_put_str
+	mov rsi, gfs_str_tries_left
+	call gfs_put_str
+	movzx eax, byte [rbx + gitfs_ref.tries_left]
+	call gfs_put_dec
+	mov al, 10
+	stosb
+.message_done:
+	mov rcx, rdi
+	sub rcx, r12
+	mov rsi, r12
+	mov dl, OBJ_COMMIT
+	mov rdi, gfs_tx_mainline
+	call gitfs_tx_put
+	jc .fail
+	mov rax, [gfs_tx_sb]
+	lea rdi, [rax + SB_HDR_SIZE + gitfs_ref.target]
+	mov rsi, gfs_tx_mainline
+	mov ecx, 20
+	rep movsb
+	clc
+	ret
+.fail:
+	stc
+	ret
+
+; fs_is_zero20_at -- (internal) ZF = 1 when the 20 bytes at RSI are zero.  CLOBBERS: RAX
+fs_is_zero20_at:
+	push rdx
+	mov rax, [rsi]
+	or rax, [rsi + 8]
+	mov edx, [rsi + 16]
+	or rax, rdx
+	pop rdx
+	ret
+
+; gfs_put_hex12 -- (internal) the first 12 hex digits of the hash at RSI.  CLOBBERS: RAX, RCX, RSI
+gfs_put_hex12:
+	push rdi
+	mov rdi, gfs_hex40
+	call gitfs_put_hex20
+	pop rdi
+	mov rsi, gfs_hex40
+	mov ecx, 12
+	rep movsb
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gfs_tx_mainline_tree -- (internal) builds and stores the mainline tree (every ref but slot 0
+; with a non-zero target, as a gitlink, in git's name order) into gfs_tx_tree.
+;  OUT: CF as gitfs_tx_put
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R13
+gfs_tx_mainline_tree:
+	push rbx
+	; collect the slot pointers
+	mov r8, [gfs_tx_sb]
+	add r8, SB_HDR_SIZE + REF_SLOT_SIZE  ; slot 1
+	xor r9d, r9d                        ; count
+	mov r10d, 1
+.collect:
+	cmp byte [r8 + gitfs_ref.kind], REF_KIND_FREE
+	je .skip
+	lea rsi, [r8 + gitfs_ref.target]
+	call fs_is_zero20_at
+	je .skip
+	mov [gfs_tx_slots + r9 * 8], r8
+	inc r9
+.skip:
+	add r8, REF_SLOT_SIZE
+	inc r10d
+	cmp r10d, REF_SLOTS
+	jb .collect
+	; insertion sort by name (gitlinks compare as plain names)
+	mov r10d, 1
+.outer:
+	cmp r10, r9
+	jae .sorted
+	mov r11, [gfs_tx_slots + r10 * 8]   ; key
+	mov r12, r10
+.inner:
+	test r12, r12
+	jz .place
+	mov r13, [gfs_tx_slots + r12 * 8 - 8]
+	; compare names r13 > r11 ?
+	mov rsi, r13
+	mov rdi, r11
+	mov ecx, REF_NAME_MAX
+	repe cmpsb
+	jbe .place                          ; prev <= key
+	mov [gfs_tx_slots + r12 * 8], r13
+	dec r12
+	jmp .inner
+.place:
+	mov [gfs_tx_slots + r12 * 8], r11
+	inc r10
+	jmp .outer
+.sorted:
+	; serialise
+	mov rcx, r9
+	imul rcx, rcx, REF_NAME_MAX + 32
+	add rcx, 16
+	call gitfs_alloc
+	jc .fail
+	mov r12, rax
+	mov rdi, rax
+	xor r10d, r10d
+.emit:
+	cmp r10, r9
+	jae .store
+	mov rsi, gfs_str_gitlink_mode
+	call gfs_put_str
+	mov rsi, [gfs_tx_slots + r10 * 8]
+	mov ecx, REF_NAME_MAX
+.name:
+	lodsb
+	test al, al
+	jz .name_end
+	stosb
+	loop .name
+.name_end:
+	xor al, al
+	stosb
+	mov rsi, [gfs_tx_slots + r10 * 8]
+	add rsi, gitfs_ref.target
+	mov ecx, 20
+	rep movsb
+	inc r10
+	jmp .emit
+.store:
+	mov rcx, rdi
+	sub rcx, r12
+	mov rsi, r12
+	mov dl, OBJ_TREE
+	mov rdi, gfs_tx_tree
+	call gitfs_tx_put
+	pop rbx
+	ret
+.fail:
+	pop rbx
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_publish -- Writes the transaction: log records, then the index into the inactive
+; region, then the inactive superblock copy (generation + 1); each flushed. Then remounts.
+;  IN:  nothing
+;  OUT: CF = 0 when the new state is on the disk and mounted
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
+gitfs_tx_publish:
+	mov rbx, [gfs_tx_sb]
+	; (1) the log records
+	mov rax, [gfs_tx_pos]
+	mov rcx, [gfs_tx_base_lba]
+	shl rcx, 9
+	sub rax, rcx
+	jz .index
+	add rax, SECTOR_SIZE - 1
+	shr rax, 9
+	mov rcx, rax
+	mov rax, [gfs_tx_base_lba]
+	mov rsi, [gfs_tx_buf]
+	call ata_write
+	jc .io
+.index:
+	; (2) the index: fanout, header, CRC, into the other region
+	mov rdi, [gfs_tx_idx]
+	mov rcx, [gfs_tx_count]
+	mov r8, [rbx + gitfs_sb.generation]
+	inc r8
+	mov dword [rdi + gitfs_idx.magic], IDX_MAGIC
+	mov dword [rdi + gitfs_idx.version], GITFS_VERSION
+	mov [rdi + gitfs_idx.count], ecx
+	mov [rdi + gitfs_idx.generation], r8d
+	; fanout[b] = entries with first byte <= b
+	push rdi
+	lea rdi, [rdi + IDX_FANOUT_OFFSET]
+	mov ecx, 256
+	xor eax, eax
+	rep stosd
+	pop rdi
+	xor ecx, ecx
+.count:
+	cmp rcx, [gfs_tx_count]
+	jae .prefix
+	mov rax, rcx
+	shl rax, 5
+	movzx eax, byte [rdi + IDX_ENTRIES_OFFSET + rax]
+	inc dword [rdi + IDX_FANOUT_OFFSET + rax * 4]
+	inc rcx
+	jmp .count
+.prefix:
+	xor eax, eax
+	xor ecx, ecx
+.cumulate:
+	add eax, [rdi + IDX_FANOUT_OFFSET + rcx * 4]
+	mov [rdi + IDX_FANOUT_OFFSET + rcx * 4], eax
+	inc ecx
+	cmp ecx, 256
+	jb .cumulate
+	; bytes and sectors; it must fit the region
+	mov rcx, [gfs_tx_count]
+	shl rcx, 5
+	add rcx, IDX_ENTRIES_OFFSET
+	mov r9, rcx                         ; index bytes
+	; zero the tail of the last sector
+	push rdi
+	add rdi, rcx
+	mov rcx, r9
+	neg rcx
+	and ecx, SECTOR_SIZE - 1
+	xor eax, eax
+	rep stosb
+	pop rdi
+	mov rax, r9
+	add rax, SECTOR_SIZE - 1
+	shr rax, 9
+	cmp eax, [rbx + gitfs_sb.index_sectors]
+	ja .full
+	mov r10, rax                        ; index sectors
+	push rdi
+	mov rsi, rdi
+	mov rcx, r9
+	xor eax, eax
+	call crc32_buffer
+	pop rdi
+	mov r11d, eax                       ; index CRC
+	; the inactive region
+	mov rax, [rbx + gitfs_sb.index_b_lba]
+	cmp dword [rbx + gitfs_sb.copy], 0
+	je .region
+	mov rax, [rbx + gitfs_sb.index_a_lba]
+.region:
+	mov rdx, rax
+	mov rsi, rdi
+	mov rcx, r10
+	call ata_write
+	jc .io
+	; (3) the superblock copy
+	mov [rbx + gitfs_sb.generation], r8
+	mov rax, [gfs_tx_pos]
+	mov [rbx + gitfs_sb.log_end], rax
+	mov [rbx + gitfs_sb.index_lba], rdx
+	mov rax, [gfs_tx_count]
+	mov [rbx + gitfs_sb.index_count], eax
+	mov [rbx + gitfs_sb.index_crc], r11d
+	xor dword [rbx + gitfs_sb.copy], 1
+	; updated_gen of the refs this transaction changed: compare with the mounted copy
+	mov rsi, [gitfs_sb_ptr]
+	xor ecx, ecx
+.gen:
+	mov rax, rcx
+	imul rax, rax, REF_SLOT_SIZE
+	add rax, SB_HDR_SIZE
+	push rcx
+	push rsi
+	lea rdi, [rbx + rax + gitfs_ref.target]
+	lea rsi, [rsi + rax + gitfs_ref.target]
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	pop rcx
+	je .gen_next
+	mov [rbx + rax + gitfs_ref.updated_gen], r8
+.gen_next:
+	inc ecx
+	cmp ecx, REF_SLOTS
+	jb .gen
+	; checksum: CRC-32 of the copy with the field zero
+	mov dword [rbx + gitfs_sb.checksum], 0
+	mov rsi, rbx
+	mov ecx, SB_BYTES
+	xor eax, eax
+	call crc32_buffer
+	mov [rbx + gitfs_sb.checksum], eax
+	mov rax, SB_A_LBA
+	cmp dword [rbx + gitfs_sb.copy], 0
+	je .sb
+	mov rax, SB_B_LBA
+.sb:
+	mov rsi, rbx
+	mov ecx, SB_SECTORS
+	call ata_write
+	jc .io
+	; (4) remount from the disk (and so check what was written)
+	call gitfs_mount
+	ret
+.full:
+	mov byte [gitfs_error], GFS_E_FULL
+	stc
+	ret
+.io:
+	mov byte [gitfs_error], GFS_E_IO
+	stc
+	ret
+
+; ---- data -------------------------------------------------------------------------------------
+gfs_str_tree:            db "tree ", 0
+gfs_str_parent:          db "parent ", 0
+gfs_str_author:          db "author ", 0
+gfs_str_committer:       db "committer ", 0
+gfs_str_branch:          db "branch ", 0
+gfs_str_branch_mainline: db "branch mainline", 10, 0
+gfs_str_ref:             db "ref ", 0
+gfs_str_ref_old:         db "ref-old ", 0
+gfs_str_ref_new:         db "ref-new ", 0
+gfs_str_ident:           db "gittorrent <gittorrent@localhost> ", 0
+gfs_str_tz:              db " +0000", 0
+gfs_str_new:             db "(new)", 0
+gfs_str_arrow:           db " -> ", 0
+gfs_str_boot_state:      db "boot-state: ", 0
+gfs_str_tries_left:      db " tries-left ", 0
+gfs_str_gitlink_mode:    db "160000 ", 0
+gfs_w_free:              db "ref", 0
+gfs_w_mainline:          db "mainline", 0
+gfs_w_branch:            db "branch", 0
+gfs_w_symbolic:          db "symbolic", 0
+gfs_w_boot:              db "boot", 0
+gfs_w_none:              db "none", 0
+gfs_w_pending:           db "pending", 0
+gfs_w_good:              db "good", 0
+gfs_w_bad:               db "bad", 0
+align 8
+gfs_kind_words:          dq gfs_w_free, gfs_w_mainline, gfs_w_branch, gfs_w_symbolic, gfs_w_boot
+gfs_state_words:         dq gfs_w_none, gfs_w_pending, gfs_w_good, gfs_w_bad
+
+section .bss
+alignb 8
+gitfs_tx_time:      resq 1              ; commit time (Unix seconds), set by the caller
+gfs_tx_sb:          resq 1              ; the new superblock copy
+gfs_tx_idx:         resq 1              ; the new index (old entries + new, sorted)
+gfs_tx_count:       resq 1              ; entries in it
+gfs_tx_new:         resq 1              ; new objects so far
+gfs_tx_insert_at:   resq 1
+gfs_tx_pos:         resq 1              ; absolute offset of the next record
+gfs_tx_base_lba:    resq 1              ; sector the log buffer starts at
+gfs_tx_buf:         resq 1
+gfs_tx_cap:         resq 1
+gfs_tx_slots:       resq REF_SLOTS
+gfs_tx_old:         resb 20
+gfs_tx_tree:        resb 20
+gfs_tx_mainline:    resb 20
+gfs_hex40:          resb 40
+section .text
+
+%endif

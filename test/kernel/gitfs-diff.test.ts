@@ -1,0 +1,333 @@
+// Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs.asm)
+// against the TypeScript store (builder/gitfs/image.ts) on one image: the fixture of
+// test/helpers/gitfs-fixture.ts (1,000+ files, split and flat trees, deltas, UTF-8 names,
+// history, a forked branch). One VM for the whole file. For every directory the kernel's `ls`
+// must equal what the `image ls` logic (lsImage in cli/commands/image.ts) derives from the TS
+// reader; for every file `stat` and `sha1` must equal the host's values; and the TS reader
+// itself must return the files the fixture wrote (so both readers are checked against the
+// source of truth, not only against each other).
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootToReady } from '../../emulator/boot.ts';
+import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
+import type { Vm } from '../../emulator/vm.ts';
+import { type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
+import { isTreeMode } from '../../builder/gitfs/tree.ts';
+import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture } from '../helpers/gitfs-fixture.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+let fx: GitFSFixture;
+let img: GitFSImage;
+let vm: Vm | undefined;
+let sh: ShellClient;
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  fx = await buildGitFSFixture({ dir: tempDir('gt-gitfs-diff-') });
+  timings.fixtureMs = Date.now() - t0;
+  img = openImage(fx.image, { readOnly: true });
+  const t1 = Date.now();
+  ({ vm } = await bootToReady({ disk: fx.image, accel: 'tcg', snapshot: true }, 30_000));
+  timings.bootMs = Date.now() - t1;
+  sh = new ShellClient(vm);
+});
+
+afterAll(async () => {
+  await vm?.stop(200);
+  img?.close();
+  console.log(`gitfs-diff timings: ${JSON.stringify(timings)}`);
+});
+
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+const modeOct = (m: number) => m.toString(8);
+
+/** Kernel path for a revision: `/data/...`, `/data@~1/...`, `/data@<hash>/...`. */
+function kpath(branch: string, at: string | undefined, path: string): string {
+  return `/${branch}${at !== undefined ? '@' + at : ''}${path ? '/' + path : ''}`;
+}
+
+/** The TS revision for the same: `data`, `data~1`, `<hash>`, `NAME~N`. */
+function tsRev(branch: string, at: string | undefined): string {
+  if (at === undefined) return branch;
+  return at.startsWith('~') ? branch + at : at;
+}
+
+/**
+ * Expected `ls` lines, derived from the TS reader exactly as lsImage (cli/commands/image.ts)
+ * derives a listing, printed in the kernel's format "<mode> <type> <hash|->\t<name>".
+ */
+function tsLs(rev: string, dir: string): string[] {
+  const tree = img.commitTreeHash(img.resolveRev(rev));
+  const files = img.listFiles(tree);
+  const exact = dir ? files.find((f) => f.path === dir) : undefined;
+  if (exact) return [`${exact.mode} ${exact.mode === '160000' ? 'commit' : 'blob'} ${exact.hash}\t${dir}`];
+  const prefix = dir ? dir + '/' : '';
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    if (!f.path.startsWith(prefix)) continue;
+    const rest = f.path.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) seen.set(rest, `${f.mode} ${f.mode === '160000' ? 'commit' : 'blob'} ${f.hash}\t${rest}`);
+    else {
+      const d = rest.slice(0, slash);
+      if (!seen.has(d + '/')) {
+        const sub = img.lookupPath(tree, prefix + d);
+        seen.set(d + '/', `40000 tree ${sub && isTreeMode(sub.mode) ? sub.hash : '-'}\t${d}/`);
+      }
+    }
+  }
+  if (dir && seen.size === 0) throw new Error(`${rev}:${dir} not found`);
+  return [...seen.values()].sort();
+}
+
+/** Expected `stat` line for a file or directory. */
+function tsStat(rev: string, path: string): string {
+  const tree = img.commitTreeHash(img.resolveRev(rev));
+  const e = img.lookupPath(tree, path);
+  if (!e) return '40000 tree - -'; // a flat directory (callers only ask for existing paths)
+  if (isTreeMode(e.mode)) return `40000 tree - ${e.hash}`;
+  if (e.mode === '160000') return `160000 commit - ${e.hash}`;
+  return `${e.mode} blob ${img.readFile(rev, path).length} ${e.hash}`;
+}
+
+type Mismatch = { cmd: string; expected: unknown; actual: unknown };
+
+function okLines(r: ShellResult): string[] | string {
+  return r.status === 'ok' ? r.lines : `status=${r.status} reason=${r.error ?? '?'} ${r.events.map((e) => e.line).join(' | ')}`;
+}
+
+async function checkLs(branch: string, at: string | undefined, dir: string, bad: Mismatch[]): Promise<void> {
+  const cmd = `ls ${kpath(branch, at, dir)}`;
+  const expected = tsLs(tsRev(branch, at), dir);
+  const r = await sh.run(cmd);
+  const actual = okLines(r);
+  const sorted = Array.isArray(actual) ? [...actual].sort() : actual;
+  if (JSON.stringify(sorted) !== JSON.stringify(expected)) bad.push({ cmd, expected, actual });
+}
+
+async function checkFile(branch: string, at: string | undefined, path: string, truth: FileMap | undefined, bad: Mismatch[]): Promise<void> {
+  const rev = tsRev(branch, at);
+  const data = img.readFile(rev, path);
+  if (truth) {
+    // the TS reader against the fixture's source of truth
+    const f = truth.get(path);
+    const e = img.lookupPath(img.commitTreeHash(img.resolveRev(rev)), path);
+    if (!f || !f.data.equals(data) || e?.mode !== modeOct(f.mode)) bad.push({ cmd: `TS readFile ${rev}:${path}`, expected: f && { mode: modeOct(f.mode), size: f.data.length }, actual: { mode: e?.mode, size: data.length } });
+  }
+  const p = kpath(branch, at, path);
+  const st = await sh.run(`stat ${p}`);
+  const expStat = [tsStat(rev, path)];
+  if (JSON.stringify(okLines(st)) !== JSON.stringify(expStat)) bad.push({ cmd: `stat ${p}`, expected: expStat, actual: okLines(st) });
+  const h = await sh.run(`sha1 ${p}`);
+  const expSha = [sha1(data)];
+  if (JSON.stringify(okLines(h)) !== JSON.stringify(expSha)) bad.push({ cmd: `sha1 ${p}`, expected: expSha, actual: okLines(h) });
+}
+
+async function expectError(cmd: string, reason: string, bad: Mismatch[]): Promise<void> {
+  const r = await sh.run(cmd);
+  if (r.status !== 'error' || r.error !== reason) bad.push({ cmd, expected: `error ${reason}`, actual: okLines(r) });
+}
+
+describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
+  it('the fixture has the shapes the test is about', () => {
+    const head = fx.data[2]!;
+    expect(head.files.size).toBeGreaterThanOrEqual(1000);
+    expect(fx.deltas).toBeGreaterThan(0);
+    // a delta-stored blob really is one: locateRaw refuses it
+    const changed = fx.changedInSecond.find((p) => p.endsWith('.txt'))!;
+    const blob = img.lookupPath(img.commitTreeHash(fx.data[1]!.hash), changed)!.hash;
+    expect(() => img.locateRaw(blob)).toThrow(/not stored raw/);
+    // split trees: big/ (over the threshold even alone) and src/ at the root, src/core0 inside src
+    const root = img.readTree(img.commitTreeHash(head.hash));
+    const big = root.find((e) => e.name === fx.bigDir);
+    expect(big && isTreeMode(big.mode)).toBe(true);
+    expect(img.readTree(big!.hash).length).toBeGreaterThan(256);
+    const src = root.find((e) => e.name === 'src')!;
+    expect(img.readTree(src.hash).some((e) => e.name === 'core0' && isTreeMode(e.mode))).toBe(true);
+    // flat directories too, and the special files
+    expect(root.some((e) => e.name.startsWith('docs/'))).toBe(true);
+    expect(head.files.get('bin/run.sh')!.mode).toBe(0o100755);
+    expect(head.files.get('link-to-readme')!.mode).toBe(0o120000);
+    expect(directoriesOf(head.files.keys()).some((d) => d.split('/').length >= 5)).toBe(true);
+  });
+
+  it('ls /, rev, log and branches agree with the TS reader', async () => {
+    const refs = img.listRefs().filter((r) => r.hash !== '0'.repeat(40)).map((r) => `40000 branch ${r.hash}\t${r.name}/`).sort();
+    const root = await sh.run('ls /');
+    expect(root.status).toBe('ok');
+    expect([...root.lines].sort()).toEqual(refs);
+
+    const rev = await sh.run('rev');
+    expect(rev.lines).toEqual([img.revision()]);
+
+    const log = await sh.run('log data');
+    expect(log.status).toBe('ok');
+    expect(log.lines).toEqual([...fx.data].reverse().map((c) => `${c.hash}\t${c.subject}`));
+    // the TS history says the same
+    expect(img.log('data', { firstParent: true }).map((e) => e.hash)).toEqual([...fx.data].reverse().map((c) => c.hash));
+    const log1 = await sh.run('log data 1');
+    expect(log1.lines).toEqual([`${fx.data[2]!.hash}\t${fx.data[2]!.subject}`]);
+    const logf = await sh.run('log feature');
+    expect(logf.lines).toEqual([fx.feature, ...[...fx.data].reverse()].map((c) => `${c.hash}\t${c.subject}`));
+
+    const br = await sh.run('branches');
+    expect(br.status).toBe('ok');
+    const kinds = new Map(img.listRefs().map((r) => [r.name, r]));
+    const lines = new Map(br.lines.map((l) => [l.split('\t')[0]!, l.split('\t')]));
+    expect([...lines.keys()].sort()).toEqual([...kinds.keys()].sort());
+    for (const [name, r] of kinds) {
+      expect(lines.get(name)!.slice(1, 4), name).toEqual([r.kind, r.hash, r.forkedFrom ?? '-']);
+    }
+    expect(lines.get('feature')).toEqual(['feature', 'branch', fx.feature.hash, 'data', 'none']);
+    expect(lines.get('data')!.slice(1, 4)).toEqual(['branch', fx.data[2]!.hash, '-']);
+
+    // the mainline log's tree: every ref as a gitlink (mode 160000, type commit)
+    const bad: Mismatch[] = [];
+    await checkLs('mainline', undefined, '', bad);
+    for (const r of img.listRefs().filter((x) => x.name !== 'mainline')) {
+      const st = await sh.run(`stat /mainline/${r.name}`);
+      if (JSON.stringify(okLines(st)) !== JSON.stringify([tsStat('mainline', r.name)])) bad.push({ cmd: `stat /mainline/${r.name}`, expected: [tsStat('mainline', r.name)], actual: okLines(st) });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('every directory of /data (head, ~1, ~2) lists and stats as the TS reader says', async () => {
+    const t = Date.now();
+    const bad: Mismatch[] = [];
+    let n = 0;
+    for (const [i, at] of [[2, undefined], [1, '~1'], [0, '~2']] as const) {
+      const dirs = ['', ...directoriesOf(fx.data[i]!.files.keys())];
+      for (const d of dirs) {
+        await checkLs('data', at, d, bad);
+        n++;
+        if (d) {
+          const cmd = `stat ${kpath('data', at, d)}`;
+          const exp = [tsStat(tsRev('data', at), d)];
+          const st = await sh.run(cmd);
+          if (JSON.stringify(okLines(st)) !== JSON.stringify(exp)) bad.push({ cmd, expected: exp, actual: okLines(st) });
+        }
+      }
+    }
+    // a trailing slash and repeated leading slashes are the same directory
+    const dir = 'docs/été';
+    const r = await sh.run(`ls //data/${dir}/`);
+    expect([...r.lines].sort()).toEqual(tsLs('data', dir));
+    timings.dirsMs = Date.now() - t;
+    timings.dirs = n;
+    expect(bad).toEqual([]);
+    expect(n).toBeGreaterThan(250);
+  });
+
+  it('every file of /data: ls, stat (mode, size, hash) and the kernel-computed sha1 equal the host', async () => {
+    const t = Date.now();
+    const bad: Mismatch[] = [];
+    const head = fx.data[2]!;
+    for (const path of [...head.files.keys()].sort()) await checkFile('data', undefined, path, head.files, bad);
+    // `ls` of a file: the one entry, full path as the name
+    for (const path of ['README.md', 'bin/run.sh', 'link-to-readme', 'ünï cödé/日本.txt', `${fx.bigDir}/f000.bin`, 'src/core0/deep/er/still/leaf.txt']) {
+      await checkLs('data', undefined, path, bad);
+    }
+    timings.filesMs = Date.now() - t;
+    timings.files = head.files.size;
+    expect(bad).toEqual([]);
+  });
+
+  it('cat returns the exact bytes: binary, empty, NULs, UTF-8 names, symlink, executable, delta-stored', async () => {
+    const head = fx.data[2]!.files;
+    const bin = [...head.keys()].filter((p) => p.startsWith('assets/bin/')).sort().slice(0, 3);
+    const deltaPath = fx.changedInThird.find((p) => p.endsWith('.txt'))!;
+    const paths = [
+      ...bin, 'assets/zeros.bin', 'assets/nul-start.bin', 'empty.txt', 'docs/été/empty', 'docs/été/naïve file.txt', 'ünï cödé/日本.txt',
+      'ünï cödé/a b/c d/e f.txt', 'link-to-readme', 'bin/run.sh', 'bin/tool', deltaPath, `${fx.bigDir}/f000.bin`,
+    ];
+    const bad: Mismatch[] = [];
+    for (const p of paths) {
+      const r = await sh.run(`cat /data/${p}`);
+      const want = head.get(p)!.data;
+      if (r.status !== 'ok' || !r.data || !r.data.equals(want)) bad.push({ cmd: `cat /data/${p}`, expected: { size: want.length, sha1: sha1(want) }, actual: r.data ? { size: r.data.length, sha1: sha1(r.data) } : okLines(r) });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('history: ~1, ~2, an abbreviated hash and NAME~N show old contents; deleted files are gone now but present in history', async () => {
+    const t = Date.now();
+    const bad: Mismatch[] = [];
+    const [c1, c2, c3] = fx.data as [typeof fx.data[0], typeof fx.data[0], typeof fx.data[0]];
+    // the shortest abbreviation (>= 8 digits) that is unique among all objects
+    const ids = img.objectIds();
+    const abbrev = (h: string) => {
+      for (let n = 8; n <= 40; n++) if (ids.filter((x) => x.startsWith(h.slice(0, n))).length === 1) return h.slice(0, n);
+      return h;
+    };
+    const revs: Array<{ at: string | undefined; c: typeof c1 }> = [
+      { at: '~1', c: c2 }, { at: '~2', c: c1 }, { at: abbrev(c1.hash), c: c1 }, { at: abbrev(c2.hash), c: c2 },
+      { at: c3.hash, c: c3 }, { at: 'data~2', c: c1 }, { at: 'data', c: c3 },
+    ];
+    const touched = [...new Set([...fx.changedInSecond, ...fx.changedInThird, ...fx.deletedInSecond, ...fx.deletedInThird, ...fx.addedInSecond, ...fx.addedInThird])].sort();
+    for (const { at, c } of revs) {
+      for (const p of touched) {
+        if (c.files.has(p)) await checkFile('data', at, p, c.files, bad);
+        else await expectError(`stat ${kpath('data', at, p)}`, 'not-found', bad);
+      }
+    }
+    // the old bytes themselves, through the time machine
+    for (const [at, c] of [['~1', c2], ['~2', c1]] as const) {
+      for (const p of [fx.changedInSecond.find((x) => x.endsWith('.txt'))!, fx.deletedInSecond[0]!, 'docs/guide.md']) {
+        if (!c.files.has(p)) continue;
+        const r = await sh.run(`cat ${kpath('data', at, p)}`);
+        if (!r.data?.equals(c.files.get(p)!.data)) bad.push({ cmd: `cat ${kpath('data', at, p)}`, expected: c.files.get(p)!.data.length, actual: r.data?.length ?? okLines(r) });
+      }
+    }
+    // deleted: not-found at the head, present (and equal) in history
+    for (const p of fx.deletedInThird) {
+      await expectError(`sha1 /data/${p}`, 'not-found', bad);
+      await expectError(`cat /data/${p}`, 'not-found', bad);
+      const r = await sh.run(`sha1 /data@~1/${p}`);
+      if (JSON.stringify(okLines(r)) !== JSON.stringify([sha1(c2.files.get(p)!.data)])) bad.push({ cmd: `sha1 /data@~1/${p}`, expected: sha1(c2.files.get(p)!.data), actual: okLines(r) });
+    }
+    // the removed directory
+    await expectError(`ls /data/${fx.removedDir}`, 'not-found', bad);
+    await checkLs('data', '~1', fx.removedDir, bad);
+    // a mode change only (same blob): mode differs between ~1/~2
+    const st1 = await sh.run('stat /data@~2/misc data/x');
+    const st2 = await sh.run('stat /data@~1/misc data/x');
+    expect(st1.lines[0]?.split(' ')[0]).toBe('100644');
+    expect(st2.lines[0]?.split(' ')[0]).toBe('100755');
+    expect(st1.lines[0]?.split(' ').slice(2)).toEqual(st2.lines[0]?.split(' ').slice(2));
+    // bad revisions
+    await expectError('ls /data@~3/', 'not-found', bad); // past the root commit
+    await expectError('ls /data@0000000/', 'not-found', bad);
+    await expectError('ls /nosuchbranch/', 'not-found', bad);
+    timings.historyMs = Date.now() - t;
+    expect(bad).toEqual([]);
+  });
+
+  it('a sample of /feature: directories, changed and added files, files it deleted', async () => {
+    const bad: Mismatch[] = [];
+    const f = fx.feature.files;
+    const dirs = ['', ...directoriesOf(f.keys())];
+    for (const d of dirs.filter((_, i) => i % 4 === 0).concat(['docs/été', fx.bigDir, 'feature/only', 'lib'])) await checkLs('feature', undefined, d, bad);
+    const sample = [...f.keys()].sort().filter((_, i) => i % 10 === 0);
+    const changed = [...f.keys()].filter((p) => !fx.data[2]!.files.get(p)?.data.equals(f.get(p)!.data));
+    for (const p of [...new Set([...sample, ...changed])]) await checkFile('feature', undefined, p, f, bad);
+    await expectError('stat /feature/README.md', 'not-found', bad);
+    await checkFile('feature', '~1', 'README.md', fx.data[2]!.files, bad); // its parent is the data head
+    expect(changed.length).toBeGreaterThanOrEqual(8);
+    expect(bad).toEqual([]);
+  });
+
+  it('errors: not-found, not-a-file; the shell still answers', async () => {
+    const bad: Mismatch[] = [];
+    await expectError('cat /data/docs', 'not-a-file', bad);
+    await expectError(`sha1 /data/${fx.bigDir}`, 'not-a-file', bad);
+    await expectError('cat /data/', 'not-a-file', bad);
+    await expectError('cat /data/no/such/file', 'not-found', bad);
+    await expectError('ls /data/docs/été/naïve', 'not-found', bad); // a prefix of a name is not a directory
+    await expectError('stat /data/READ', 'not-found', bad);
+    await expectError('ls data', 'not-found', bad); // paths are absolute
+    expect(bad).toEqual([]);
+    const ping = await sh.run('ping');
+    expect(ping.status).toBe('ok');
+  });
+});
