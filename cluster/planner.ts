@@ -1,8 +1,8 @@
 // The propagation planner: from the ordered nodes, what each holds and the policy, a schedule of
 // rounds in the seed's model (per round a node sends to at most one peer and receives from at
 // most one peer). Deterministic: every node that sees the same inputs computes the same plan.
-//   - one seed holding everything that exists, full replication: a fixed-pattern broadcast
-//     (hypercube / circulant, cluster/broadcast.ts) that meets K - 1 + ceil(log2 N);
+//   - one seed holding everything that exists, full replication: Traff's round-optimal
+//     circulant broadcast (cluster/broadcast.ts), which meets K - 1 + ceil(log2 N) for every N;
 //   - anything else: the matching heuristic of cluster/heuristic.ts, round by round.
 import { planBroadcast } from './broadcast.ts';
 import { planGreedy } from './heuristic.ts';

@@ -88,11 +88,9 @@ describe('circulant broadcast schedule (Träff)', () => {
     expect(a.schedule).toEqual(b.schedule);
   });
 
-  it('1000 nodes x 256 pieces plans well under 5 s', () => {
-    const t = performance.now();
+  // Speed is measured by `npm run bench -- planner` (docs/performance.md), not asserted here.
+  it('1000 nodes x 256 pieces reaches the bound', () => {
     const s = planBroadcast(1000, 256).schedule;
-    const ms = performance.now() - t;
-    expect(s.length).toBe(265);
-    expect(ms).toBeLessThan(2000);
+    expect(s.length).toBe(256 - 1 + 10);
   });
 });
