@@ -5,7 +5,7 @@
 
 PUT_MAX_BYTES       equ 0x1000000       ; 16 MiB per put
 
-; cmd_put -- `put /BRANCH/PATH SIZE` + SIZE bytes
+; cmd_put -- `put /BRANCH/PATH SIZE` + SIZE bytes (PATH may contain spaces; SIZE is the last word)
 cmd_put:
 	call fs_begin
 	jc .out
@@ -29,33 +29,43 @@ cmd_put:
 	jz .usage
 	mov r13, rcx                        ; branch name length
 	lea r14, [rsi + rcx + 1]            ; path in the branch
+	; SIZE is the last word: the path (which may hold spaces) runs up to the last space
 	xor ecx, ecx
-.path_len:
+	xor edx, edx                        ; position of the last space + 1 (0: none)
+.scan:
 	mov al, [r14 + rcx]
 	test al, al
-	jz .usage                           ; no size
-	cmp al, ' '
-	je .path_end
+	jz .scanned
 	inc rcx
-	jmp .path_len
-.path_end:
+	cmp al, ' '
+	jne .scan
+	mov rdx, rcx
+	jmp .scan
+.scanned:
+	test rdx, rdx
+	jz .usage                           ; no size
+	lea rsi, [r14 + rdx]                ; the size word
+	lea rcx, [rdx - 1]
+.trim:
 	test rcx, rcx
 	jz .usage
+	cmp byte [r14 + rcx - 1], ' '
+	jne .trimmed
+	dec rcx
+	jmp .trim
+.trimmed:
 	cmp byte [r14 + rcx - 1], '/'
 	je .usage
+	cmp rcx, FS_PATH_MAX
+	ja .usage
 	mov r15, rcx                        ; path length
-	lea rsi, [r14 + rcx]
-.spaces:
-	cmp byte [rsi], ' '
-	jne .size
-	inc rsi
-	jmp .spaces
-.size:
 	cmp byte [rsi], '0'
 	jb .usage
 	cmp byte [rsi], '9'
 	ja .usage
 	call parse_number
+	cmp byte [rsi], 0
+	jne .usage                          ; trailing junk after the size
 	cmp rax, PUT_MAX_BYTES
 	ja .too_big
 	mov [fs_put_size], rax
@@ -73,6 +83,17 @@ cmd_put:
 	rep movsb
 	mov byte [rdi], 0
 	mov [fs_put_path_len], r15
+	; the bytes come first: once SIZE is known they are always consumed, so a refused put
+	; does not leave its payload to be read as commands
+	mov rcx, [fs_put_size]
+	add rcx, 16
+	call gitfs_alloc
+	jc .nomem
+	mov [fs_put_data], rax
+	mov rdi, rax
+	mov rcx, [fs_put_size]
+	call serial_read_exact
+	jc .timeout
 	mov rsi, r12
 	mov rcx, r13
 	call gitfs_ref_find
@@ -85,16 +106,6 @@ cmd_put:
 	mov rdi, fs_put_parent
 	mov ecx, 20
 	rep movsb
-	; the bytes
-	mov rcx, [fs_put_size]
-	add rcx, 16
-	call gitfs_alloc
-	jc fs_fail
-	mov [fs_put_data], rax
-	mov rdi, rax
-	mov rcx, [fs_put_size]
-	call serial_read_exact
-	jc .timeout
 	; the transaction
 	call rtc_unix_time
 	mov [gitfs_tx_time], rax
@@ -189,6 +200,22 @@ cmd_put:
 .timeout:
 	mov rdx, str_input_timeout
 	jmp shell_error
+.nomem:
+	; no room for the bytes: drain them, then refuse
+	mov rcx, [fs_put_size]
+.drain:
+	test rcx, rcx
+	jz .drained
+	push rcx
+	mov rdi, fs_tmp20
+	mov ecx, 1
+	call serial_read_exact
+	pop rcx
+	jc .timeout
+	dec rcx
+	jmp .drain
+.drained:
+	jmp fs_fail
 
 str_put_word:       db "put ", 0
 str_ev_put:         db "put", 0

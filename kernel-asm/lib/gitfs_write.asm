@@ -394,7 +394,19 @@ gitfs_tx_tree_put:
 	jmp .rebuild
 .longer_or_equal:
 	ja .longer
-	jmp .scan                           ; equal: replaced in pass 2
+	; equal length: the same name? A file may replace a file, never a directory.
+	push rsi
+	push rcx
+	mov rsi, r9
+	mov rdi, r12
+	mov rcx, r13
+	repe cmpsb
+	pop rcx
+	pop rsi
+	jne .scan
+	cmp r8, 0o40000
+	je .conflict
+	jmp .scan                           ; a file: replaced in pass 2
 .longer:
 	; N longer: N = P + "/" + ... means P is a directory here
 	cmp byte [r9 + r13], '/'

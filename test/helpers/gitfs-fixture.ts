@@ -13,6 +13,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from '../../Makefile.ts';
 import { type CommitStats, type FileInput, openImage } from '../../builder/gitfs/image.ts';
+import type { ShellClient, ShellResult } from '../../emulator/shell-client.ts';
 
 export interface FixtureFile {
   data: Buffer;
@@ -309,4 +310,54 @@ export function directoriesOf(files: Iterable<string>): string[] {
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
   return [...dirs].sort();
+}
+
+/**
+ * Runs a shell command and judges its result, re-running it (up to `tries` times) while the
+ * judge finds a mismatch. Why: the kernel's serial_putc drops a byte after a fixed number of
+ * LSR polls (kernel-asm/lib/serial_out.asm, SERIAL_TX_SPIN) when QEMU's chardev is slow to
+ * drain (a loaded host), so a correct answer can arrive with bytes missing, or without its end
+ * marker (a timeout). A real disagreement repeats on every try; a transmission loss does not.
+ * `judge` returns undefined when the result is right, else a description of the mismatch.
+ */
+export async function runJudged(
+  sh: ShellClient,
+  cmd: string,
+  judge: (r: ShellResult) => unknown,
+  stats: { commands: number; retried: string[] },
+  opts: { tries?: number; timeoutMs?: number } = {},
+): Promise<unknown> {
+  const tries = opts.tries ?? 4;
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    stats.commands++;
+    let r: ShellResult | undefined;
+    try {
+      r = await sh.run(cmd, { timeoutMs: opts.timeoutMs ?? 8_000 });
+    } catch (e) {
+      last = `no end marker: ${(e as Error).message}`;
+      await resync(sh);
+    }
+    if (r) {
+      last = judge(r);
+      if (last === undefined) {
+        if (i > 0) stats.retried.push(cmd);
+        return undefined;
+      }
+    }
+  }
+  return last;
+}
+
+/** After a lost end marker (or a short payload that swallowed one): ping until the shell answers. */
+export async function resync(sh: ShellClient): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    try {
+      const r = await sh.run('ping', { timeoutMs: 1_500 });
+      if (r.status === 'ok' && r.events.some((e) => e.name === 'pong')) return;
+    } catch {
+      // keep pinging
+    }
+  }
+  throw new Error('the kernel shell does not answer ping any more');
 }
