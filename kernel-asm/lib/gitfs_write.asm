@@ -513,9 +513,8 @@ gitfs_tx_tree_put:
 	mov rcx, rdi
 	sub rcx, r12
 	mov rsi, r12
-	mov dl, OBJ_TREE
 	mov rdi, [rbp + gfs_tp.out]
-	call gitfs_tx_put
+	call gfs_store_tree                 ; splits it if it grew past the threshold
 	jc .fail
 	add rsp, GFS_TP_BYTES
 	pop rbp
@@ -530,6 +529,207 @@ gitfs_tx_tree_put:
 	add rsp, GFS_TP_BYTES
 	pop rbp
 	stc
+	ret
+
+; Frame of gfs_store_tree
+struc gfs_st
+  .content          resq 1
+  .size             resq 1
+  .out              resq 1
+  .count            resq 1              ; entries
+  .best_name        resq 1              ; the directory with the most flat entries
+  .best_len         resq 1
+  .best_count       resq 1
+  .best_start       resq 1              ; its first entry
+  .best_end         resq 1              ; after its last entry
+  .cur_name         resq 1
+  .cur_len          resq 1
+  .cur_count        resq 1
+  .cur_start        resq 1
+  .cur_end          resq 1
+  .sub              resb 20
+  .pad              resb 4
+endstruc
+GFS_ST_BYTES        equ (gfs_st_size + 15) & ~15
+
+; ---------------------------------------------------------------------------------------------
+; gfs_store_tree -- Stores a tree, applying the split rule of docs/gitfs-format.md: while it
+; has more than TREE_SPLIT_THRESHOLD entries, the top-level directory with the most flat
+; entries (ties: the smaller name) becomes a subtree built by the same rule.
+;  IN:  RSI = tree content (sorted entries), RCX = size, RDI = 20-byte output
+;  OUT: CF as gitfs_tx_put
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gfs_store_tree:
+	push rbp
+	sub rsp, GFS_ST_BYTES
+	mov rbp, rsp
+	mov [rbp + gfs_st.content], rsi
+	mov [rbp + gfs_st.size], rcx
+	mov [rbp + gfs_st.out], rdi
+.again:
+	xor eax, eax
+	mov [rbp + gfs_st.count], rax
+	mov [rbp + gfs_st.best_count], rax
+	mov [rbp + gfs_st.cur_count], rax
+	mov rsi, [rbp + gfs_st.content]
+	mov rdx, rsi
+	add rdx, [rbp + gfs_st.size]
+.entry:
+	mov r15, rsi                        ; entry start
+	call gitfs_tree_next
+	jc .counted
+	inc qword [rbp + gfs_st.count]
+	; first path component: up to a '/' in the name
+	xor ecx, ecx
+.slash:
+	cmp rcx, r10
+	jae .no_dir
+	cmp byte [r9 + rcx], '/'
+	je .dir
+	inc rcx
+	jmp .slash
+.dir:
+	; the same directory as the current run?
+	cmp qword [rbp + gfs_st.cur_count], 0
+	je .new_run
+	cmp rcx, [rbp + gfs_st.cur_len]
+	jne .new_run
+	push rsi
+	push rcx
+	mov rsi, r9
+	mov rdi, [rbp + gfs_st.cur_name]
+	repe cmpsb
+	pop rcx
+	pop rsi
+	jne .new_run
+	inc qword [rbp + gfs_st.cur_count]
+	mov [rbp + gfs_st.cur_end], rsi
+	jmp .entry
+.new_run:
+	call .finish_run
+	mov [rbp + gfs_st.cur_name], r9
+	mov [rbp + gfs_st.cur_len], rcx
+	mov qword [rbp + gfs_st.cur_count], 1
+	mov [rbp + gfs_st.cur_start], r15
+	mov [rbp + gfs_st.cur_end], rsi
+	jmp .entry
+.no_dir:
+	call .finish_run
+	mov qword [rbp + gfs_st.cur_count], 0
+	jmp .entry
+.counted:
+	test al, al
+	jnz .bad
+	call .finish_run
+	cmp qword [rbp + gfs_st.count], TREE_SPLIT_THRESHOLD
+	jbe .store
+	cmp qword [rbp + gfs_st.best_count], 0
+	je .store                           ; nothing to split off
+	; the subtree: the run's entries with "<dir>/" stripped
+	mov rcx, [rbp + gfs_st.best_end]
+	sub rcx, [rbp + gfs_st.best_start]
+	call gitfs_alloc
+	jc .fail
+	mov r12, rax
+	mov rdi, rax
+	mov rsi, [rbp + gfs_st.best_start]
+	mov rdx, [rbp + gfs_st.best_end]
+.sub_entry:
+	mov r15, rsi                        ; entry start: "<mode> " runs from here to the name
+	call gitfs_tree_next
+	jc .sub_done
+	push rsi
+	mov rsi, r15
+.mode_found:
+	mov rcx, r9
+	sub rcx, rsi                        ; "<mode> "
+	rep movsb
+	mov rax, [rbp + gfs_st.best_len]
+	lea rsi, [r9 + rax + 1]             ; the name after "<dir>/"
+	mov rcx, r10
+	sub rcx, rax
+	dec rcx
+	rep movsb
+	xor al, al
+	stosb
+	mov rsi, r11
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	jmp .sub_entry
+.sub_done:
+	test al, al
+	jnz .bad
+	mov rsi, r12
+	mov rcx, rdi
+	sub rcx, r12
+	lea rdi, [rbp + gfs_st.sub]
+	call gfs_store_tree                 ; the same rule, one level down
+	jc .fail
+	; the parent: entries before the run, "40000 <dir>\0<hash>", entries after it
+	mov rcx, [rbp + gfs_st.size]
+	add rcx, 64
+	call gitfs_alloc
+	jc .fail
+	mov r12, rax
+	mov rdi, rax
+	mov rsi, [rbp + gfs_st.content]
+	mov rcx, [rbp + gfs_st.best_start]
+	sub rcx, rsi
+	rep movsb
+	mov rsi, gfs_str_tree_mode
+	call gfs_put_str
+	mov rsi, [rbp + gfs_st.best_name]
+	mov rcx, [rbp + gfs_st.best_len]
+	rep movsb
+	xor al, al
+	stosb
+	lea rsi, [rbp + gfs_st.sub]
+	mov ecx, 20
+	rep movsb
+	mov rsi, [rbp + gfs_st.best_end]
+	mov rcx, [rbp + gfs_st.content]
+	add rcx, [rbp + gfs_st.size]
+	sub rcx, rsi
+	rep movsb
+	mov [rbp + gfs_st.content], r12
+	sub rdi, r12
+	mov [rbp + gfs_st.size], rdi
+	jmp .again
+.store:
+	mov rsi, [rbp + gfs_st.content]
+	mov rcx, [rbp + gfs_st.size]
+	mov dl, OBJ_TREE
+	mov rdi, [rbp + gfs_st.out]
+	call gitfs_tx_put
+	jc .fail
+	add rsp, GFS_ST_BYTES
+	pop rbp
+	clc
+	ret
+.bad:
+	mov byte [gitfs_error], GFS_E_TREE
+.fail:
+	add rsp, GFS_ST_BYTES
+	pop rbp
+	stc
+	ret
+; .finish_run -- (local) the current run becomes the best when it has strictly more entries
+; (so on a tie the earlier, smaller name stays).  CLOBBERS: RAX
+.finish_run:
+	mov rax, [rbp + gfs_st.cur_count]
+	cmp rax, [rbp + gfs_st.best_count]
+	jbe .keep
+	mov [rbp + gfs_st.best_count], rax
+	mov rax, [rbp + gfs_st.cur_name]
+	mov [rbp + gfs_st.best_name], rax
+	mov rax, [rbp + gfs_st.cur_len]
+	mov [rbp + gfs_st.best_len], rax
+	mov rax, [rbp + gfs_st.cur_start]
+	mov [rbp + gfs_st.best_start], rax
+	mov rax, [rbp + gfs_st.cur_end]
+	mov [rbp + gfs_st.best_end], rax
+.keep:
 	ret
 
 ; gfs_tp_emit_new -- (internal) writes "<mode> <path>\0<hash>" of the frame at RDI.
@@ -1127,6 +1327,7 @@ gfs_str_arrow:           db " -> ", 0
 gfs_str_boot_state:      db "boot-state: ", 0
 gfs_str_tries_left:      db " tries-left ", 0
 gfs_str_gitlink_mode:    db "160000 ", 0
+gfs_str_tree_mode:       db "40000 ", 0
 gfs_w_free:              db "ref", 0
 gfs_w_mainline:          db "mainline", 0
 gfs_w_branch:            db "branch", 0

@@ -13,7 +13,7 @@ import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
 import { type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
 import { isTreeMode } from '../../builder/gitfs/tree.ts';
-import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture } from '../helpers/gitfs-fixture.ts';
+import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture, runJudged } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 let fx: GitFSFixture;
@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await vm?.stop(200);
   img?.close();
-  console.log(`gitfs-diff timings: ${JSON.stringify(timings)}`);
+  console.log(`gitfs-diff timings: ${JSON.stringify(timings)}; shell commands ${shellStats.commands}, re-run after serial loss: ${shellStats.retried.length}${shellStats.retried.length ? ' (' + shellStats.retried.slice(0, 5).join('; ') + ')' : ''}`);
 });
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -92,18 +92,25 @@ function tsStat(rev: string, path: string): string {
 }
 
 type Mismatch = { cmd: string; expected: unknown; actual: unknown };
+/** Commands sent, and those that needed a re-run (serial bytes lost on the way: see runJudged). */
+const shellStats = { commands: 0, retried: [] as string[] };
 
 function okLines(r: ShellResult): string[] | string {
   return r.status === 'ok' ? r.lines : `status=${r.status} reason=${r.error ?? '?'} ${r.events.map((e) => e.line).join(' | ')}`;
 }
 
+/** Runs `cmd` and records a mismatch when its output lines (optionally sorted) differ from `expected`. */
+async function checkLines(cmd: string, expected: string[], bad: Mismatch[], opts: { sorted?: boolean } = {}): Promise<void> {
+  const miss = await runJudged(sh, cmd, (r) => {
+    const actual = okLines(r);
+    const got = Array.isArray(actual) && opts.sorted ? [...actual].sort() : actual;
+    return JSON.stringify(got) === JSON.stringify(expected) ? undefined : actual;
+  }, shellStats);
+  if (miss !== undefined) bad.push({ cmd, expected, actual: miss });
+}
+
 async function checkLs(branch: string, at: string | undefined, dir: string, bad: Mismatch[]): Promise<void> {
-  const cmd = `ls ${kpath(branch, at, dir)}`;
-  const expected = tsLs(tsRev(branch, at), dir);
-  const r = await sh.run(cmd);
-  const actual = okLines(r);
-  const sorted = Array.isArray(actual) ? [...actual].sort() : actual;
-  if (JSON.stringify(sorted) !== JSON.stringify(expected)) bad.push({ cmd, expected, actual });
+  await checkLines(`ls ${kpath(branch, at, dir)}`, tsLs(tsRev(branch, at), dir), bad, { sorted: true });
 }
 
 async function checkFile(branch: string, at: string | undefined, path: string, truth: FileMap | undefined, bad: Mismatch[]): Promise<void> {
@@ -116,17 +123,18 @@ async function checkFile(branch: string, at: string | undefined, path: string, t
     if (!f || !f.data.equals(data) || e?.mode !== modeOct(f.mode)) bad.push({ cmd: `TS readFile ${rev}:${path}`, expected: f && { mode: modeOct(f.mode), size: f.data.length }, actual: { mode: e?.mode, size: data.length } });
   }
   const p = kpath(branch, at, path);
-  const st = await sh.run(`stat ${p}`);
-  const expStat = [tsStat(rev, path)];
-  if (JSON.stringify(okLines(st)) !== JSON.stringify(expStat)) bad.push({ cmd: `stat ${p}`, expected: expStat, actual: okLines(st) });
-  const h = await sh.run(`sha1 ${p}`);
-  const expSha = [sha1(data)];
-  if (JSON.stringify(okLines(h)) !== JSON.stringify(expSha)) bad.push({ cmd: `sha1 ${p}`, expected: expSha, actual: okLines(h) });
+  await checkLines(`stat ${p}`, [tsStat(rev, path)], bad);
+  await checkLines(`sha1 ${p}`, [sha1(data)], bad);
+}
+
+async function checkCat(cmd: string, want: Buffer, bad: Mismatch[]): Promise<void> {
+  const miss = await runJudged(sh, cmd, (r) => (r.status === 'ok' && r.data?.equals(want) ? undefined : r.data ? { size: r.data.length, sha1: sha1(r.data) } : okLines(r)), shellStats);
+  if (miss !== undefined) bad.push({ cmd, expected: { size: want.length, sha1: sha1(want) }, actual: miss });
 }
 
 async function expectError(cmd: string, reason: string, bad: Mismatch[]): Promise<void> {
-  const r = await sh.run(cmd);
-  if (r.status !== 'error' || r.error !== reason) bad.push({ cmd, expected: `error ${reason}`, actual: okLines(r) });
+  const miss = await runJudged(sh, cmd, (r) => (r.status === 'error' && r.error === reason ? undefined : okLines(r)), shellStats);
+  if (miss !== undefined) bad.push({ cmd, expected: `error ${reason}`, actual: miss });
 }
 
 describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
@@ -153,42 +161,22 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
   });
 
   it('ls /, rev, log and branches agree with the TS reader', async () => {
-    const refs = img.listRefs().filter((r) => r.hash !== '0'.repeat(40)).map((r) => `40000 branch ${r.hash}\t${r.name}/`).sort();
-    const root = await sh.run('ls /');
-    expect(root.status).toBe('ok');
-    expect([...root.lines].sort()).toEqual(refs);
-
-    const rev = await sh.run('rev');
-    expect(rev.lines).toEqual([img.revision()]);
-
-    const log = await sh.run('log data');
-    expect(log.status).toBe('ok');
-    expect(log.lines).toEqual([...fx.data].reverse().map((c) => `${c.hash}\t${c.subject}`));
-    // the TS history says the same
-    expect(img.log('data', { firstParent: true }).map((e) => e.hash)).toEqual([...fx.data].reverse().map((c) => c.hash));
-    const log1 = await sh.run('log data 1');
-    expect(log1.lines).toEqual([`${fx.data[2]!.hash}\t${fx.data[2]!.subject}`]);
-    const logf = await sh.run('log feature');
-    expect(logf.lines).toEqual([fx.feature, ...[...fx.data].reverse()].map((c) => `${c.hash}\t${c.subject}`));
-
-    const br = await sh.run('branches');
-    expect(br.status).toBe('ok');
-    const kinds = new Map(img.listRefs().map((r) => [r.name, r]));
-    const lines = new Map(br.lines.map((l) => [l.split('\t')[0]!, l.split('\t')]));
-    expect([...lines.keys()].sort()).toEqual([...kinds.keys()].sort());
-    for (const [name, r] of kinds) {
-      expect(lines.get(name)!.slice(1, 4), name).toEqual([r.kind, r.hash, r.forkedFrom ?? '-']);
-    }
-    expect(lines.get('feature')).toEqual(['feature', 'branch', fx.feature.hash, 'data', 'none']);
-    expect(lines.get('data')!.slice(1, 4)).toEqual(['branch', fx.data[2]!.hash, '-']);
-
-    // the mainline log's tree: every ref as a gitlink (mode 160000, type commit)
     const bad: Mismatch[] = [];
+    const refs = img.listRefs().filter((r) => r.hash !== '0'.repeat(40));
+    await checkLines('ls /', refs.map((r) => `40000 branch ${r.hash}\t${r.name}/`).sort(), bad, { sorted: true });
+    await checkLines('rev', [img.revision()!], bad);
+    const newestFirst = [...fx.data].reverse();
+    // the TS history says the same as the fixture
+    expect(img.log('data', { firstParent: true }).map((e) => e.hash)).toEqual(newestFirst.map((c) => c.hash));
+    await checkLines('log data', newestFirst.map((c) => `${c.hash}\t${c.subject}`), bad);
+    await checkLines('log feature', [fx.feature, ...newestFirst].map((c) => `${c.hash}\t${c.subject}`), bad);
+    await checkLines(`log ${fx.data[1]!.hash.slice(0, 10)}`, newestFirst.slice(1).map((c) => `${c.hash}\t${c.subject}`), bad);
+    // branches: "<name>\t<kind>\t<hash>\t<forked-from|->\t<boot state>", slot order
+    const all = img.listRefs();
+    await checkLines('branches', all.map((r) => `${r.name}\t${r.kind}\t${r.hash}\t${r.forkedFrom ?? '-'}\t${r.state}`), bad);
+    expect(all.find((r) => r.name === 'feature')?.forkedFrom).toBe('data');
+    // the mainline log's tree: every ref as a gitlink (mode 160000, type commit)
     await checkLs('mainline', undefined, '', bad);
-    for (const r of img.listRefs().filter((x) => x.name !== 'mainline')) {
-      const st = await sh.run(`stat /mainline/${r.name}`);
-      if (JSON.stringify(okLines(st)) !== JSON.stringify([tsStat('mainline', r.name)])) bad.push({ cmd: `stat /mainline/${r.name}`, expected: [tsStat('mainline', r.name)], actual: okLines(st) });
-    }
     expect(bad).toEqual([]);
   });
 
@@ -201,18 +189,12 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
       for (const d of dirs) {
         await checkLs('data', at, d, bad);
         n++;
-        if (d) {
-          const cmd = `stat ${kpath('data', at, d)}`;
-          const exp = [tsStat(tsRev('data', at), d)];
-          const st = await sh.run(cmd);
-          if (JSON.stringify(okLines(st)) !== JSON.stringify(exp)) bad.push({ cmd, expected: exp, actual: okLines(st) });
-        }
+        if (d) await checkLines(`stat ${kpath('data', at, d)}`, [tsStat(tsRev('data', at), d)], bad);
       }
     }
     // a trailing slash and repeated leading slashes are the same directory
     const dir = 'docs/été';
-    const r = await sh.run(`ls //data/${dir}/`);
-    expect([...r.lines].sort()).toEqual(tsLs('data', dir));
+    await checkLines(`ls //data/${dir}/`, tsLs('data', dir), bad, { sorted: true });
     timings.dirsMs = Date.now() - t;
     timings.dirs = n;
     expect(bad).toEqual([]);
@@ -243,9 +225,7 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
     ];
     const bad: Mismatch[] = [];
     for (const p of paths) {
-      const r = await sh.run(`cat /data/${p}`);
-      const want = head.get(p)!.data;
-      if (r.status !== 'ok' || !r.data || !r.data.equals(want)) bad.push({ cmd: `cat /data/${p}`, expected: { size: want.length, sha1: sha1(want) }, actual: r.data ? { size: r.data.length, sha1: sha1(r.data) } : okLines(r) });
+      await checkCat(`cat /data/${p}`, head.get(p)!.data, bad);
     }
     expect(bad).toEqual([]);
   });
@@ -275,26 +255,22 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
     for (const [at, c] of [['~1', c2], ['~2', c1]] as const) {
       for (const p of [fx.changedInSecond.find((x) => x.endsWith('.txt'))!, fx.deletedInSecond[0]!, 'docs/guide.md']) {
         if (!c.files.has(p)) continue;
-        const r = await sh.run(`cat ${kpath('data', at, p)}`);
-        if (!r.data?.equals(c.files.get(p)!.data)) bad.push({ cmd: `cat ${kpath('data', at, p)}`, expected: c.files.get(p)!.data.length, actual: r.data?.length ?? okLines(r) });
+        await checkCat(`cat ${kpath('data', at, p)}`, c.files.get(p)!.data, bad);
       }
     }
     // deleted: not-found at the head, present (and equal) in history
     for (const p of fx.deletedInThird) {
       await expectError(`sha1 /data/${p}`, 'not-found', bad);
       await expectError(`cat /data/${p}`, 'not-found', bad);
-      const r = await sh.run(`sha1 /data@~1/${p}`);
-      if (JSON.stringify(okLines(r)) !== JSON.stringify([sha1(c2.files.get(p)!.data)])) bad.push({ cmd: `sha1 /data@~1/${p}`, expected: sha1(c2.files.get(p)!.data), actual: okLines(r) });
+      await checkLines(`sha1 /data@~1/${p}`, [sha1(c2.files.get(p)!.data)], bad);
     }
     // the removed directory
     await expectError(`ls /data/${fx.removedDir}`, 'not-found', bad);
     await checkLs('data', '~1', fx.removedDir, bad);
     // a mode change only (same blob): mode differs between ~1/~2
-    const st1 = await sh.run('stat /data@~2/misc data/x');
-    const st2 = await sh.run('stat /data@~1/misc data/x');
-    expect(st1.lines[0]?.split(' ')[0]).toBe('100644');
-    expect(st2.lines[0]?.split(' ')[0]).toBe('100755');
-    expect(st1.lines[0]?.split(' ').slice(2)).toEqual(st2.lines[0]?.split(' ').slice(2));
+    const xHash = img.lookupPath(img.commitTreeHash(c1.hash), 'misc data/x')!.hash;
+    await checkLines('stat /data@~2/misc data/x', [`100644 blob 1 ${xHash}`], bad);
+    await checkLines('stat /data@~1/misc data/x', [`100755 blob 1 ${xHash}`], bad);
     // bad revisions
     await expectError('ls /data@~3/', 'not-found', bad); // past the root commit
     await expectError('ls /data@0000000/', 'not-found', bad);
@@ -329,5 +305,27 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
     expect(bad).toEqual([]);
     const ping = await sh.run('ping');
     expect(ping.status).toBe('ok');
+    // bytes lost on the serial line (see runJudged) are retried, never hidden as a pass: a
+    // command that needed every try fails its check above
+    expect(shellStats.retried.length).toBeLessThan(shellStats.commands / 20);
+  });
+
+  // Known kernel disagreements (see the report of this test's author): each asserts the
+  // documented behaviour and is expected to fail until the kernel is fixed; when one starts
+  // passing, vitest reports it, and `.fails` should be dropped.
+  it.fails('known kernel bug: `log REF N` ignores N (parse_number starts at the space after REF)', async () => {
+    const bad: Mismatch[] = [];
+    await checkLines('log data 1', [`${fx.data[2]!.hash}\t${fx.data[2]!.subject}`], bad);
+    await checkLines('log data 2', [...fx.data].reverse().slice(0, 2).map((c) => `${c.hash}\t${c.subject}`), bad);
+    expect(bad).toEqual([]);
+  });
+
+  it.fails('known kernel bug: `stat` and `ls` of a gitlink print type blob, not commit (AL clobbered before fs_type_of_mode)', async () => {
+    const bad: Mismatch[] = [];
+    for (const r of img.listRefs().filter((x) => x.name !== 'mainline' && x.hash !== '0'.repeat(40))) {
+      await checkLines(`stat /mainline/${r.name}`, [tsStat('mainline', r.name)], bad); // "160000 commit - <hash>"
+      await checkLs('mainline', undefined, r.name, bad); // "160000 commit <hash>\t<name>"
+    }
+    expect(bad).toEqual([]);
   });
 });

@@ -98,6 +98,41 @@ describe('kernel put', () => {
     expect(show.stdout).toBe('seven');
   });
 
+  it('a put that grows a flat tree past the threshold splits it exactly as the host store does', async () => {
+    const img = join(dir, 'grow.img');
+    copyFileSync(out.image, img);
+    const files = [
+      ...Array.from({ length: 200 }, (_, i) => ({ path: `d/f${String(i).padStart(3, '0')}`, data: Buffer.from(`d${i}\n`) })),
+      ...Array.from({ length: 56 }, (_, i) => ({ path: `e/g${String(i).padStart(3, '0')}`, data: Buffer.from(`e${i}\n`) })),
+    ];
+    const h = openImage(img);
+    h.commitTree('grow', files, { message: 'exactly 256 entries: flat' });
+    expect(h.readTree(h.commitTreeHash(h.readRef('grow')!)).length).toBe(256);
+    h.close();
+    const { vm } = await bootToReady({ disk: img, accel: 'tcg' }, 30_000);
+    try {
+      const r = await new ShellClient(vm).run('put /grow/d/new.txt 4', { input: Buffer.from('new\n') });
+      expect(r.status, r.error).toBe('ok');
+    } finally {
+      await vm.stop(1000);
+    }
+    // the host store builds the same files into the same tree
+    const ref = join(dir, 'grow-ref.img');
+    copyFileSync(out.image, ref);
+    const e = openImage(ref);
+    e.commitTree('grow', [...files, { path: 'd/new.txt', data: Buffer.from('new\n') }], { message: 'reference' });
+    const expected = e.commitTreeHash(e.readRef('grow')!);
+    const expectedTop = e.readTree(expected).map((t) => `${t.mode} ${t.name}`);
+    e.close();
+    const k = openImage(img, { readOnly: true });
+    const got = k.commitTreeHash(k.readRef('grow')!);
+    const top = k.readTree(got).map((t) => `${t.mode} ${t.name}`);
+    k.close();
+    expect(top).toContain('40000 d');
+    expect(top).toEqual(expectedTop);
+    expect(got).toBe(expected);
+  });
+
   it('a power cut at random moments during a put leaves an image at the old or the new state', async () => {
     const rnd = seeded(7);
     const payload = Buffer.alloc(4096, 0x5a);
