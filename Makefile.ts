@@ -137,7 +137,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
       const tmp = `${image}.tmp`;
       const img = createImage(tmp, { sizeBytes: imageSizeBytes, overwrite: true });
       try {
-        mergeRelease(img, readRelease(readFileSync(iso), iso), { boot: true, message: `kernel ${kernelVersion} (gittorrent build)` });
+        // The first kernel of a node: nothing older to roll back to, so it is good.
+        mergeRelease(img, readRelease(readFileSync(iso), iso), { boot: { state: 'good' }, message: `kernel ${kernelVersion} (gittorrent build)` });
       } finally {
         img.close();
       }

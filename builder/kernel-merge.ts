@@ -1,16 +1,28 @@
 // Merges a kernel release (read from its ISO) into a GitFS image as a new commit on the kernel
 // branch — parent: the previous kernel commit, `kernel-version` header — as the seed describes,
-// and points the loader at a kernel commit.
-import { BadInputError, NotFoundError } from '../core/errors.ts';
+// and points the loader at a kernel commit with its boot-counting state.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { BadInputError, NotFoundError, UsageError } from '../core/errors.ts';
 import type { GitFSImage } from './gitfs/image.ts';
-import { BOOTSRC_DISK } from './gitfs/layout.ts';
+import type { BootState } from './gitfs/refs.ts';
+import { BOOTSRC_DISK, BOOT_GOOD_REF, DEFAULT_WATCHDOG_MS, SECTOR_SIZE, STAGE2_LBA, STAGE2_MAX_BYTES } from './gitfs/layout.ts';
 import { RELEASE_PATHS, type Release } from './release.ts';
-import { patchStage2 } from './stage2-header.ts';
+import { patchStage2, readStage2Header } from './stage2-header.ts';
+
+export interface BootOptions {
+  /** 'pending' (a new kernel: `tries` boots to prove itself) or 'good'. */
+  state: 'pending' | 'good';
+  /** Boots a pending kernel gets before it is rolled back (default 1). */
+  tries?: number;
+  /** Watchdog timeout the loader arms, ms (default: the image's current one, else 2000). */
+  watchdogMs?: number;
+  reason?: string;
+}
 
 export interface MergeOptions {
   branch?: string;
   /** Also point the `boot` ref (and the loader) at the new commit. */
-  boot?: boolean;
+  boot?: BootOptions;
   message?: string;
 }
 
@@ -33,16 +45,36 @@ export function mergeRelease(img: GitFSImage, release: Release, opts: MergeOptio
     message: opts.message ?? `kernel ${release.kernelVersion}`,
     headers: { 'kernel-version': release.kernelVersion },
   });
-  if (opts.boot) bootKernelCommit(img, commit, `boot kernel ${release.kernelVersion}`);
+  if (opts.boot) bootKernelCommit(img, commit, { reason: `boot kernel ${release.kernelVersion}`, ...opts.boot });
   return { commit, branch, kernelVersion: release.kernelVersion, parent, files: files.map((f) => f.path), boot: Boolean(opts.boot) };
 }
 
+/** The watchdog timeout in the image's current loader, if it has one. */
+export function currentWatchdogMs(imagePath: string): number | undefined {
+  const buf = Buffer.alloc(STAGE2_MAX_BYTES);
+  const fd = openSync(imagePath, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, STAGE2_LBA * SECTOR_SIZE);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return readStage2Header(buf).watchdogMs;
+  } catch {
+    return undefined; // no loader yet
+  }
+}
+
 /**
- * Points the `boot` ref at a kernel commit and writes that commit's loader (boot/mbr.bin,
- * boot/stage2.bin) into the boot area. The loader resolves `boot` -> commit -> tree ->
- * boot/kernel.bin on the disk itself and verifies the blob's hash before running it.
+ * Points the `boot` ref at a kernel commit with its boot-counting state, and writes that
+ * commit's loader (boot/mbr.bin, boot/stage2.bin) into the boot area. The loader resolves
+ * `boot` -> commit -> tree -> boot/kernel.bin itself, verifies the blob's hash, counts tries
+ * and rolls back to `boot-good` (docs/boot.md). A kernel booted as good also becomes
+ * `boot-good`.
  */
-export function bootKernelCommit(img: GitFSImage, commit: string, reason: string): { lba: number; offset: number; size: number } {
+export function bootKernelCommit(img: GitFSImage, commit: string, opts: BootOptions & { reason: string }): { kernel: string; size: number } {
+  const tries = opts.tries ?? 1;
+  if (!Number.isInteger(tries) || tries < 1 || tries > 255) throw new UsageError(`--tries must be 1..255, not ${opts.tries}`);
   const tree = img.commitTreeHash(commit);
   const entry = (path: string) => {
     const e = img.lookupPath(tree, path);
@@ -54,7 +86,10 @@ export function bootKernelCommit(img: GitFSImage, commit: string, reason: string
   const stage2 = img.readObject(entry(RELEASE_PATHS.stage2)).data;
   const where = img.locateRaw(kernelHash);
   if (where.size === 0) throw new BadInputError(`kernel commit ${commit.slice(0, 12)} has an empty kernel`);
-  img.setRef('boot', commit, { kind: 'boot', reason });
-  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0 }));
-  return where;
+  const watchdogMs = opts.watchdogMs ?? currentWatchdogMs(img.path) ?? DEFAULT_WATCHDOG_MS;
+  const state: BootState = opts.state;
+  img.setRef('boot', commit, { kind: 'boot', state, triesLeft: state === 'pending' ? tries : 0, reason: opts.reason });
+  if (state === 'good') img.setRef(BOOT_GOOD_REF, commit, { kind: 'symbolic', reason: 'known-good kernel' });
+  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0, watchdogMs }));
+  return { kernel: kernelHash, size: where.size };
 }

@@ -19,6 +19,8 @@ export interface Stage2Header {
   kernelLba: bigint;
   kernelOffset: number;
   kernelSize: number;
+  /** Watchdog timeout the loader arms, in ms (0: none); kept when not given. */
+  watchdogMs?: number;
 }
 
 function field(name: string): number {
@@ -36,6 +38,7 @@ export function readStage2Header(stage2: Buffer): Stage2Header {
     kernelLba: stage2.readBigUInt64LE(field('kernel_lba')),
     kernelOffset: stage2.readUInt32LE(field('kernel_offset')),
     kernelSize: stage2.readUInt32LE(field('kernel_size')),
+    watchdogMs: stage2.readUInt32LE(field('watchdog_ms')),
   };
 }
 
@@ -54,5 +57,11 @@ export function patchStage2(stage2: Buffer, hdr: Stage2Header): Buffer {
   out.writeBigUInt64LE(hdr.kernelLba, field('kernel_lba'));
   out.writeUInt32LE(hdr.kernelOffset, field('kernel_offset'));
   out.writeUInt32LE(hdr.kernelSize, field('kernel_size'));
+  if (hdr.watchdogMs !== undefined) {
+    if (!Number.isInteger(hdr.watchdogMs) || hdr.watchdogMs < 0 || hdr.watchdogMs > 30_000) {
+      throw new BadInputError(`watchdog timeout must be 0..30000 ms, not ${hdr.watchdogMs}`);
+    }
+    out.writeUInt32LE(hdr.watchdogMs, field('watchdog_ms'));
+  }
   return out;
 }

@@ -69,10 +69,15 @@ export const STAGE2_HDR: StructDef = {
     { name: 'kernel_lba', size: 8, doc: 'first sector holding kernel bytes (BOOTSRC_DISK)' },
     { name: 'kernel_offset', size: 4, doc: 'byte offset of the kernel inside that sector' },
     { name: 'kernel_size', size: 4, doc: 'kernel size in bytes' },
-    { name: 'flags', size: 4, doc: 'reserved, 0' },
+    { name: 'watchdog_ms', size: 4, doc: 'watchdog timeout the loader arms (0: none)' },
     { name: 'reserved', size: 4, doc: 'reserved, 0' },
   ],
 };
+
+/** The ref that names the newest kernel commit known good (rollback target). */
+export const BOOT_GOOD_REF = 'boot-good';
+/** Default watchdog timeout (ms) the loader arms: the ib700 counts in 2 s steps (docs/boot.md). */
+export const DEFAULT_WATCHDOG_MS = 2000;
 
 /** Where the kernel runs (identity-mapped) and the bounce buffer stage 2 reads it into. */
 export const KERNEL_LOAD_ADDR = 0x100000;
@@ -246,6 +251,7 @@ export const CONSTANTS: LayoutConstant[] = [
   { name: 'KERNEL_LOAD_ADDR', value: KERNEL_LOAD_ADDR, doc: 'kernel runs here' },
   { name: 'KERNEL_BUFFER_ADDR', value: KERNEL_BUFFER_ADDR, doc: 'stage 2 reads the kernel here' },
   { name: 'KERNEL_MAX_BYTES', value: KERNEL_MAX_BYTES, doc: 'largest kernel stage 2 loads' },
+  { name: 'DEFAULT_WATCHDOG_MS', value: DEFAULT_WATCHDOG_MS, doc: 'default loader watchdog timeout' },
   { name: 'SB_A_LBA', value: SB_A_LBA, doc: 'superblock copy A' },
   { name: 'SB_B_LBA', value: SB_B_LBA, doc: 'superblock copy B' },
   { name: 'SB_SECTORS', value: SB_SECTORS, doc: 'sectors per superblock copy' },

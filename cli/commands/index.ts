@@ -8,6 +8,7 @@ import { registerImage } from './image.ts';
 import { registerIso } from './iso.ts';
 import { registerExec } from './exec.ts';
 import { registerMergeIso } from './merge-iso.ts';
+import { registerBootRef } from './boot-ref.ts';
 
 export function registerCommands(program: Command): void {
   registerBuild(program);
@@ -17,5 +18,7 @@ export function registerCommands(program: Command): void {
   registerImage(program);
   registerIso(program);
   registerExec(program);
-  registerMergeIso(program.commands.find((c) => c.name() === 'image')!);
+  const image = program.commands.find((c) => c.name() === 'image')!;
+  registerMergeIso(image);
+  registerBootRef(image);
 }

@@ -619,6 +619,7 @@ cmd_ls:
 	call fs_put_mode
 	mov al, ' '
 	call serial_putc
+	mov rax, [fs_mode]
 	call fs_type_of_mode
 	call serial_puts
 	mov al, ' '
@@ -1035,6 +1036,7 @@ cmd_stat:
 	call fs_put_mode
 	mov al, ' '
 	call serial_putc
+	mov rax, [fs_mode]
 	call fs_type_of_mode
 	call serial_puts
 	mov al, ' '

@@ -151,6 +151,9 @@ cmd_put:
 	jc fs_fail
 	mov rsi, fs_put_branch
 	mov rdx, fs_put_commit
+	mov r8d, 0xFF                       ; boot state and tries: unchanged
+	mov r9d, 0xFF
+	xor r10d, r10d                      ; no reason line
 	call gitfs_tx_set_ref
 	jc fs_fail
 	call gitfs_tx_publish

@@ -6,11 +6,16 @@
 ;   KERNEL_VERSION="x.y.z"   version string reported in EVENT boot
 ;   TEST_FAULT=N             test build: raise CPU exception N after bring-up
 ;                            (0 divide, 3 breakpoint, 6 invalid opcode, 13 GP, 14 page fault)
+;   FAULT_KIND=N             a broken kernel for the rollback tests (health.asm: 1 hang,
+;                            2 triple fault, 3 panic, 4 unhealthy)
 %include "gitfs_layout.inc"
 %include "boot.inc"
 
 %ifndef KERNEL_VERSION
 %define KERNEL_VERSION "0.0.0-dev"
+%endif
+%ifndef FAULT_KIND
+%define FAULT_KIND 0
 %endif
 
 KERNEL_STACK_BYTES  equ 16384
@@ -41,6 +46,17 @@ kernel_entry:
 	xor eax, eax
 	rep stosb
 	mov [bootinfo_ptr], rbx
+	; what the loader tells us: the commit we are, the watchdog it armed
+	mov byte [wd_nibble], IB700_NONE
+	cmp dword [rbx + bootinfo.magic], BOOTINFO_MAGIC
+	jne .no_bootinfo
+	lea rsi, [rbx + bootinfo.commit]
+	mov rdi, hc_commit
+	mov ecx, 20
+	rep movsb
+	mov al, [rbx + bootinfo.watchdog_nibble]
+	mov [wd_nibble], al
+.no_bootinfo:
 
 	call serial_init
 	mov rsi, str_ev_boot
@@ -72,6 +88,8 @@ kernel_entry:
 	call mem_init
 	call disk_init
 	call fs_init
+	call fault_fixture
+	call health_check
 
 %ifdef TEST_FAULT
 	call fault_raise
@@ -88,6 +106,11 @@ kernel_entry:
 	mov rsi, str_key_ticks
 	mov rax, [ticks]
 	call event_kv_dec
+	mov rsi, str_key_commit
+	call event_key
+	mov rsi, hc_commit
+	mov ecx, 20
+	call serial_put_hexbytes
 	call event_end
 	call shell_prompt
 
@@ -95,6 +118,7 @@ kernel_entry:
 ; The healthy main loop: sleep until an interrupt, then serve the shell.
 .main_loop:
 	hlt
+	call watchdog_feed
 	call shell_poll
 	jmp .main_loop
 
@@ -139,6 +163,7 @@ panic_halt:
 %include "fs.asm"
 %include "fs_write.asm"
 %include "rtc.asm"
+%include "health.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif
@@ -189,6 +214,13 @@ fs_dir_len:         resq 1
 fs_walk_depth:      resq 1
 fs_log_left:        resq 1
 fs_bench_tsc:       resq 1
+wd_last_feed:       resq 1
+hc_reason:          resq 1
+hc_slot:            resq 1
+hc_ticks:           resq 1
+hc_commit:          resb 20
+wd_nibble:          resb 1
+	alignb 8
 fs_put_size:        resq 1
 fs_put_data:        resq 1
 fs_put_path_len:    resq 1
@@ -199,7 +231,6 @@ fs_put_commit:      resb 20
 fs_put_branch:      resb REF_NAME_MAX + 8
 fs_put_path:        resb FS_PATH_MAX + 8
 fs_put_message:     resb FS_PATH_MAX + 16
-rtc_binary:         resb 1
 fs_hash:            resb 20
 fs_tmp20:           resb 20
 fs_root_tree:       resb 20

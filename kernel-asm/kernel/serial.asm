@@ -109,6 +109,7 @@ serial_read_exact:
 	cmp rbx, [ticks]
 	jb .timeout
 	hlt                                 ; the next IRQ4 (or tick) wakes us
+	call watchdog_feed                  ; input is arriving: the kernel is making progress
 	jmp .try
 .byte:
 	stosb

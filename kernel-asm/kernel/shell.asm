@@ -175,7 +175,7 @@ shell_end:                              ; RDX = status word
 
 ; ---- built-in commands -------------------------------------------------------------------------
 
-; cmd_ping -- `ping`: EVENT pong ticks=N ms=N
+; cmd_ping -- `ping`: EVENT pong ticks=N ms=N tx_dropped=N (serial bytes lost so far)
 cmd_ping:
 	mov rsi, str_ev_pong
 	call event_begin
@@ -184,6 +184,9 @@ cmd_ping:
 	call event_kv_dec
 	mov rsi, str_key_ms
 	call time_ms_since_reset
+	call event_kv_dec
+	mov rsi, str_key_tx_dropped
+	mov rax, [serial_tx_dropped]
 	call event_kv_dec
 	call event_end
 	clc
@@ -219,27 +222,12 @@ cmd_exit:
 	mov rdx, str_no_debug_exit          ; still here: no isa-debug-exit device
 	jmp shell_error
 
-; cmd_reboot -- `reboot`: resets the machine through the keyboard controller
+; cmd_reboot -- `reboot`: resets the machine (the loader runs again)
 cmd_reboot:
 	mov rsi, str_ev_reboot
 	call event_begin
 	call event_end
-	cli
-	mov ecx, 0x10000
-.wait_kbc:                              ; input buffer empty, bounded
-	in al, 0x64
-	test al, 0x02
-	jz .pulse
-	loop .wait_kbc
-.pulse:
-	mov al, 0xFE
-	out 0x64, al                        ; pulse the reset line
-	mov ecx, 0x1000000
-.spin:
-	loop .spin
-	sti
-	mov rdx, str_reset_failed
-	jmp shell_error
+	jmp machine_reset
 
 ; cmd_hash -- `hash N` then N raw bytes: EVENT hash size=N sha1=<40 hex> crc32=0x...
 ; (tests the kernel's SHA-1 and CRC-32 against the host's)
@@ -320,12 +308,19 @@ str_prefix_word:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; parse_number -- Parses an unsigned decimal or 0x-prefixed hexadecimal number.
+; parse_number -- Parses an unsigned decimal or 0x-prefixed hexadecimal number (leading
+; spaces skipped).
 ;  IN:  RSI = text
 ;  OUT: RAX = value (digits up to the first non-digit), RSI after the digits and any spaces
 ;  CLOBBERS: RCX
 parse_number:
 	xor eax, eax
+.lead:
+	cmp byte [rsi], ' '                 ; leading spaces
+	jne .start
+	inc rsi
+	jmp .lead
+.start:
 	cmp word [rsi], '0x'
 	je .hex
 .dec:
@@ -405,6 +400,7 @@ str_ev_error:        db "error", 0
 str_ev_hash:         db "hash", 0
 str_ev_reboot:       db "reboot", 0
 str_key_cmd:         db "cmd", 0
+str_key_tx_dropped:  db "tx_dropped", 0
 str_key_reason:      db "reason", 0
 str_key_code:        db "code", 0
 str_key_sha1:        db "sha1", 0
@@ -416,4 +412,3 @@ str_line_too_long:   db "line-too-long", 0
 str_no_debug_exit:   db "no-debug-exit", 0
 str_too_big:         db "too-big", 0
 str_input_timeout:   db "input-timeout", 0
-str_reset_failed:    db "reset-failed", 0

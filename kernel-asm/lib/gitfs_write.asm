@@ -883,12 +883,17 @@ gitfs_tx_commit_object:
 ; gitfs_tx_set_ref -- Points a ref (existing slot) at a hash in the transaction's superblock
 ; and appends the mainline-log commit for the update (its tree lists every other ref as a
 ; gitlink; headers branch/ref/ref-old/ref-new, as the host store writes them).
-;  IN:  RSI = ref name (zero-terminated), RDX = 20-byte new target
+;  IN:  RSI = ref name (zero-terminated), RDX = 20-byte new target,
+;       R8B = new boot state (BOOT_STATE_*; 0xFF keeps it), R9B = tries left (0xFF keeps it),
+;       R10 = a reason for the log message (zero-terminated) or 0
 ;  OUT: CF = 0 on success
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 gitfs_tx_set_ref:
 	mov r14, rsi
 	mov r15, rdx
+	mov [gfs_tx_new_state], r8b
+	mov [gfs_tx_new_tries], r9b
+	mov [gfs_tx_reason], r10
 	; the slot, by name, in the transaction's superblock
 	mov rdi, rsi
 	xor ecx, ecx
@@ -913,6 +918,16 @@ gitfs_tx_set_ref:
 	lea rdi, [rbx + gitfs_ref.target]
 	mov ecx, 20
 	rep movsb
+	mov al, [gfs_tx_new_state]
+	cmp al, 0xFF
+	je .keep_state
+	mov [rbx + gitfs_ref.state], al
+.keep_state:
+	mov al, [gfs_tx_new_tries]
+	cmp al, 0xFF
+	je .keep_tries
+	mov [rbx + gitfs_ref.tries_left], al
+.keep_tries:
 	; mainline tree: "160000 <ref>\0<hash>" for every other ref with a target, in name order
 	call gfs_tx_mainline_tree
 	jc .fail
@@ -1023,6 +1038,15 @@ gitfs_tx_set_ref:
 	mov al, 10
 	stosb
 .message_done:
+	mov rsi, [gfs_tx_reason]
+	test rsi, rsi
+	jz .no_reason
+	mov al, 10
+	stosb
+	call gfs_put_str
+	mov al, 10
+	stosb
+.no_reason:
 	mov rcx, rdi
 	sub rcx, r12
 	mov rsi, r12
@@ -1358,6 +1382,9 @@ gfs_tx_old:         resb 20
 gfs_tx_tree:        resb 20
 gfs_tx_mainline:    resb 20
 gfs_hex40:          resb 40
+gfs_tx_reason:      resq 1
+gfs_tx_new_state:   resb 1
+gfs_tx_new_tries:   resb 1
 section .text
 
 %endif

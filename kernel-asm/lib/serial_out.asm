@@ -1,11 +1,12 @@
 ; serial_out.asm -- COM1 (16550 UART) output, shared by stage 2 (64-bit part) and the kernel:
-; init, bytes, strings, numbers. Every wait on the UART is bounded: a dead UART drops output,
-; it never hangs the machine (serial_tx_dropped counts what was lost).
+; init, bytes, strings, numbers. Every wait on the UART is bounded in time: a dead UART drops
+; output, it never hangs the machine (serial_tx_dropped counts what was lost).
 
 %ifndef SERIAL_OUT_ASM
 %define SERIAL_OUT_ASM
 
-SERIAL_TX_SPIN      equ 100000          ; LSR polls before a byte is given up
+SERIAL_TX_CYCLES    equ 8000000000      ; TSC cycles (~3-4 s) before the UART is taken as stalled
+SERIAL_TX_GAP       equ 64              ; pauses between two status polls
 
 ; ---------------------------------------------------------------------------------------------
 ; serial_init -- Programs COM1: 115200 baud, 8N1, FIFOs on, UART interrupts off.
@@ -41,7 +42,11 @@ serial_init:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; serial_putc -- Writes one byte to COM1 (bounded wait for the transmitter).
+; serial_putc -- Writes one byte to COM1. Waits for the transmitter up to SERIAL_TX_CYCLES TSC
+; cycles (seconds: QEMU drains the UART only as fast as the host reads it), with pauses between
+; polls so the guest does not starve QEMU's I/O thread. A transmitter that stays busy that long
+; is taken as stalled: bytes are then dropped (and counted) without waiting, until it is ready
+; again.
 ;  IN:  AL = byte
 ;  OUT: nothing
 ;  CLOBBERS: nothing
@@ -49,18 +54,43 @@ serial_putc:
 	push rcx
 	push rdx
 	push rax
+	push rbx
 	mov dx, COM1_PORT + 5
-	mov ecx, SERIAL_TX_SPIN
-.wait:
 	in al, dx
 	test al, 0x20                       ; LSR.THRE: transmit holding register empty
 	jnz .send
-	dec ecx
-	jnz .wait
+	cmp byte [serial_tx_stalled], 0
+	jne .drop
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mov rbx, rax                        ; start
+	mov dx, COM1_PORT + 5
+.wait:
+	mov ecx, SERIAL_TX_GAP
+.gap:
+	pause
+	loop .gap
+	in al, dx
+	test al, 0x20
+	jnz .send
+	push rdx
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	pop rdx
+	sub rax, rbx
+	cmp rax, SERIAL_TX_CYCLES
+	jb .wait
+	mov byte [serial_tx_stalled], 1
+.drop:
 	inc qword [serial_tx_dropped]
+	pop rbx
 	pop rax
 	jmp .out
 .send:
+	mov byte [serial_tx_stalled], 0
+	pop rbx
 	pop rax
 	mov dx, COM1_PORT
 	out dx, al
@@ -208,7 +238,8 @@ serial_put_hexbytes:
 ; translated code throws that code away (self-modifying-code detection), which is very slow.
 section .bss
 alignb 8
-serial_tx_dropped:  resq 1              ; bytes lost to a dead transmitter
+serial_tx_dropped:  resq 1              ; bytes lost to a stalled transmitter
+serial_tx_stalled:  resb 1
 section .text
 
 %endif

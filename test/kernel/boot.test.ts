@@ -18,22 +18,26 @@ describe('kernel boot (QEMU, TCG)', () => {
     const { vm, result } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
     await vm.stop(200);
     const seq = result.events.map((e) => (e.name === 'boot' ? `boot:${e.fields.stage}` : e.name));
-    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'boot:loader', 'boot:kernel', 'disk', 'mount', 'ready']);
+    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'boot:loader', 'watchdog-armed', 'boot:kernel', 'disk', 'mount', 'ready']);
     // the loader booted the commit the `boot` ref names, and the kernel blob it verified
     const img = openImage(out.image, { readOnly: true });
     const bootCommit = img.readRef('boot')!;
     const kernelBlob = img.lookupPath(img.commitTreeHash(bootCommit), 'boot/kernel.bin')!.hash;
     const revision = img.revision();
     img.close();
-    const loader = result.events[2]!;
+    const at = (name: string, stage?: string) => result.events.find((e) => e.name === name && (!stage || e.fields.stage === stage))!;
+    const loader = at('boot', 'loader');
     expect(loader.fields.commit).toBe(bootCommit);
     expect(loader.fields.kernel).toBe(kernelBlob);
     expect(Number(loader.fields.size)).toBe(statSync(out.kernel).size);
-    const kernelEv = result.events[3]!;
+    expect(loader.fields.state).toBe('good'); // the first kernel of a node
+    expect(at('watchdog-armed').fields['timeout-ms']).toBe('2000');
+    const kernelEv = at('boot', 'kernel');
     expect(kernelEv.fields.version).toBe('9.8.7-test');
-    expect(Number(result.events[4]!.fields.sectors)).toBe(64 * 1024 * 1024 / 512); // the ATA driver sized the disk
-    expect(result.events[5]!.fields.rev).toBe(revision); // the kernel mounted GitFS: mainline head
-    const ready = result.events[6]!;
+    expect(Number(at('disk').fields.sectors)).toBe(64 * 1024 * 1024 / 512); // the ATA driver sized the disk
+    expect(at('mount').fields.rev).toBe(revision); // the kernel mounted GitFS: mainline head
+    const ready = at('ready');
+    expect(ready.fields.commit).toBe(bootCommit);
     expect(Number(ready.fields.ms)).toBeGreaterThan(0);
     expect(Number(ready.fields.ticks)).toBeGreaterThanOrEqual(4); // the PIT tick is running
   });

@@ -310,17 +310,16 @@ describe('kernel GitFS reader vs the TS reader (QEMU, TCG)', () => {
     expect(shellStats.retried.length).toBeLessThan(shellStats.commands / 20);
   });
 
-  // Known kernel disagreements (see the report of this test's author): each asserts the
-  // documented behaviour and is expected to fail until the kernel is fixed; when one starts
-  // passing, vitest reports it, and `.fails` should be dropped.
-  it.fails('known kernel bug: `log REF N` ignores N (parse_number starts at the space after REF)', async () => {
+  // Two disagreements this test found (both fixed in the kernel): `log REF N` ignored N, and a
+  // gitlink's type was printed as blob by `stat` and single-entry `ls`.
+  it('`log REF N` prints at most N commits', async () => {
     const bad: Mismatch[] = [];
     await checkLines('log data 1', [`${fx.data[2]!.hash}\t${fx.data[2]!.subject}`], bad);
     await checkLines('log data 2', [...fx.data].reverse().slice(0, 2).map((c) => `${c.hash}\t${c.subject}`), bad);
     expect(bad).toEqual([]);
   });
 
-  it.fails('known kernel bug: `stat` and `ls` of a gitlink print type blob, not commit (AL clobbered before fs_type_of_mode)', async () => {
+  it('`stat` and `ls` of a gitlink print type commit', async () => {
     const bad: Mismatch[] = [];
     for (const r of img.listRefs().filter((x) => x.name !== 'mainline' && x.hash !== '0'.repeat(40))) {
       await checkLines(`stat /mainline/${r.name}`, [tsStat('mainline', r.name)], bad); // "160000 commit - <hash>"

@@ -1,4 +1,11 @@
 ; rtc.asm -- the CMOS real-time clock, read as Unix time (QEMU's RTC runs on UTC).
+; Shared by stage 2 (boot counting commits) and the kernel (put).
+
+%ifndef RTC_ASM
+%define RTC_ASM
+
+RTC_CMOS_INDEX      equ 0x70
+RTC_CMOS_DATA       equ 0x71
 
 RTC_SECONDS         equ 0x00
 RTC_MINUTES         equ 0x02
@@ -16,8 +23,8 @@ RTC_UPDATE_SPIN     equ 100000
 ;  OUT: EAX = value
 ;  CLOBBERS: RCX
 rtc_read_reg:
-	out CMOS_INDEX, al
-	in al, CMOS_DATA
+	out RTC_CMOS_INDEX, al
+	in al, RTC_CMOS_DATA
 	movzx eax, al
 	test byte [rtc_binary], 1
 	jnz .done
@@ -38,15 +45,15 @@ rtc_unix_time:
 	mov ecx, RTC_UPDATE_SPIN            ; bounded wait for "update in progress" to clear
 .uip:
 	mov al, RTC_STATUS_A
-	out CMOS_INDEX, al
-	in al, CMOS_DATA
+	out RTC_CMOS_INDEX, al
+	in al, RTC_CMOS_DATA
 	test al, 0x80
 	jz .read
 	loop .uip
 .read:
 	mov al, RTC_STATUS_B
-	out CMOS_INDEX, al
-	in al, CMOS_DATA
+	out RTC_CMOS_INDEX, al
+	in al, RTC_CMOS_DATA
 	shr al, 2                           ; bit 2: binary mode
 	and al, 1
 	mov [rtc_binary], al
@@ -126,3 +133,9 @@ rtc_unix_time:
 	add rax, r9
 	add rax, r8
 	ret
+
+section .bss
+rtc_binary:         resb 1              ; 1: the RTC counts in binary, 0: in BCD
+section .text
+
+%endif

@@ -1,0 +1,39 @@
+// gittorrent image boot-ref IMG REV [--tries N] [--good] [--watchdog-ms MS]: selects the kernel
+// commit the loader tries next (pending: it has N boots to mark itself good, else the loader
+// rolls back to boot-good).
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { openImage } from '../../builder/gitfs/image.ts';
+import { bootKernelCommit } from '../../builder/kernel-merge.ts';
+import { FileNotFoundError, UsageError } from '../../core/errors.ts';
+import { printResult } from '../../core/output.ts';
+
+export function registerBootRef(image: Command): void {
+  image
+    .command('boot-ref')
+    .description('select the kernel commit to boot next (pending with N tries, or --good)')
+    .argument('<img>', 'GitFS node image')
+    .argument('<rev>', 'kernel commit: branch, branch~N or hash')
+    .option('--tries <n>', 'boots it gets to mark itself good before the loader rolls back', '1')
+    .option('--good', 'trust it now: no boot counting (it also becomes boot-good)')
+    .option('--watchdog-ms <ms>', 'watchdog timeout the loader arms (0: none; ib700 steps of 2000)')
+    .option('--json', 'print the result as JSON')
+    .action((imgPath: string, rev: string, flags: { tries: string; good?: boolean; watchdogMs?: string; json?: boolean }) => {
+      if (!existsSync(imgPath)) throw new FileNotFoundError(`image not found: ${imgPath}`);
+      const tries = Number(flags.tries);
+      const watchdogMs = flags.watchdogMs === undefined ? undefined : Number(flags.watchdogMs);
+      if (watchdogMs !== undefined && !Number.isInteger(watchdogMs)) throw new UsageError(`--watchdog-ms must be a whole number, not "${flags.watchdogMs}"`);
+      const img = openImage(imgPath);
+      try {
+        const commit = img.resolveRev(rev);
+        const state = flags.good ? ('good' as const) : ('pending' as const);
+        const r = bootKernelCommit(img, commit, { state, tries, watchdogMs, reason: `boot-ref ${rev}` });
+        const info = img.refInfo('boot')!;
+        printResult({ commit, kernel: r.kernel, state: info.state, triesLeft: info.triesLeft }, { json: flags.json }, (x) =>
+          `boot -> ${x.commit} (${x.state}${x.state === 'pending' ? `, ${x.triesLeft} tries` : ''})`,
+        );
+      } finally {
+        img.close();
+      }
+    });
+}
