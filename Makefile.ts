@@ -18,8 +18,14 @@ const ASM = join(ROOT, 'kernel-asm');
 const LAYOUT_INC = join(ASM, 'include', 'gitfs_layout.inc');
 const LAYOUT_TS = join(ROOT, 'builder', 'gitfs', 'layout.ts');
 
+/** Deliberately broken kernels for the rollback tests and the demo (kernel-asm/kernel/health.asm). */
+export const FAULT_KINDS = { hang: 1, 'triple-fault': 2, panic: 3, unhealthy: 4 } as const;
+export type FaultKind = keyof typeof FAULT_KINDS;
+
 export interface BuildOptions {
   outDir?: string;
+  /** Build a broken kernel of this kind (default out folder: out/fault-KIND). */
+  fault?: FaultKind;
   kernelVersion?: string;
   /** Extra nasm definitions for the kernel (test builds: TEST_FAULT). */
   kernelDefines?: Record<string, string | number>;
@@ -70,7 +76,7 @@ function writeFileAtomic(path: string, data: Buffer): void {
 }
 
 export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
-  const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
+  const outDir = resolve(opts.outDir ?? (opts.fault ? join(DEFAULT_OUT, `fault-${opts.fault}`) : DEFAULT_OUT));
   const progress = opts.progress ?? createProgress({ quiet: true });
   const kernelVersion = opts.kernelVersion ?? packageVersion();
   const includeDirs = [join(ASM, 'include'), join(ASM, 'lib')];
@@ -107,7 +113,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
   const mbr = nasmTarget('mbr', join(ASM, 'boot', 'mbr.asm'), [], {});
   const stage2 = nasmTarget('stage2', join(ASM, 'boot', 'stage2.asm'), [], {});
   const cdboot = nasmTarget('cdboot', join(ASM, 'boot', 'cdboot.asm'), [], {});
-  const kernelDefines = { KERNEL_VERSION: kernelVersion, ...(opts.kernelDefines ?? {}) };
+  const kernelDefines: Record<string, string | number> = { KERNEL_VERSION: kernelVersion, ...(opts.kernelDefines ?? {}) };
+  if (opts.fault) kernelDefines.FAULT_KIND = FAULT_KINDS[opts.fault];
   const kernel = nasmTarget('kernel', join(ASM, 'kernel', 'main.asm'), [join(ASM, 'kernel')], kernelDefines);
 
   // The kernel release: an ISO 9660 image that boots by itself as a CD.

@@ -17,6 +17,8 @@ export interface QemuConfig {
   noReboot: boolean;
   /** Open the disk read-only for the guest (snapshot: writes go to a temporary overlay). */
   snapshot?: boolean;
+  /** QEMU's ib700 watchdog with the reset action (QEMU 7.2 dropped -watchdog). */
+  watchdog?: boolean;
   /** Listen for gdb on this TCP port and wait for it before running. */
   gdbPort?: number;
   /** Extra arguments appended verbatim (--qemu-arg). */
@@ -40,6 +42,7 @@ export function qemuArgv(c: QemuConfig): string[] {
   if (c.cdrom) argv.push('-drive', `file=${c.cdrom},format=raw,if=ide,index=2,media=cdrom,readonly=on`);
   argv.push('-boot', c.cdrom && !c.disk ? 'order=d' : 'order=c');
   if (c.debugExit) argv.push('-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04');
+  if (c.watchdog) argv.push('-device', 'ib700', '-watchdog-action', 'reset');
   if (c.noReboot) argv.push('-no-reboot');
   if (c.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${c.gdbPort}`, '-S');
   argv.push(...(c.extra ?? []));

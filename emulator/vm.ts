@@ -19,6 +19,8 @@ export interface VmOptions {
   debugExit?: boolean;
   noReboot?: boolean;
   snapshot?: boolean;
+  /** A watchdog device (ib700, reset action); the VM then reboots instead of exiting. */
+  watchdog?: boolean;
   gdbPort?: number;
   extraArgs?: string[];
   /** Called for every serial line (events included). */
@@ -85,8 +87,9 @@ export class Vm {
       memoryMb: opts.memoryMb ?? 256,
       qmpSocket: this.qmpSocket,
       debugExit: opts.debugExit ?? true,
-      noReboot: opts.noReboot ?? true,
+      noReboot: opts.noReboot ?? !opts.watchdog,
       snapshot: opts.snapshot,
+      watchdog: opts.watchdog,
       gdbPort: opts.gdbPort,
       extra: opts.extraArgs,
     });

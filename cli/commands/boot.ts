@@ -16,6 +16,7 @@ interface BootFlags {
   gdb?: string | boolean;
   qemuArg: string[];
   memory: string;
+  watchdog: boolean;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -39,6 +40,7 @@ export function registerBoot(program: Command): void {
     .option('--memory <mb>', 'guest memory in MiB', '256')
     .option('--gdb [port]', 'wait for gdb on a TCP port (default 1234 + uid % 1000)')
     .option('--qemu-arg <arg>', 'extra QEMU argument (repeatable)', collect, [])
+    .option('--no-watchdog', 'no watchdog device (debugging): a hang is reported by the host instead')
     .option('--json', 'print the result as JSON (with --until)')
     .action(async (image: string, flags: BootFlags) => {
       if (flags.until !== undefined && flags.until !== 'ready') throw new UsageError(`--until takes "ready", not "${flags.until}"`);
@@ -48,9 +50,9 @@ export function registerBoot(program: Command): void {
       checkBootableImage(image);
       const choice = parseAccel(flags.accel);
       const gdbPort = flags.gdb === undefined ? undefined : flags.gdb === true ? 1234 + ((process.getuid?.() ?? 0) % 1000) : Number(flags.gdb);
-      const base = { disk: image, memoryMb, extraArgs: flags.qemuArg, snapshot: false };
+      const base = { disk: image, memoryMb, extraArgs: flags.qemuArg, snapshot: false, watchdog: flags.watchdog && gdbPort === undefined };
       const accel = await resolveAccel(choice, image, async (a) => {
-        const { vm, result } = await bootToReady({ ...base, accel: a, snapshot: true }, timeoutMs);
+        const { vm, result } = await bootToReady({ ...base, accel: a, snapshot: true, watchdog: false }, timeoutMs);
         await vm.stop(200);
         return result.readyMs;
       });
@@ -70,7 +72,8 @@ export function registerBoot(program: Command): void {
           throw e;
         });
         await vm.stop(200);
-        progress.succeed(`ready in ${result.readyMs} ms (kernel: ${result.kernelMs ?? '?'} ms since reset)`);
+        const extra = result.resets > 0 ? `, after ${result.resets} reset(s) and ${result.rollbacks.length} rollback(s)` : '';
+        progress.succeed(`ready in ${result.readyMs} ms (kernel ${result.commit.slice(0, 12) || '(CD)'}: ${result.kernelMs ?? '?'} ms since its reset${extra})`);
         if (flags.json) process.stdout.write(JSON.stringify(result satisfies BootResult, null, 2) + '\n');
         return;
       }
@@ -82,7 +85,7 @@ export function registerBoot(program: Command): void {
         gdbPort,
         onLine: (line) => process.stdout.write(line + '\n'),
         onEvent: (e) => {
-          if (isFatalEvent(e)) process.stderr.write(`gittorrent: ${fatalMessage(e)}\n`);
+          if (isFatalEvent(e, base.watchdog)) process.stderr.write(`gittorrent: ${fatalMessage(e)}\n`);
         },
       });
       process.stdin.on('data', (d: Buffer) => vm.send(d.toString('utf8').replace(/\n$/, '')));
