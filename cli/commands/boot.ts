@@ -17,6 +17,7 @@ interface BootFlags {
   qemuArg: string[];
   memory: string;
   watchdog: boolean;
+  hangAfter: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -41,10 +42,12 @@ export function registerBoot(program: Command): void {
     .option('--gdb [port]', 'wait for gdb on a TCP port (default 1234 + uid % 1000)')
     .option('--qemu-arg <arg>', 'extra QEMU argument (repeatable)', collect, [])
     .option('--no-watchdog', 'no watchdog device (debugging): a hang is reported by the host instead')
+    .option('--hang-after <seconds>', 'report the VM as hung after this long without output', '15')
     .option('--json', 'print the result as JSON (with --until)')
     .action(async (image: string, flags: BootFlags) => {
       if (flags.until !== undefined && flags.until !== 'ready') throw new UsageError(`--until takes "ready", not "${flags.until}"`);
       const timeoutMs = parseSeconds(flags.timeout, '--timeout') * 1000;
+      const idleMs = parseSeconds(flags.hangAfter, '--hang-after') * 1000;
       const memoryMb = Number(flags.memory);
       if (!Number.isInteger(memoryMb) || memoryMb < 16) throw new UsageError(`--memory must be at least 16 (MiB), not "${flags.memory}"`);
       checkBootableImage(image);
@@ -66,7 +69,7 @@ export function registerBoot(program: Command): void {
         progress.start(`booting ${image} (${accel})`);
         const { vm, result } = await bootToReady(
           { ...base, accel, gdbPort, onEvent: (e) => progress.log(`EVENT ${describeEvent(e)}`) },
-          gdbPort !== undefined ? 24 * 3600 * 1000 : timeoutMs,
+          gdbPort !== undefined ? { timeoutMs: 24 * 3600 * 1000, idleMs: 24 * 3600 * 1000 } : { timeoutMs, idleMs },
         ).catch((e: unknown) => {
           progress.fail('boot failed');
           throw e;
