@@ -138,8 +138,8 @@ long_mode_entry:
 
 	cmp dword [stage2_header + stage2_hdr.source], BOOTSRC_DISK
 	jne .appended
+	call s2_arm_watchdog                  ; first: a loader that hangs is reset too
 	call s2_load_from_gitfs               ; sets s2_kernel_src / s2_kernel_size, or halts
-	call s2_arm_watchdog
 	jmp .copy
 .appended:
 	mov byte [s2_wd_nibble], IB700_NONE   ; a CD boot: no watchdog, no boot counting
@@ -372,6 +372,8 @@ s2_gitfs_halt:
 s2_halt:
 	mov rsi, s2_msg_halt
 	call serial_puts
+	mov dx, IB700_DISARM                ; nothing to boot: a reset would only loop
+	out dx, al
 	cli
 .stop:
 	hlt
