@@ -102,7 +102,15 @@ export async function bootToReady(opts: VmOptions, wait: number | BootWaitOption
   if (idleTimer) clearTimeout(idleTimer);
   if (fatal || ev.name !== 'ready') {
     await vm.stop(200);
-    throw new BootError(fatalMessage(fatal ?? ev));
+    const end = fatal ?? ev;
+    // a loader halt: say why, from the error it reported just before
+    if (end.name === 'halt') {
+      const upTo = vm.events.indexOf(end);
+      const lastBoot = vm.events.slice(0, upTo).map((e) => e.name === 'boot' && e.fields.stage === 'mbr').lastIndexOf(true);
+      const errors = vm.events.slice(Math.max(0, lastBoot), upTo).filter((e) => e.name === 'error').map(describeEvent);
+      if (errors.length > 0) throw new BootError(`boot failed: ${errors.join('; ')} (no bootable kernel left)`);
+    }
+    throw new BootError(fatalMessage(end));
   }
   const ms = Number(ev.fields.ms);
   const resets = vm.events.filter((e) => e.name === 'boot' && (e.fields.stage === 'mbr' || e.fields.stage === 'cdboot')).length - 1;

@@ -262,7 +262,7 @@ s2_rollback:
 	call gitfs_ref_find
 	jc .none
 	lea rsi, [rdi + gitfs_ref.target]
-	call fs_is_zero20_at
+	call gitfs_is_zero20
 	je .none
 	push rsi
 	mov rdi, s2_commit

@@ -645,7 +645,7 @@ cmd_ls:
 	cmp byte [rbx + gitfs_ref.kind], REF_KIND_FREE
 	je .next_ref
 	lea rsi, [rbx + gitfs_ref.target]
-	call fs_is_zero20
+	call gitfs_is_zero20
 	je .next_ref
 	mov rsi, str_ls_branch
 	call serial_puts
@@ -666,18 +666,6 @@ cmd_ls:
 	cmp r12d, REF_SLOTS
 	jb .ref
 	clc
-	ret
-
-; fs_is_zero20 -- ZF = 1 when the 20 bytes at RSI are all zero.  CLOBBERS: nothing
-fs_is_zero20:
-	push rax
-	mov rax, [rsi]
-	or rax, [rsi + 8]
-	push rdx
-	mov edx, [rsi + 16]
-	or rax, rdx
-	pop rdx
-	pop rax
 	ret
 
 ; fs_put_refname -- writes the zero-padded ref name at RSI (at most REF_NAME_MAX bytes).

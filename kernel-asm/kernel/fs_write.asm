@@ -101,7 +101,7 @@ cmd_put:
 	cmp byte [rdi + gitfs_ref.kind], REF_KIND_BRANCH
 	jne .no_branch
 	lea rsi, [rdi + gitfs_ref.target]
-	call fs_is_zero20
+	call gitfs_is_zero20
 	je .empty_branch
 	mov rdi, fs_put_parent
 	mov ecx, 20

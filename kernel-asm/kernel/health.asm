@@ -48,7 +48,7 @@ watchdog_feed:
 ;  CLOBBERS: everything but RSP, RBP
 health_check:
 	mov rsi, hc_commit
-	call fs_is_zero20
+	call gitfs_is_zero20
 	je .out                             ; not booted from GitFS (a release CD): nothing to mark
 	mov qword [hc_reason], str_hc_no_fs
 	cmp byte [fs_mounted], 0

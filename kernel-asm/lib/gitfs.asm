@@ -82,6 +82,22 @@ gitfs_release:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gitfs_is_zero20 -- Is a hash all zero (an empty ref)?
+;  IN:  RSI = 20 bytes
+;  OUT: ZF = 1 when they are all zero
+;  CLOBBERS: nothing (but the flags)
+gitfs_is_zero20:
+	push rax
+	push rdx
+	mov rax, [rsi]
+	or rax, [rsi + 8]
+	mov edx, [rsi + 16]
+	or rax, rdx
+	pop rdx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gitfs_compact -- Moves the mounted superblock copy and index down to the start of the arena
 ; and frees everything above them (after a remount, so repeated writes do not eat the arena).
 ;  IN:  RAX = arena start (below every live buffer)

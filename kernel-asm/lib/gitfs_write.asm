@@ -805,6 +805,21 @@ gfs_put_str:
 .done:
 	ret
 
+; gfs_put_author_committer -- (internal) the "author ..." and "committer ..." lines.
+;  IN: RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RDX, RSI
+gfs_put_author_committer:
+	mov rsi, gfs_str_author
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	mov rsi, gfs_str_committer
+	call gfs_put_str
+	call gfs_put_signature
+	mov al, 10
+	stosb
+	ret
+
 ; gfs_put_signature -- (internal) "gittorrent <gittorrent@localhost> <time> +0000".
 ;  IN: RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RDX, RSI
 gfs_put_signature:
@@ -848,16 +863,7 @@ gitfs_tx_commit_object:
 	mov al, 10
 	stosb
 .no_parent:
-	mov rsi, gfs_str_author
-	call gfs_put_str
-	call gfs_put_signature
-	mov al, 10
-	stosb
-	mov rsi, gfs_str_committer
-	call gfs_put_str
-	call gfs_put_signature
-	mov al, 10
-	stosb
+	call gfs_put_author_committer
 	mov rsi, gfs_str_branch
 	call gfs_put_str
 	mov rsi, r8
@@ -945,7 +951,7 @@ gitfs_tx_set_ref:
 	stosb
 	mov rax, [gfs_tx_sb]
 	lea rsi, [rax + SB_HDR_SIZE + gitfs_ref.target]   ; slot 0: the mainline head
-	call fs_is_zero20_at
+	call gitfs_is_zero20
 	je .no_parent
 	push rsi
 	mov rsi, gfs_str_parent
@@ -955,16 +961,7 @@ gitfs_tx_set_ref:
 	mov al, 10
 	stosb
 .no_parent:
-	mov rsi, gfs_str_author
-	call gfs_put_str
-	call gfs_put_signature
-	mov al, 10
-	stosb
-	mov rsi, gfs_str_committer
-	call gfs_put_str
-	call gfs_put_signature
-	mov al, 10
-	stosb
+	call gfs_put_author_committer
 	mov rsi, gfs_str_branch_mainline
 	call gfs_put_str
 	mov rsi, gfs_str_ref
@@ -1004,7 +1001,7 @@ gitfs_tx_set_ref:
 	mov al, ' '
 	stosb
 	mov rsi, gfs_tx_old
-	call fs_is_zero20_at
+	call gitfs_is_zero20
 	jne .old12
 	mov rsi, gfs_str_new
 	call gfs_put_str
@@ -1065,16 +1062,6 @@ gitfs_tx_set_ref:
 	stc
 	ret
 
-; fs_is_zero20_at -- (internal) ZF = 1 when the 20 bytes at RSI are zero.  CLOBBERS: RAX
-fs_is_zero20_at:
-	push rdx
-	mov rax, [rsi]
-	or rax, [rsi + 8]
-	mov edx, [rsi + 16]
-	or rax, rdx
-	pop rdx
-	ret
-
 ; gfs_put_hex12 -- (internal) the first 12 hex digits of the hash at RSI.  CLOBBERS: RAX, RCX, RSI
 gfs_put_hex12:
 	push rdi
@@ -1102,7 +1089,7 @@ gfs_tx_mainline_tree:
 	cmp byte [r8 + gitfs_ref.kind], REF_KIND_FREE
 	je .skip
 	lea rsi, [r8 + gitfs_ref.target]
-	call fs_is_zero20_at
+	call gitfs_is_zero20
 	je .skip
 	mov [gfs_tx_slots + r9 * 8], r8
 	inc r9
