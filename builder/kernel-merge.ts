@@ -12,8 +12,10 @@ import { patchStage2, readStage2Header } from './stage2-header.ts';
 export interface BootOptions {
   /** 'pending' (a new kernel: `tries` boots to prove itself) or 'good'. */
   state: 'pending' | 'good';
-  /** Boots a pending kernel gets before it is rolled back (default 1). */
+  /** Boots a pending kernel gets before it is rolled back (default: the image's, else 1). */
   tries?: number;
+  /** Make this the image's default number of tries for new kernels. */
+  defaultTries?: number;
   /** Watchdog timeout the loader arms, ms (default: the image's current one, else 2000). */
   watchdogMs?: number;
   reason?: string;
@@ -49,8 +51,8 @@ export function mergeRelease(img: GitFSImage, release: Release, opts: MergeOptio
   return { commit, branch, kernelVersion: release.kernelVersion, parent, files: files.map((f) => f.path), boot: Boolean(opts.boot) };
 }
 
-/** The watchdog timeout in the image's current loader, if it has one. */
-export function currentWatchdogMs(imagePath: string): number | undefined {
+/** The boot configuration in the image's current loader header, if it has one. */
+export function currentBootConfig(imagePath: string): { watchdogMs: number; defaultTries: number } | undefined {
   const buf = Buffer.alloc(STAGE2_MAX_BYTES);
   const fd = openSync(imagePath, 'r');
   try {
@@ -59,7 +61,8 @@ export function currentWatchdogMs(imagePath: string): number | undefined {
     closeSync(fd);
   }
   try {
-    return readStage2Header(buf).watchdogMs;
+    const h = readStage2Header(buf);
+    return { watchdogMs: h.watchdogMs ?? DEFAULT_WATCHDOG_MS, defaultTries: h.defaultTries ?? 1 };
   } catch {
     return undefined; // no loader yet
   }
@@ -73,8 +76,12 @@ export function currentWatchdogMs(imagePath: string): number | undefined {
  * `boot-good`.
  */
 export function bootKernelCommit(img: GitFSImage, commit: string, opts: BootOptions & { reason: string }): { kernel: string; size: number } {
-  const tries = opts.tries ?? 1;
-  if (!Number.isInteger(tries) || tries < 1 || tries > 255) throw new UsageError(`--tries must be 1..255, not ${opts.tries}`);
+  const config = currentBootConfig(img.path);
+  const defaultTries = opts.defaultTries ?? config?.defaultTries ?? 1;
+  const tries = opts.tries ?? defaultTries;
+  for (const [name, v] of [['--tries', tries], ['--default-tries', defaultTries]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 255) throw new UsageError(`${name} must be 1..255, not ${v}`);
+  }
   const tree = img.commitTreeHash(commit);
   const entry = (path: string) => {
     const e = img.lookupPath(tree, path);
@@ -86,10 +93,10 @@ export function bootKernelCommit(img: GitFSImage, commit: string, opts: BootOpti
   const stage2 = img.readObject(entry(RELEASE_PATHS.stage2)).data;
   const where = img.locateRaw(kernelHash);
   if (where.size === 0) throw new BadInputError(`kernel commit ${commit.slice(0, 12)} has an empty kernel`);
-  const watchdogMs = opts.watchdogMs ?? currentWatchdogMs(img.path) ?? DEFAULT_WATCHDOG_MS;
+  const watchdogMs = opts.watchdogMs ?? config?.watchdogMs ?? DEFAULT_WATCHDOG_MS;
   const state: BootState = opts.state;
   img.setRef('boot', commit, { kind: 'boot', state, triesLeft: state === 'pending' ? tries : 0, reason: opts.reason });
   if (state === 'good') img.setRef(BOOT_GOOD_REF, commit, { kind: 'symbolic', reason: 'known-good kernel' });
-  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0, watchdogMs }));
+  img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0, watchdogMs, defaultTries }));
   return { kernel: kernelHash, size: where.size };
 }

@@ -21,6 +21,8 @@ export interface Stage2Header {
   kernelSize: number;
   /** Watchdog timeout the loader arms, in ms (0: none); kept when not given. */
   watchdogMs?: number;
+  /** Tries a newly committed kernel gets by default (image configuration); kept when not given. */
+  defaultTries?: number;
 }
 
 function field(name: string): number {
@@ -39,6 +41,7 @@ export function readStage2Header(stage2: Buffer): Stage2Header {
     kernelOffset: stage2.readUInt32LE(field('kernel_offset')),
     kernelSize: stage2.readUInt32LE(field('kernel_size')),
     watchdogMs: stage2.readUInt32LE(field('watchdog_ms')),
+    defaultTries: stage2.readUInt32LE(field('default_tries')) || 1,
   };
 }
 
@@ -62,6 +65,12 @@ export function patchStage2(stage2: Buffer, hdr: Stage2Header): Buffer {
       throw new BadInputError(`watchdog timeout must be 0..30000 ms, not ${hdr.watchdogMs}`);
     }
     out.writeUInt32LE(hdr.watchdogMs, field('watchdog_ms'));
+  }
+  if (hdr.defaultTries !== undefined) {
+    if (!Number.isInteger(hdr.defaultTries) || hdr.defaultTries < 1 || hdr.defaultTries > 255) {
+      throw new BadInputError(`default tries must be 1..255, not ${hdr.defaultTries}`);
+    }
+    out.writeUInt32LE(hdr.defaultTries, field('default_tries'));
   }
   return out;
 }

@@ -70,7 +70,7 @@ export const STAGE2_HDR: StructDef = {
     { name: 'kernel_offset', size: 4, doc: 'byte offset of the kernel inside that sector' },
     { name: 'kernel_size', size: 4, doc: 'kernel size in bytes' },
     { name: 'watchdog_ms', size: 4, doc: 'watchdog timeout the loader arms (0: none)' },
-    { name: 'reserved', size: 4, doc: 'reserved, 0' },
+    { name: 'default_tries', size: 4, doc: 'tries a new kernel gets by default (0 means 1)' },
   ],
 };
 

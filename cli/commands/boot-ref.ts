@@ -14,20 +14,22 @@ export function registerBootRef(image: Command): void {
     .description('select the kernel commit to boot next (pending with N tries, or --good)')
     .argument('<img>', 'GitFS node image')
     .argument('<rev>', 'kernel commit: branch, branch~N or hash')
-    .option('--tries <n>', 'boots it gets to mark itself good before the loader rolls back', '1')
+    .option('--tries <n>', "boots it gets to mark itself good before the loader rolls back (default: the image's default, 1 unless set)")
+    .option('--default-tries <n>', 'also make N the default for kernels committed from now on (image configuration)')
     .option('--good', 'trust it now: no boot counting (it also becomes boot-good)')
     .option('--watchdog-ms <ms>', 'watchdog timeout the loader arms (0: none; ib700 steps of 2000)')
     .option('--json', 'print the result as JSON')
-    .action((imgPath: string, rev: string, flags: { tries: string; good?: boolean; watchdogMs?: string; json?: boolean }) => {
+    .action((imgPath: string, rev: string, flags: { tries?: string; defaultTries?: string; good?: boolean; watchdogMs?: string; json?: boolean }) => {
       if (!existsSync(imgPath)) throw new FileNotFoundError(`image not found: ${imgPath}`);
-      const tries = Number(flags.tries);
+      const tries = flags.tries === undefined ? undefined : Number(flags.tries);
+      const defaultTries = flags.defaultTries === undefined ? undefined : Number(flags.defaultTries);
       const watchdogMs = flags.watchdogMs === undefined ? undefined : Number(flags.watchdogMs);
       if (watchdogMs !== undefined && !Number.isInteger(watchdogMs)) throw new UsageError(`--watchdog-ms must be a whole number, not "${flags.watchdogMs}"`);
       const img = openImage(imgPath);
       try {
         const commit = img.resolveRev(rev);
         const state = flags.good ? ('good' as const) : ('pending' as const);
-        const r = bootKernelCommit(img, commit, { state, tries, watchdogMs, reason: `boot-ref ${rev}` });
+        const r = bootKernelCommit(img, commit, { state, tries, defaultTries, watchdogMs, reason: `boot-ref ${rev}` });
         const info = img.refInfo('boot')!;
         printResult({ commit, kernel: r.kernel, state: info.state, triesLeft: info.triesLeft }, { json: flags.json }, (x) =>
           `boot -> ${x.commit} (${x.state}${x.state === 'pending' ? `, ${x.triesLeft} tries` : ''})`,

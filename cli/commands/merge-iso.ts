@@ -19,10 +19,10 @@ export function registerMergeIso(image: Command): void {
     .argument('<iso>', 'release ISO (from gittorrent iso build)')
     .option('--branch <b>', 'kernel branch', 'kernel')
     .option('--boot', 'also point the boot ref and the loader at the new commit (pending: it must prove itself)')
-    .option('--tries <n>', 'boots the new kernel gets before it is rolled back (with --boot)', '1')
+    .option('--tries <n>', "boots the new kernel gets before it is rolled back (with --boot; default: the image's default, 1 unless set)")
     .option('-m, --message <msg>', 'commit message (default: "kernel VERSION")')
     .option('--json', 'print the result as JSON')
-    .action((imgPath: string, isoPath: string, flags: { branch: string; boot?: boolean; tries: string; message?: string; json?: boolean }) => {
+    .action((imgPath: string, isoPath: string, flags: { branch: string; boot?: boolean; tries?: string; message?: string; json?: boolean }) => {
       if (!existsSync(imgPath)) throw new FileNotFoundError(`image not found: ${imgPath}`);
       const release = readRelease(readInputFile(isoPath, 'ISO'), isoPath);
       const img = openImage(imgPath);
@@ -30,7 +30,7 @@ export function registerMergeIso(image: Command): void {
       try {
         result = mergeRelease(img, release, {
           branch: flags.branch,
-          boot: flags.boot ? { state: 'pending', tries: Number(flags.tries) } : undefined,
+          boot: flags.boot ? { state: 'pending', tries: flags.tries === undefined ? undefined : Number(flags.tries) } : undefined,
           message: flags.message,
         });
       } finally {

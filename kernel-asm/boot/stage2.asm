@@ -28,7 +28,7 @@ istruc stage2_hdr
 	at stage2_hdr.kernel_offset, dd 0
 	at stage2_hdr.kernel_size,   dd 0
 	at stage2_hdr.watchdog_ms,   dd 0
-	at stage2_hdr.reserved,      dd 0
+	at stage2_hdr.default_tries, dd 0
 iend
 
 

@@ -43,4 +43,21 @@ describe('rollback from the command line', () => {
     expect((await cli(['image', 'boot-ref', img, 'nope'])).exitCode).not.toBe(0);
     expect((await cli(['image', 'boot-ref', img, 'kernel', '--tries', '0'])).stderr).toMatch(/--tries must be 1\.\.255/);
   });
+
+  it('the number of tries a new kernel gets is configured per image', async () => {
+    const out = join(dir, 'cfg');
+    const good = JSON.parse((await cli(['build', '--out', out, '--json'])).stdout) as { image: string; iso: string };
+    const img = join(dir, 'cfg.img');
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(good.image, img);
+    const sel = await cli(['image', 'boot-ref', img, 'kernel', '--default-tries', '3', '--json']);
+    expect(sel.exitCode, sel.stderr).toBe(0);
+    expect(JSON.parse(sel.stdout)).toMatchObject({ state: 'pending', triesLeft: 3 });
+    const merged = await cli(['image', 'merge-iso', img, good.iso, '--boot', '--json']);
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    const { openImage } = await import('../../builder/gitfs/image.ts');
+    const h = openImage(img, { readOnly: true });
+    expect(h.refInfo('boot')).toMatchObject({ state: 'pending', triesLeft: 3 }); // the image's default
+    h.close();
+  });
 });
