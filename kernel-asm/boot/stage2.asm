@@ -128,7 +128,7 @@ long_mode_entry:
 	xor ax, ax
 	mov fs, ax
 	mov gs, ax
-	mov rsp, REALMODE_STACK
+	mov rsp, LOADER_STACK_TOP
 	; zero .bss (the libraries' state and ours)
 	mov rdi, section..bss.start
 	mov rcx, s2_bss_end
@@ -176,6 +176,10 @@ long_mode_entry:
 	mov [rdi + bootinfo.boot_state], al
 	mov al, [s2_tries]
 	mov [rdi + bootinfo.tries_left], al
+	mov rax, [gitfs_sb_ptr]             ; zero for a CD boot (.bss)
+	mov [rdi + bootinfo.gitfs_sb], rax
+	mov rax, [gitfs_idx_ptr]
+	mov [rdi + bootinfo.gitfs_idx], rax
 	rdtsc
 	shl rdx, 32
 	or rax, rdx

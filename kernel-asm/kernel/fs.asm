@@ -24,8 +24,9 @@ FS_FLATDIR          equ 4               ; a flat-tree directory (no tree object 
 
 ; ---------------------------------------------------------------------------------------------
 ; fs_init -- Sets up the object arena (above FS_ARENA_ADDR, up to the end of RAM) and mounts
-; the disk. Prints `EVENT mount rev=<mainline head> refs=N objects=N generation=N copy=A|B`
-; or `EVENT error dev=gitfs op=mount reason=...`.
+; GitFS: the loader's superblock copy and index when it handed them over (re-checked), else
+; from the disk. Prints `EVENT mount rev=<mainline head> objects=N generation=N copy=A|B
+; from=loader|disk` or `EVENT error dev=gitfs op=mount reason=...`.
 ;  IN:  nothing
 ;  OUT: CF = 0 when mounted
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -36,8 +37,30 @@ fs_init:
 	mov rax, FS_ARENA_ADDR
 	mov rcx, [mem_top]
 	call gitfs_heap_init
+	; the loader's mount, handed over and re-checked; else from the disk
+	mov rdx, str_from_disk
+	mov rbx, [bootinfo_ptr]
+	mov rsi, [rbx + bootinfo.gitfs_sb]
+	mov rdi, [rbx + bootinfo.gitfs_idx]
+	test rsi, rsi
+	jz .from_disk
+	test rdi, rdi
+	jz .from_disk
+	cmp rsi, FS_ARENA_ADDR              ; it must lie below our arena
+	jae .from_disk
+	call gitfs_adopt
+	mov rdx, str_from_loader
+	jnc .mounted
+	mov rax, FS_ARENA_ADDR              ; discard the failed copy
+	call gitfs_release
+.from_disk:
+	mov rdx, str_from_disk
+	push rdx
 	call gitfs_mount
+	pop rdx
 	jc .failed
+.mounted:
+	mov [fs_mount_from], rdx
 	call gitfs_mark
 	mov [fs_arena_base], rax
 	mov byte [fs_mounted], 1
@@ -61,6 +84,9 @@ fs_init:
 	je .copy
 	mov rdx, str_copy_b
 .copy:
+	call event_kv_str
+	mov rsi, str_key_from
+	mov rdx, [fs_mount_from]
 	call event_kv_str
 	call event_end
 	clc
@@ -1277,6 +1303,9 @@ str_key_generation: db "generation", 0
 str_key_copy:       db "copy", 0
 str_key_object:     db "object", 0
 str_copy_a:         db "A", 0
+str_key_from:       db "from", 0
+str_from_loader:    db "loader", 0
+str_from_disk:      db "disk", 0
 str_copy_b:         db "B", 0
 str_gitfs:          db "gitfs", 0
 str_op_mount:       db "mount", 0

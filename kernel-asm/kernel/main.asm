@@ -208,6 +208,7 @@ fs_last_dir_len:    resq 1
 	alignb 8
 mem_top:            resq 1
 fs_arena_base:      resq 1
+fs_mount_from:      resq 1
 fs_mode:            resq 1
 fs_dir:             resq 1
 fs_dir_len:         resq 1

@@ -1,7 +1,7 @@
 ; time.asm -- wall time since reset from the TSC (which starts at 0 when the machine resets),
 ; calibrated against the PIT tick.
 
-TSC_CALIBRATION_TICKS equ 4
+TSC_CALIBRATION_TICKS equ 2
 
 ; ---------------------------------------------------------------------------------------------
 ; rdtsc64 -- Reads the time-stamp counter.

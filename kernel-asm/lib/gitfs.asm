@@ -186,11 +186,28 @@ gfs_load_index:
 	call gitfs_alloc
 	jc .fail
 	mov rdi, rax
-	mov rcx, rcx
 	shr rcx, 9
 	mov rax, [rbx + gitfs_sb.index_lba]
 	call gfs_read
 	jc .fail
+	call gfs_check_index
+	jc .fail
+	mov rax, rdi
+	clc
+	ret
+.bad:
+	mov byte [gitfs_error], GFS_E_CORRUPT
+.fail:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gfs_check_index -- (internal) checks an index in memory against its superblock copy: magic,
+; count, fanout total and CRC-32.
+;  IN:  RBX = superblock copy, RDI = index, RDX = index bytes
+;  OUT: CF = 1 (GFS_E_CORRUPT) when it does not check out
+;  CLOBBERS: RAX, RCX, RSI
+gfs_check_index:
 	cmp dword [rdi + gitfs_idx.magic], IDX_MAGIC
 	jne .bad
 	mov eax, [rbx + gitfs_sb.index_count]
@@ -198,19 +215,58 @@ gfs_load_index:
 	jne .bad
 	cmp [rdi + IDX_FANOUT_OFFSET + 255 * 4], eax
 	jne .bad
-	push rdi
 	mov rsi, rdi
 	mov rcx, rdx
 	xor eax, eax
 	call crc32_buffer
-	pop rdi
 	cmp eax, [rbx + gitfs_sb.index_crc]
 	jne .bad
-	mov rax, rdi
 	clc
 	ret
 .bad:
 	mov byte [gitfs_error], GFS_E_CORRUPT
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_adopt -- Mounts from a superblock copy and index already in memory (the loader's,
+; handed over in bootinfo), copying them into this arena and checking them exactly as a mount
+; from the disk would: magic, version, checksum, index CRC. Saves re-reading them at boot.
+;  IN:  RSI = superblock copy, RDI = index
+;  OUT: CF = 0 when mounted; CF = 1 when they do not check out (mount from the disk instead)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8
+gitfs_adopt:
+	mov r8, rdi
+	push rsi
+	mov ecx, SB_BYTES
+	call gitfs_alloc
+	pop rsi
+	jc .fail
+	mov rbx, rax
+	mov rdi, rax
+	mov ecx, SB_BYTES
+	rep movsb
+	call gfs_sb_valid
+	jc .bad
+	mov edx, [rbx + gitfs_sb.index_count]
+	shl rdx, 5
+	add rdx, IDX_ENTRIES_OFFSET
+	mov rcx, rdx
+	call gitfs_alloc
+	jc .fail
+	mov rdi, rax
+	mov rsi, r8
+	mov rcx, rdx
+	rep movsb
+	mov rdi, rax
+	call gfs_check_index
+	jc .fail
+	mov [gitfs_sb_ptr], rbx
+	mov [gitfs_idx_ptr], rdi
+	clc
+	ret
+.bad:
+	mov byte [gitfs_error], GFS_E_NO_SB
 .fail:
 	stc
 	ret

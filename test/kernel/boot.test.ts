@@ -36,6 +36,7 @@ describe('kernel boot (QEMU, TCG)', () => {
     expect(kernelEv.fields.version).toBe('9.8.7-test');
     expect(Number(at('disk').fields.sectors)).toBe(64 * 1024 * 1024 / 512); // the ATA driver sized the disk
     expect(at('mount').fields.rev).toBe(revision); // the kernel mounted GitFS: mainline head
+    expect(at('mount').fields.from).toBe('loader'); // the loader's mount, handed over and re-checked
     const ready = at('ready');
     expect(ready.fields.commit).toBe(bootCommit);
     expect(Number(ready.fields.ms)).toBeGreaterThan(0);
