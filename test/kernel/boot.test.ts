@@ -98,6 +98,11 @@ describe('serial shell protocol', () => {
       const ping = await sh.run('ping');
       expect(ping.status).toBe('ok');
       expect(ping.events.map((e) => e.name)).toEqual(['pong']);
+      // a read the disk cannot serve is an error event, never a hang
+      const far = await sh.run('readraw 99999999 1');
+      expect(far.status).toBe('error');
+      expect(far.events.find((e) => e.name === 'error' && e.fields.dev === 'ata')!.fields).toMatchObject({ op: 'read', reason: 'out-of-range' });
+      expect((await sh.run('ping')).status).toBe('ok');
     } finally {
       await vm.stop(200);
     }

@@ -116,6 +116,26 @@ describe('rollback to the previous good kernel', () => {
     expect(again.events.some((e) => e.name === 'kernel-good')).toBe(false); // already good: no write
   });
 
+  it('a new kernel whose blob does not verify is never run: the loader takes the good kernel', async () => {
+    const { path, good: goodCommit, merged } = imageWith('rb-corrupt', [newer]);
+    const img = openImage(path, { readOnly: true });
+    const blob = img.lookupPath(img.commitTreeHash(merged[0]!), 'boot/kernel.bin')!.hash;
+    const where = img.locateRaw(blob);
+    img.close();
+    const bytes = readFileSync(path);
+    const at = where.lba * 512 + where.offset + 200;
+    bytes[at] = bytes[at]! ^ 0x01;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, bytes);
+    const r = await bootWithWatchdog(path);
+    expect(r.commit).toBe(goodCommit);
+    expect(r.resets).toBe(0); // no kernel ran: nothing to reset
+    expect(r.rollbacks).toEqual([{ from: merged[0], to: goodCommit, reason: 'bad-kernel' }]);
+    const err = r.events.find((e) => e.name === 'error' && e.fields.stage === 'stage2')!;
+    expect(err.fields).toMatchObject({ reason: 'hash-mismatch', object: blob });
+    expect(r.events.some((e) => e.fields.stage === 'kernel' && e.fields.version === '0.2.0')).toBe(false);
+  });
+
   it('a pending kernel with 2 tries gets two boots before the rollback', async () => {
     const { path, good: goodCommit } = imageWith('rb-tries', [faulty.get('triple-fault')!], 2);
     const r = await bootWithWatchdog(path);
