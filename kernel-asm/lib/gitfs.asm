@@ -991,6 +991,25 @@ gfs_hex_digit:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gfs_name_eq_path -- (internal) do the first R13 bytes of the entry name at R9 equal those of
+; the path at R12?
+;  IN:  R9 = name, R12 = path, R13 = length
+;  OUT: ZF = 1 when equal
+;  CLOBBERS: nothing (but the flags)
+gfs_name_eq_path:
+	push rsi
+	push rdi
+	push rcx
+	mov rsi, r9
+	mov rdi, r12
+	mov rcx, r13
+	repe cmpsb
+	pop rcx
+	pop rdi
+	pop rsi
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gitfs_lookup_path -- Finds a path in a tree: an entry named exactly the path, a subtree
 ; entry whose name is a prefix (descending into it), or a directory that exists only as the
 ; prefix of flat entry names.
@@ -1020,14 +1039,7 @@ gitfs_lookup_path:
 	; exact name?
 	cmp r10, r13
 	jne .prefix
-	push rsi
-	push rcx
-	mov rsi, r9
-	mov rdi, r12
-	mov rcx, r13
-	repe cmpsb
-	pop rcx
-	pop rsi
+	call gfs_name_eq_path
 	jne .entry
 	mov rsi, r11
 	mov rdi, gitfs_tmp_hash

@@ -395,14 +395,7 @@ gitfs_tx_tree_put:
 .longer_or_equal:
 	ja .longer
 	; equal length: the same name? A file may replace a file, never a directory.
-	push rsi
-	push rcx
-	mov rsi, r9
-	mov rdi, r12
-	mov rcx, r13
-	repe cmpsb
-	pop rcx
-	pop rsi
+	call gfs_name_eq_path
 	jne .scan
 	cmp r8, 0o40000
 	je .conflict
@@ -411,14 +404,7 @@ gitfs_tx_tree_put:
 	; N longer: N = P + "/" + ... means P is a directory here
 	cmp byte [r9 + r13], '/'
 	jne .scan
-	push rsi
-	push rcx
-	mov rsi, r9
-	mov rdi, r12
-	mov rcx, r13
-	repe cmpsb
-	pop rcx
-	pop rsi
+	call gfs_name_eq_path
 	jne .scan
 	jmp .conflict
 .scan_end:
