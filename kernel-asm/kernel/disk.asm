@@ -88,24 +88,12 @@ disk_report_error:
 ;  OUT: CF = 1 on error (already reported)
 ;  CLOBBERS: nothing
 disk_read:
-	cmp byte [disk_ok], 0
-	je .nodisk
 	call ata_read
 	jnc .ok
 	push rsi
 	mov rsi, str_op_read
-	call disk_report_error
-	pop rsi
-	stc
+	jmp disk_failed
 .ok:
-	ret
-.nodisk:
-	mov byte [ata_error], ATA_ERR_NODISK
-	push rsi
-	mov rsi, str_op_read
-	call disk_report_error
-	pop rsi
-	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -114,21 +102,17 @@ disk_read:
 ;  OUT: CF = 1 on error (already reported)
 ;  CLOBBERS: nothing
 disk_write:
-	cmp byte [disk_ok], 0
-	je .nodisk
 	call ata_write
 	jnc .ok
 	push rsi
 	mov rsi, str_op_write
-	call disk_report_error
-	pop rsi
-	stc
+	jmp disk_failed
 .ok:
 	ret
-.nodisk:
-	mov byte [ata_error], ATA_ERR_NODISK
-	push rsi
-	mov rsi, str_op_write
+
+; disk_failed -- (internal) the common failing tail: the event, then CF = 1.
+;  IN: RSI = operation name, the caller's RSI on the stack.  OUT: returns to the caller, CF = 1
+disk_failed:
 	call disk_report_error
 	pop rsi
 	stc

@@ -280,11 +280,13 @@ ata_command48:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; ata_check_range -- (internal) is [RAX, RAX + RCX) inside the disk?
+; ata_check_range -- (internal) is there a disk, and is [RAX, RAX + RCX) inside it?
 ;  IN:  RAX = LBA, RCX = count
-;  OUT: CF = 1 (ata_error = ATA_ERR_RANGE) when not
+;  OUT: CF = 1 when not (ata_error = ATA_ERR_NODISK or ATA_ERR_RANGE)
 ;  CLOBBERS: nothing
 ata_check_range:
+	cmp qword [ata_sectors], 0
+	je .nodisk
 	push rdx
 	mov rdx, rax
 	add rdx, rcx
@@ -295,8 +297,12 @@ ata_check_range:
 	clc
 	ret
 .bad:
-	mov byte [ata_error], ATA_ERR_RANGE
 	pop rdx
+	mov byte [ata_error], ATA_ERR_RANGE
+	stc
+	ret
+.nodisk:
+	mov byte [ata_error], ATA_ERR_NODISK
 	stc
 	ret
 
@@ -306,10 +312,55 @@ ata_check_range:
 ;  OUT: CF = 0 on success; CF = 1 on error (ata_error, ata_status, ata_error_lba set)
 ;  CLOBBERS: nothing
 ata_read:
+	push r9
+	xor r9d, r9d
+	call ata_transfer
+	pop r9
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_write -- Writes sectors from memory, then flushes the drive's write cache, so a write
+; that returned is on the disk (the GitFS power-cut order depends on it).
+;  IN:  RAX = first LBA, RCX = sector count, RSI = buffer (RCX * 512 bytes)
+;  OUT: CF = 0 on success; CF = 1 on error (ata_error, ata_status, ata_error_lba set)
+;  CLOBBERS: nothing
+ata_write:
+	push r9
+	mov r9d, 1
+	call ata_transfer
+	pop r9
+	jc .out
+	push rax
+	push rdx
+	call ata_wait_ready
+	jc .done
+	mov dx, ATA_COMMAND
+	mov al, ATA_CMD_FLUSH_EXT
+	out dx, al
+	call ata_wait_ready
+	jc .done
+	test byte [ata_status], ATA_SR_ERR | ATA_SR_DF
+	jz .done                            ; CF = 0 from the test
+	mov byte [ata_error], ATA_ERR_DEVICE
+	stc
+.done:
+	pop rdx
+	pop rax
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_transfer -- (internal) the PIO data phase of reads and writes: commands of at most
+; ATA_CHUNK sectors, each moved in DRQ blocks of ata_multiple sectors, 32 bits at a time.
+;  IN:  RAX = first LBA, RCX = sector count, R9 = 0: read into RDI, 1: write from RSI
+;  OUT: CF = 0 on success; CF = 1 on error (ata_error, ata_status, ata_error_lba set)
+;  CLOBBERS: nothing
+ata_transfer:
 	push rax
 	push rbx
 	push rcx
 	push rdx
+	push rsi
 	push rdi
 	push r8
 	mov byte [ata_error], ATA_OK
@@ -327,11 +378,13 @@ ata_read:
 	mov [ata_error_lba], rax
 	call ata_wait_ready
 	jc .out
-	mov bl, ATA_CMD_READ_EXT
+	; the command: READ/WRITE SECTORS EXT, or the MULTIPLE forms when set up
 	cmp byte [ata_multiple], 1
-	jbe .cmd
-	mov bl, ATA_CMD_READ_MUL_EXT
-.cmd:
+	seta bl                             ; BL = 1: multiple
+	shl bl, 1
+	or bl, r9b                          ; BL = multiple * 2 + write
+	movzx ebx, bl
+	mov bl, [ata_commands + rbx]
 	call ata_command48
 	add rax, rcx
 	sub r8, rcx
@@ -348,7 +401,13 @@ ata_read:
 	sub rbx, rcx
 	shl ecx, 7                          ; dwords (32-bit PIO: half the port accesses)
 	mov dx, ATA_DATA
+	test r9d, r9d
+	jnz .out_data
 	rep insd
+	jmp .next
+.out_data:
+	rep outsd
+.next:
 	test rbx, rbx
 	jnz .block
 	jmp .chunk
@@ -357,88 +416,15 @@ ata_read:
 .out:
 	pop r8
 	pop rdi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
-	ret
-
-; ---------------------------------------------------------------------------------------------
-; ata_write -- Writes sectors from memory, then flushes the drive's write cache, so a write
-; that returned is on the disk (the GitFS power-cut order depends on it).
-;  IN:  RAX = first LBA, RCX = sector count, RSI = buffer (RCX * 512 bytes)
-;  OUT: CF = 0 on success; CF = 1 on error (ata_error, ata_status, ata_error_lba set)
-;  CLOBBERS: nothing
-ata_write:
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push r8
-	mov byte [ata_error], ATA_OK
-	call ata_check_range
-	jc .out
-	mov r8, rcx
-.chunk:
-	test r8, r8
-	jz .flush
-	mov rcx, r8
-	cmp rcx, ATA_CHUNK
-	jbe .issue
-	mov rcx, ATA_CHUNK
-.issue:
-	mov [ata_error_lba], rax
-	call ata_wait_ready
-	jc .out
-	mov bl, ATA_CMD_WRITE_EXT
-	cmp byte [ata_multiple], 1
-	jbe .cmd
-	mov bl, ATA_CMD_WRITE_MUL_EXT
-.cmd:
-	call ata_command48
-	add rax, rcx
-	sub r8, rcx
-	mov rbx, rcx
-.block:
-	call ata_wait_drq
-	jc .out
-	movzx ecx, byte [ata_multiple]
-	cmp rcx, rbx
-	jbe .take
-	mov rcx, rbx
-.take:
-	add [ata_error_lba], rcx
-	sub rbx, rcx
-	shl ecx, 7
-	mov dx, ATA_DATA
-	rep outsd
-	test rbx, rbx
-	jnz .block
-	jmp .chunk
-.flush:
-	call ata_wait_ready
-	jc .out
-	mov dx, ATA_COMMAND
-	mov al, ATA_CMD_FLUSH_EXT
-	out dx, al
-	call ata_wait_ready
-	jc .out
-	test byte [ata_status], ATA_SR_ERR | ATA_SR_DF
-	jz .ok
-	mov byte [ata_error], ATA_ERR_DEVICE
-	stc
-	jmp .out
-.ok:
-	clc
-.out:
-	pop r8
 	pop rsi
 	pop rdx
 	pop rcx
 	pop rbx
 	pop rax
 	ret
+
+; indexed by multiple * 2 + write
+ata_commands:       db ATA_CMD_READ_EXT, ATA_CMD_WRITE_EXT, ATA_CMD_READ_MUL_EXT, ATA_CMD_WRITE_MUL_EXT
 
 ; Written data lives in .bss, away from the code (TCG discards translated code on a write to
 ; its page); the includer zeroes .bss.

@@ -90,6 +90,18 @@ gitfs_tx_begin:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gfs_tx_entry -- (internal) the address of entry RAX of the transaction's index.
+;  IN:  RAX = position
+;  OUT: RDI = its address
+;  CLOBBERS: nothing
+gfs_tx_entry:
+	mov rdi, rax
+	shl rdi, 5
+	add rdi, [gfs_tx_idx]
+	add rdi, IDX_ENTRIES_OFFSET
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gfs_tx_lower_bound -- (internal) binary search of the transaction's index.
 ;  IN:  RSI = 20-byte hash
 ;  OUT: RAX = position of the first entry >= hash; ZF = 1 when that entry equals the hash
@@ -102,10 +114,7 @@ gfs_tx_lower_bound:
 	jae .done
 	lea rax, [r8 + r9]
 	shr rax, 1
-	mov rdi, rax
-	shl rdi, 5
-	add rdi, [gfs_tx_idx]
-	add rdi, IDX_ENTRIES_OFFSET
+	call gfs_tx_entry
 	push rsi
 	mov ecx, 20
 	repe cmpsb
@@ -120,10 +129,7 @@ gfs_tx_lower_bound:
 	mov rax, r8
 	cmp rax, [gfs_tx_count]
 	jae .not_equal
-	mov rdi, rax
-	shl rdi, 5
-	add rdi, [gfs_tx_idx]
-	add rdi, IDX_ENTRIES_OFFSET
+	call gfs_tx_entry
 	push rsi
 	mov ecx, 20
 	repe cmpsb
@@ -207,10 +213,7 @@ gitfs_tx_put:
 	std
 	rep movsb
 	cld
-	mov rdi, rax
-	shl rdi, 5
-	add rdi, [gfs_tx_idx]
-	add rdi, IDX_ENTRIES_OFFSET
+	call gfs_tx_entry
 	mov rsi, [rsp]
 	mov ecx, 20
 	rep movsb                           ; hash
