@@ -8,15 +8,15 @@ import { BuildGraph, type GraphResult } from './builder/graph.ts';
 import { assemble } from './builder/nasm.ts';
 import { buildReleaseIso, readRelease } from './builder/release.ts';
 import { mergeRelease } from './builder/kernel-merge.ts';
-import { createImage } from './builder/gitfs/image.ts';
-import { renderLayoutInc } from './builder/gitfs/layout.ts';
+import { createImage } from './gitfs/image.ts';
+import { renderLayoutInc } from './gitfs/layout.ts';
 import { createProgress, type Progress } from './core/progress.ts';
 
 export const ROOT = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_OUT = join(ROOT, 'out');
 const ASM = join(ROOT, 'kernel-asm');
 const LAYOUT_INC = join(ASM, 'include', 'gitfs_layout.inc');
-const LAYOUT_TS = join(ROOT, 'builder', 'gitfs', 'layout.ts');
+const LAYOUT_TS = join(ROOT, 'gitfs', 'layout.ts');
 
 /** Deliberately broken kernels for the rollback tests and the demo (kernel-asm/kernel/health.asm). */
 export const FAULT_KINDS = { hang: 1, 'triple-fault': 2, panic: 3, unhealthy: 4 } as const;
@@ -137,7 +137,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
   graph.add({
     name: 'image',
     deps: ['iso'],
-    inputs: () => [iso, ...sourcesOf('builder/kernel-merge.ts', 'builder/gitfs')],
+    inputs: () => [iso, ...sourcesOf('builder/kernel-merge.ts', 'gitfs')],
     params: { imageSizeBytes },
     outputs: [image],
     async run() {

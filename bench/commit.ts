@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { createImage, openImage } from '../builder/gitfs/image.ts';
+import { createImage, openImage } from '../gitfs/image.ts';
 import { readDirFiles } from '../cli/commands/image.ts';
 
 function arg(args: string[], name: string, dflt: number): number {

@@ -1,7 +1,7 @@
 // Checks that a file is a bootable gittorrent disk image before QEMU is asked to boot it.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { BadInputError, FileNotFoundError } from '../core/errors.ts';
-import { BOOT_AREA_END_LBA, SECTOR_SIZE, STAGE2_HDR_OFFSET, STAGE2_LBA, STAGE2_MAGIC } from './gitfs/layout.ts';
+import { BOOT_AREA_END_LBA, SECTOR_SIZE, STAGE2_HDR_OFFSET, STAGE2_LBA, STAGE2_MAGIC } from '../gitfs/layout.ts';
 
 export function checkBootableImage(path: string): void {
   let size: number;

@@ -3,9 +3,9 @@
 // and points the loader at a kernel commit with its boot-counting state.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BadInputError, NotFoundError, UsageError } from '../core/errors.ts';
-import type { GitFSImage } from './gitfs/image.ts';
-import type { BootState } from './gitfs/refs.ts';
-import { BOOTSRC_DISK, BOOT_GOOD_REF, DEFAULT_WATCHDOG_MS, SECTOR_SIZE, STAGE2_LBA, STAGE2_MAX_BYTES } from './gitfs/layout.ts';
+import type { GitFSImage } from '../gitfs/image.ts';
+import type { BootState } from '../gitfs/refs.ts';
+import { BOOTSRC_DISK, BOOT_GOOD_REF, DEFAULT_WATCHDOG_MS, SECTOR_SIZE, STAGE2_LBA, STAGE2_MAX_BYTES } from '../gitfs/layout.ts';
 import { RELEASE_PATHS, type Release } from './release.ts';
 import { patchStage2, readStage2Header } from './stage2-header.ts';
 

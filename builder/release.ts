@@ -3,7 +3,7 @@
 // be merged into a GitFS image as a commit on the kernel branch.
 import { readFileSync } from 'node:fs';
 import { BadInputError } from '../core/errors.ts';
-import { BOOTSRC_APPENDED, STAGE2_MAX_BYTES } from './gitfs/layout.ts';
+import { BOOTSRC_APPENDED, STAGE2_MAX_BYTES } from '../gitfs/layout.ts';
 import { readIso, writeIso } from './iso/index.ts';
 import { patchStage2 } from './stage2-header.ts';
 

@@ -1,4 +1,4 @@
-// Reads and patches the stage-2 header (layout: STAGE2_HDR in builder/gitfs/layout.ts) that
+// Reads and patches the stage-2 header (layout: STAGE2_HDR in gitfs/layout.ts) that
 // tells the loader where the kernel is.
 import { BadInputError } from '../core/errors.ts';
 import {
@@ -10,7 +10,7 @@ import {
   STAGE2_MAGIC,
   STAGE2_MAX_BYTES,
   layoutOf,
-} from './gitfs/layout.ts';
+} from '../gitfs/layout.ts';
 
 const HDR = layoutOf(STAGE2_HDR);
 

@@ -3,7 +3,7 @@
 // rolls back to boot-good).
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { bootKernelCommit } from '../../builder/kernel-merge.ts';
 import { FileNotFoundError, UsageError } from '../../core/errors.ts';
 import { printResult } from '../../core/output.ts';

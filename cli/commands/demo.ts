@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from '../../Makefile.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { mergeRelease } from '../../builder/kernel-merge.ts';
 import { readRelease } from '../../builder/release.ts';
 import { createProgress } from '../../core/progress.ts';

@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { BadInputError, CorruptDataError, FileNotFoundError, NotFoundError, UsageError } from '../../core/errors.ts';
 import { printResult } from '../../core/output.ts';
 import { createProgress } from '../../core/progress.ts';
-import { commitHeader, signatureTime } from '../../builder/gitfs/commit.ts';
-import { exportGit, importGit } from '../../builder/gitfs/git-interop.ts';
-import { type CommitStats, createImage, type FileInput, type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
-import { splitRevPath } from '../../builder/gitfs/rev.ts';
-import { isTreeMode, normalizePath } from '../../builder/gitfs/tree.ts';
+import { commitHeader, signatureTime } from '../../gitfs/commit.ts';
+import { exportGit, importGit } from '../../gitfs/git-interop.ts';
+import { type CommitStats, createImage, type FileInput, type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { splitRevPath } from '../../gitfs/rev.ts';
+import { isTreeMode, normalizePath } from '../../gitfs/tree.ts';
 
 interface JsonOpt {
   json?: boolean;

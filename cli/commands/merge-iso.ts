@@ -3,7 +3,7 @@
 // header). The ISO is read and checked before the image is opened for writing, so a bad ISO
 // leaves the image untouched.
 import type { Command } from 'commander';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { mergeRelease } from '../../builder/kernel-merge.ts';
 import { readRelease } from '../../builder/release.ts';
 import { FileNotFoundError } from '../../core/errors.ts';

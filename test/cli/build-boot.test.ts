@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 
 describe('gittorrent build / boot', () => {
   const out = tempDir();

@@ -55,7 +55,7 @@ describe('rollback from the command line', () => {
     expect(JSON.parse(sel.stdout)).toMatchObject({ state: 'pending', triesLeft: 3 });
     const merged = await cli(['image', 'merge-iso', img, good.iso, '--boot', '--json']);
     expect(merged.exitCode, merged.stderr).toBe(0);
-    const { openImage } = await import('../../builder/gitfs/image.ts');
+    const { openImage } = await import('../../gitfs/image.ts');
     const h = openImage(img, { readOnly: true });
     expect(h.refInfo('boot')).toMatchObject({ state: 'pending', triesLeft: 3 }); // the image's default
     h.close();

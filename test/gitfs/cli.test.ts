@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SB_A_LBA, SB_B_LBA, SECTOR_SIZE } from '../../builder/gitfs/layout.ts';
+import { SB_A_LBA, SB_B_LBA, SECTOR_SIZE } from '../../gitfs/layout.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeCommit, encodeCommit } from '../../builder/gitfs/commit.ts';
-import { applyDelta, encodeDelta } from '../../builder/gitfs/delta.ts';
-import { hashObject } from '../../builder/gitfs/objects.ts';
-import { buildTree, decodeTree, encodeTree, isTreeMode, type TreeEntry } from '../../builder/gitfs/tree.ts';
+import { decodeCommit, encodeCommit } from '../../gitfs/commit.ts';
+import { applyDelta, encodeDelta } from '../../gitfs/delta.ts';
+import { hashObject } from '../../gitfs/objects.ts';
+import { buildTree, decodeTree, encodeTree, isTreeMode, type TreeEntry } from '../../gitfs/tree.ts';
 import { isUserError } from '../../core/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-codecs-'));

@@ -3,9 +3,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BlockDev, FileBlockDev } from '../../builder/gitfs/blockdev.ts';
-import { createImage, type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
-import { SB_A_LBA, SB_B_LBA, SECTOR_SIZE } from '../../builder/gitfs/layout.ts';
+import { type BlockDev, FileBlockDev } from '../../gitfs/blockdev.ts';
+import { createImage, type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { SB_A_LBA, SB_B_LBA, SECTOR_SIZE } from '../../gitfs/layout.ts';
 import { BadInputError, CorruptDataError, isUserError } from '../../core/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-faults-'));

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportGit, importGit } from '../../builder/gitfs/git-interop.ts';
-import { createImage, openImage } from '../../builder/gitfs/image.ts';
+import { exportGit, importGit } from '../../gitfs/git-interop.ts';
+import { createImage, openImage } from '../../gitfs/image.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-git-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createImage, openImage } from '../../builder/gitfs/image.ts';
-import { BOOT_AREA_END_LBA, SECTOR_SIZE } from '../../builder/gitfs/layout.ts';
-import { hashObject } from '../../builder/gitfs/objects.ts';
+import { createImage, openImage } from '../../gitfs/image.ts';
+import { BOOT_AREA_END_LBA, SECTOR_SIZE } from '../../gitfs/layout.ts';
+import { hashObject } from '../../gitfs/objects.ts';
 import { NotFoundError, UsageError } from '../../core/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-image-'));

@@ -12,7 +12,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from '../../Makefile.ts';
-import { type CommitStats, type FileInput, openImage } from '../../builder/gitfs/image.ts';
+import { type CommitStats, type FileInput, openImage } from '../../gitfs/image.ts';
 import type { ShellClient, ShellResult } from '../../emulator/shell-client.ts';
 
 export interface FixtureFile {

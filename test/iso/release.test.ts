@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { Vm } from '../../emulator/vm.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { cli } from '../helpers/cli.ts';

@@ -4,7 +4,7 @@ import { build, type BuildOutputs } from '../../Makefile.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { debugExitStatus } from '../../emulator/qemu-args.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { statSync } from 'node:fs';
 
 let out: BuildOutputs;

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
-import { type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
-import { SECTOR_SIZE } from '../../builder/gitfs/layout.ts';
+import { type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { SECTOR_SIZE } from '../../gitfs/layout.ts';
 import { buildGitFSFixture, type GitFSFixture, runJudged } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

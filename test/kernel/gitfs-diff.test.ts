@@ -1,5 +1,5 @@
 // Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs.asm)
-// against the TypeScript store (builder/gitfs/image.ts) on one image: the fixture of
+// against the TypeScript store (gitfs/image.ts) on one image: the fixture of
 // test/helpers/gitfs-fixture.ts (1,000+ files, split and flat trees, deltas, UTF-8 names,
 // history, a forked branch). One VM for the whole file. For every directory the kernel's `ls`
 // must equal what the `image ls` logic (lsImage in cli/commands/image.ts) derives from the TS
@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
-import { type GitFSImage, openImage } from '../../builder/gitfs/image.ts';
-import { isTreeMode } from '../../builder/gitfs/tree.ts';
+import { type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { isTreeMode } from '../../gitfs/tree.ts';
 import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture, runJudged } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

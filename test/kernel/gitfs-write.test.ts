@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
 import { Vm } from '../../emulator/vm.ts';

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, FAULT_KINDS, type BuildOutputs, type FaultKind } from '../../Makefile.ts';
-import { openImage } from '../../builder/gitfs/image.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { mergeRelease } from '../../builder/kernel-merge.ts';
 import { readRelease } from '../../builder/release.ts';
 import { bootToReady } from '../../emulator/boot.ts';

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderLayoutInc } from './layout.ts';
 
-export const LAYOUT_INC_PATH = fileURLToPath(new URL('../../kernel-asm/include/gitfs_layout.inc', import.meta.url));
+export const LAYOUT_INC_PATH = fileURLToPath(new URL('../kernel-asm/include/gitfs_layout.inc', import.meta.url));
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(LAYOUT_INC_PATH, renderLayoutInc());

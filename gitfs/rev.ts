@@ -1,6 +1,6 @@
 // Revision syntax: NAME | HASH | abbreviated HASH, followed by any number of ~N / ^ / ^N;
 // and REV:PATH.
-import { UsageError } from '../../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 
 export interface RevStep {
   readonly op: '~' | '^';

@@ -2,7 +2,7 @@
 // atomically (data, index, then the inactive superblock copy), the mainline log, history.
 // Byte-exact format: docs/gitfs-format.md.
 import { existsSync, openSync, closeSync, ftruncateSync, unlinkSync } from 'node:fs';
-import { BadInputError, CorruptDataError, NotFoundError, UsageError, isUserError } from '../../core/errors.ts';
+import { BadInputError, CorruptDataError, NotFoundError, UsageError, isUserError } from '../core/errors.ts';
 import { type BlockDev, FileBlockDev } from './blockdev.ts';
 import { type Commit, decodeCommit, encodeCommit, formatSignature, signatureTime } from './commit.ts';
 import { applyDelta, encodeDelta } from './delta.ts';

@@ -1,5 +1,5 @@
 // Object log records: a 64-byte header (REC_HDR) and the payload, REC_ALIGN aligned.
-import { CorruptDataError } from '../../core/errors.ts';
+import { CorruptDataError } from '../core/errors.ts';
 import { layoutOf, REC_ALIGN, REC_HDR, REC_HDR_SIZE, REC_MAGIC } from './layout.ts';
 
 const O = layoutOf(REC_HDR).offsets;

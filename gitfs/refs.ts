@@ -1,5 +1,5 @@
 // Ref names and kinds.
-import { UsageError } from '../../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { REF_KIND_BOOT, REF_KIND_BRANCH, REF_KIND_MAINLINE, REF_KIND_SYMBOLIC, REF_NAME_MAX, BOOT_STATE_BAD, BOOT_STATE_GOOD, BOOT_STATE_NONE, BOOT_STATE_PENDING } from './layout.ts';
 
 export type RefKind = 'mainline' | 'branch' | 'symbolic' | 'boot';

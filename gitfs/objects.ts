@@ -1,6 +1,6 @@
 // Git objects: type names, the "<type> <len>\0" header, SHA-1 ids. Pure functions, no storage.
 import { createHash } from 'node:crypto';
-import { CorruptDataError } from '../../core/errors.ts';
+import { CorruptDataError } from '../core/errors.ts';
 import { OBJ_BLOB, OBJ_COMMIT, OBJ_TAG, OBJ_TREE } from './layout.ts';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';

@@ -1,6 +1,6 @@
 // Git commits: encode/decode, with GitFS's extra headers (branch, forked-from, kernel-version)
 // after committer and before the blank line.
-import { CorruptDataError, UsageError } from '../../core/errors.ts';
+import { CorruptDataError, UsageError } from '../core/errors.ts';
 import { isFullHash } from './objects.ts';
 
 export interface Signature {

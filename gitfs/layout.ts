@@ -1,7 +1,7 @@
 // The on-disk layout of a GitFS node image: the single source of truth for the builder (TS)
 // and the loader/kernel (NASM). `renderLayoutInc()` emits kernel-asm/include/gitfs_layout.inc;
 // test/unit/layout-inc.test.ts fails when the checked-in file is stale.
-// Regenerate with: npx tsx builder/gitfs/gen-layout-inc.ts
+// Regenerate with: npx tsx gitfs/gen-layout-inc.ts
 //
 // Byte-exact description: docs/gitfs-format.md.
 
@@ -302,8 +302,8 @@ function hex(v: number): string {
 
 export function renderLayoutInc(): string {
   const lines: string[] = [];
-  lines.push('; gitfs_layout.inc -- GENERATED from builder/gitfs/layout.ts; do not edit.');
-  lines.push('; Regenerate with: npx tsx builder/gitfs/gen-layout-inc.ts');
+  lines.push('; gitfs_layout.inc -- GENERATED from gitfs/layout.ts; do not edit.');
+  lines.push('; Regenerate with: npx tsx gitfs/gen-layout-inc.ts');
   lines.push('%ifndef GITFS_LAYOUT_INC');
   lines.push('%define GITFS_LAYOUT_INC');
   lines.push('');

@@ -1,7 +1,7 @@
 // The byte-addressed device an image lives on. The store does all I/O through this interface so
 // tests can inject faults (a power cut after the n-th write).
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { CorruptDataError, FileNotFoundError } from '../../core/errors.ts';
+import { CorruptDataError, FileNotFoundError } from '../core/errors.ts';
 
 export interface BlockDev {
   /** Size in bytes. */

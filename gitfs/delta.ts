@@ -2,7 +2,7 @@
 //   1xxxxxxx  copy: bits 0-3 say which offset bytes follow, bits 4-6 which size bytes (size 0 = 0x10000)
 //   0nnnnnnn  insert the next n (1..127) bytes
 // The encoder indexes the base in 16-byte blocks and scans the target with a rolling hash.
-import { CorruptDataError } from '../../core/errors.ts';
+import { CorruptDataError } from '../core/errors.ts';
 
 const BLOCK = 16;
 const MAX_COPY = 0xffffff;

@@ -1,6 +1,6 @@
 // The index: hash -> log record, a 256-entry fanout and 32-byte entries sorted by hash.
 import { crc32 } from 'node:zlib';
-import { CorruptDataError } from '../../core/errors.ts';
+import { CorruptDataError } from '../core/errors.ts';
 import { GITFS_VERSION, IDX_ENTRIES_OFFSET, IDX_ENTRY_SIZE, IDX_FANOUT_OFFSET, IDX_MAGIC } from './layout.ts';
 
 export interface IndexEntry {

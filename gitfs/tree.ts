@@ -1,6 +1,6 @@
 // Git trees: encode/decode, git's entry order, and GitFS flat trees that split directories off
 // into subtrees once a tree passes TREE_SPLIT_THRESHOLD entries (docs/gitfs-format.md).
-import { CorruptDataError, UsageError } from '../../core/errors.ts';
+import { CorruptDataError, UsageError } from '../core/errors.ts';
 import { hashObject } from './objects.ts';
 import { TREE_SPLIT_THRESHOLD } from './layout.ts';
 
