@@ -138,3 +138,7 @@ str_ata_nodisk:     db "no-disk", 0
 str_ata_timeout:    db "timeout", 0
 str_ata_device:     db "device-error", 0
 str_ata_range:      db "out-of-range", 0
+
+section .bss
+disk_ok:            resb 1              ; 1 when disk_init found a usable disk
+section .text

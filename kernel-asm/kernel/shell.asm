@@ -12,6 +12,8 @@
 ; command gives reason=unknown-command.
 
 SHELL_LINE_MAX      equ 1024
+HASH_INPUT_MAX      equ FS_ARENA_ADDR - HEAP_ADDR   ; 32 MiB: the largest `hash` input, read to
+                                                    ; HEAP_ADDR (needs -m 64 or more)
 
 ; One row of the command table: the name and the handler.
 ; Handler contract:  IN: RSI = the arguments (after the name and its spaces, zero-terminated)
@@ -255,7 +257,7 @@ cmd_hash:
 	mov rsi, str_key_sha1
 	call event_key
 	mov rsi, hash_digest
-	mov rcx, 20
+	mov rcx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_crc32
 	mov eax, [hash_crc]
@@ -412,3 +414,14 @@ str_line_too_long:   db "line-too-long", 0
 str_no_debug_exit:   db "no-debug-exit", 0
 str_too_big:         db "too-big", 0
 str_input_timeout:   db "input-timeout", 0
+
+section .bss
+alignb 8
+shell_len:          resq 1              ; bytes in shell_line
+shell_cmd_name:     resq 1              ; the running command's name (for EVENT end/error)
+hash_len:           resq 1              ; hash: input bytes
+hash_crc:           resd 1
+hash_digest:        resb HASH_SIZE
+shell_overflow:     resb 1              ; 1: the line grew past SHELL_LINE_MAX (dropped whole)
+shell_line:         resb SHELL_LINE_MAX + 8
+section .text
