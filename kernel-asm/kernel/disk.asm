@@ -110,8 +110,11 @@ disk_write:
 .ok:
 	ret
 
-; disk_failed -- (internal) the common failing tail: the event, then CF = 1.
-;  IN: RSI = operation name, the caller's RSI on the stack.  OUT: returns to the caller, CF = 1
+; disk_failed -- (internal) the common failing tail of disk_read/disk_write (jumped to): the
+; event, then CF = 1.
+;  IN:  RSI = operation name, the caller's RSI on the stack
+;  OUT: returns to the caller with CF = 1 and its RSI restored
+;  CLOBBERS: nothing
 disk_failed:
 	call disk_report_error
 	pop rsi

@@ -143,7 +143,7 @@ fs_begin:
 ; fs_first_parent -- The first parent of a commit.
 ;  IN:  RSI = commit hash
 ;  OUT: CF = 0 and fs_hash = the parent; CF = 1 when it has none (GITFS_E_NOT_FOUND) or on error
-;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 fs_first_parent:
 	call gitfs_read_object
 	jc .out
@@ -176,7 +176,7 @@ fs_first_parent:
 ; fs_find_prefix -- Finds the one object whose hash starts with the given hex digits.
 ;  IN:  RSI = hex digits, RCX = how many (4..HASH_HEX_LEN)
 ;  OUT: CF = 0 and fs_hash = the full hash; CF = 1 when none or ambiguous (GITFS_E_NOT_FOUND)
-;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8, R9
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9
 fs_find_prefix:
 	mov r8, rcx
 	; the prefix as bytes (odd digit count: the last nibble checked separately)
@@ -547,7 +547,7 @@ fs_read_file:
 	stc
 	ret
 
-; cmd_cat -- `cat PATH`: EVENT data size=N, then the bytes
+
 str_ev_mount:       db "mount", 0
 str_key_rev:        db "rev", 0
 str_key_objects:    db "objects", 0

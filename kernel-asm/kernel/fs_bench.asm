@@ -1,6 +1,11 @@
 ; fs_bench.asm -- the benchmark's shell commands (bench/): a read through GitFS, timed in the
 ; kernel, and the raw disk read it is compared with.
 
+; ---------------------------------------------------------------------------------------------
+; cmd_readraw -- `readraw LBA COUNT`: reads sectors through the driver only (the benchmark's
+; reference): EVENT readraw sectors=N us=T
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_readraw:
 	call fs_begin
 	jc .out
@@ -44,6 +49,8 @@ cmd_readraw:
 
 ; cmd_readfile -- `readfile PATH`: reads a file through GitFS with hash verification, timed:
 ; EVENT readfile bytes=N us=T lba=L (L: where its record starts, for the raw reference)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_readfile:
 	call fs_begin
 	jc .out

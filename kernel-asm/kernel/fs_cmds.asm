@@ -63,6 +63,8 @@ fs_type_of_mode:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_ls -- `ls PATH` (see the top of this file).
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_ls:
 	call fs_begin
 	jc .out
@@ -398,6 +400,10 @@ fs_walk_eq_dir:
 	pop rsi
 	ret
 
+; ---------------------------------------------------------------------------------------------
+; cmd_cat -- `cat PATH`: EVENT data size=N, then the bytes
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_cat:
 	call fs_begin
 	jc .out
@@ -419,6 +425,8 @@ cmd_cat:
 	ret
 
 ; cmd_sha1 -- `sha1 PATH`: SHA-1 of the file's content, computed here
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_sha1:
 	call fs_begin
 	jc .out
@@ -437,6 +445,8 @@ cmd_sha1:
 	ret
 
 ; cmd_stat -- `stat PATH`: "<mode> <type> <size|-> <hash|->"
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_stat:
 	call fs_begin
 	jc .out
@@ -492,6 +502,8 @@ cmd_stat:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_log -- `log REF [N]`: "<commit>\t<subject>" along first parents
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_log:
 	call fs_begin
 	jc .out
@@ -586,6 +598,8 @@ cmd_log:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_branches -- `branches`: "<name>\t<kind>\t<hash>\t<forked-from|->\t<state>"
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_branches:
 	call fs_begin
 	jc .out
@@ -645,6 +659,8 @@ cmd_branches:
 	ret
 
 ; cmd_rev -- `rev`: the filesystem revision (mainline head)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_rev:
 	call fs_begin
 	jc .out

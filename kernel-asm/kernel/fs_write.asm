@@ -6,6 +6,8 @@
 PUT_MAX_BYTES       equ 0x1000000       ; 16 MiB per put
 
 ; cmd_put -- `put /BRANCH/PATH SIZE` + SIZE bytes (PATH may contain spaces; SIZE is the last word)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_put:
 	call fs_begin
 	jc .out

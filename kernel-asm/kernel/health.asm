@@ -204,6 +204,7 @@ machine_reset:
 ; fault_fixture -- Build-time faults for the rollback tests (FAULT_KIND; none in a normal build).
 ;  IN:  nothing
 ;  OUT: returns only for FAULT_UNHEALTHY (the self-test fails later) and normal builds
+;  CLOBBERS: nothing
 fault_fixture:
 %if FAULT_KIND == FAULT_HANG
 	mov rsi, str_ev_fixture

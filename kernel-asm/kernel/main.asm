@@ -8,8 +8,13 @@
 ;                            (0 divide, 3 breakpoint, 6 invalid opcode, 13 GP, 14 page fault)
 ;   FAULT_KIND=N             a broken kernel for the rollback tests (health.asm: 1 hang,
 ;                            2 triple fault, 3 panic, 4 unhealthy)
+;   CONTRACT_CHECK="path"    test build: every call goes through a thunk that checks the
+;                            callee's CLOBBERS line (test/helpers/asm-contracts.ts)
 %include "gitfs_layout.inc"
 %include "boot.inc"
+%ifdef CONTRACT_CHECK
+%include CONTRACT_CHECK
+%endif
 
 %ifndef KERNEL_VERSION
 %define KERNEL_VERSION "0.0.0-dev"
@@ -21,7 +26,11 @@
 ; Memory (gitfs_layout.inc, from gitfs/layout.ts): the kernel at KERNEL_LOAD_ADDR with its .bss
 ; after it; scratch for command data from HEAP_ADDR (over the loader's arena, once fs_init has
 ; adopted what it needs); the GitFS arena from FS_ARENA_ADDR to the end of RAM.
+%ifdef CONTRACT_CHECK
+KERNEL_STACK_BYTES  equ 65536           ; the check's thunks take 128 bytes of stack per call
+%else
 KERNEL_STACK_BYTES  equ 16384
+%endif
 
 	bits 64
 	org KERNEL_LOAD_ADDR
@@ -174,6 +183,10 @@ panic_halt:
 %include "fs_cmds.asm"
 %include "fs_bench.asm"
 %include "fs_write.asm"
+
+%ifdef CONTRACT_CHECK
+	contract_thunks
+%endif
 
 str_event_prefix: db "EVENT ", 0
 str_ev_boot:      db "boot", 0

@@ -159,7 +159,12 @@ shell_end_error:
 	call shell_end
 	pop rdx
 	ret
-shell_end:                              ; RDX = status word
+
+; shell_end -- (internal) `EVENT end cmd=<current command> status=<RDX>`, then the prompt.
+;  IN:  RDX = status word
+;  OUT: nothing
+;  CLOBBERS: nothing
+shell_end:
 	push rsi
 	push rdx
 	mov rsi, str_ev_end
@@ -178,6 +183,8 @@ shell_end:                              ; RDX = status word
 ; ---- built-in commands -------------------------------------------------------------------------
 
 ; cmd_ping -- `ping`: EVENT pong ticks=N ms=N tx_dropped=N (serial bytes lost so far)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_ping:
 	mov rsi, str_ev_pong
 	call event_begin
@@ -195,6 +202,8 @@ cmd_ping:
 	ret
 
 ; cmd_help -- `help`: one line per command name
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_help:
 	mov rbx, shell_table
 .row:
@@ -211,6 +220,8 @@ cmd_help:
 	ret
 
 ; cmd_exit -- `exit N`: writes N to the QEMU debug-exit port (QEMU exits with (N << 1) | 1)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_exit:
 	call parse_number
 	mov rdx, rax
@@ -225,6 +236,8 @@ cmd_exit:
 	jmp shell_error
 
 ; cmd_reboot -- `reboot`: resets the machine (the loader runs again)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_reboot:
 	mov rsi, str_ev_reboot
 	call event_begin
@@ -233,6 +246,8 @@ cmd_reboot:
 
 ; cmd_hash -- `hash N` then N raw bytes: EVENT hash size=N sha1=<40 hex> crc32=0x...
 ; (tests the kernel's SHA-1 and CRC-32 against the host's)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_hash:
 	call parse_number
 	cmp rax, HASH_INPUT_MAX

@@ -1153,7 +1153,7 @@ gitfs_lookup_path:
 ; gitfs_ref_find -- Finds a ref slot by name in the mounted superblock.
 ;  IN:  RSI = name, RCX = name length
 ;  OUT: CF = 0 and RDI = the slot (struc gitfs_ref); CF = 1 (GITFS_E_NOT_FOUND) when absent
-;  CLOBBERS: RAX, RDX
+;  CLOBBERS: RDX
 gitfs_ref_find:
 	mov rdi, [gitfs_sb_ptr]
 	test rdi, rdi

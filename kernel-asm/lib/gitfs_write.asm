@@ -739,7 +739,10 @@ gfs_tp_emit_new:
 	rep movsb
 	ret
 
-; gfs_put_octal -- (internal) RAX in octal at RDI, no leading zeros.  CLOBBERS: RAX, RCX
+; gfs_put_octal -- (internal) writes RAX in octal at RDI, no leading zeros.
+;  IN:  RAX = value, RDI = output
+;  OUT: RDI advanced past the digits
+;  CLOBBERS: RAX, RCX
 gfs_put_octal:
 	push rdx
 	xor ecx, ecx
@@ -1055,7 +1058,10 @@ gitfs_tx_set_ref:
 	stc
 	ret
 
-; gfs_put_hex12 -- (internal) the first 12 hex digits of the hash at RSI.  CLOBBERS: RAX, RCX, RSI
+; gfs_put_hex12 -- (internal) writes the first 12 hex digits of a hash (a short commit id).
+;  IN:  RSI = hash, RDI = output
+;  OUT: RDI advanced by 12
+;  CLOBBERS: RAX, RCX, RSI
 gfs_put_hex12:
 	push rdi
 	mov rdi, gfs_hex40
