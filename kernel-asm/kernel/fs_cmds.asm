@@ -10,6 +10,7 @@
 ; contract (shell.asm): IN: RSI = arguments; OUT: CF; CLOBBERS: anything but RSP/RBP.
 
 FS_LOG_DEFAULT      equ 20
+FS_HASH_SLOT        equ (HASH_SIZE + 7) & ~7  ; a hash kept on the stack
 
 ; ---------------------------------------------------------------------------------------------
 ; fs_put_mode -- Writes a mode the way git writes it in a tree ("100644", "40000").
@@ -251,7 +252,7 @@ fs_ls_walk:
 	mov byte [fs_walk_path + r12], '/'
 	push rsi
 	push rdx
-	sub rsp, 24                         ; keep the subtree hash: the buffer is the arena's
+	sub rsp, FS_HASH_SLOT                ; keep the subtree hash: the buffer is the arena's
 	mov rdi, rsp
 	push rsi
 	mov rsi, r11
@@ -261,7 +262,7 @@ fs_ls_walk:
 	mov rsi, rsp
 	lea rcx, [r12 + 1]
 	call fs_ls_walk
-	lea rsp, [rsp + 24]
+	lea rsp, [rsp + FS_HASH_SLOT]
 	pop rdx
 	pop rsi
 	jc .fail

@@ -6,32 +6,38 @@
 ; Needs: ata.asm (ata_read), sha1.asm, crc32.asm, and a memory arena set up with
 ; gitfs_heap_init. Prints nothing: failures return CF = 1 with the reason in gitfs_error
 ; (GITFS_E_*) and, where an object is concerned, its hash in gitfs_error_hash.
-; All names start with gitfs_ (public) or gfs_ (internal).
+; Names: gitfs_ / GITFS_ are the public API (used by stage 2 and the kernel), gfs_ / GFS_ are
+; internal to lib/ (test/unit/asm-names.test.ts). Public routines: gitfs_heap_init, gitfs_alloc,
+; gitfs_mark, gitfs_release, gitfs_compact, gitfs_mount, gitfs_adopt, gitfs_find,
+; gitfs_read_object, gitfs_read_tree, gitfs_object_size, gitfs_commit_tree, gitfs_lookup_path,
+; gitfs_ref_find, gitfs_tree_next, gitfs_hash_object, gitfs_delta_apply, gitfs_parse_hex20,
+; gitfs_hex_digit, gitfs_is_zero20; state: gitfs_sb_ptr, gitfs_idx_ptr, gitfs_error,
+; gitfs_error_hash, gitfs_tmp_hash.
 
 %ifndef GITFS_ASM
 %define GITFS_ASM
 
 ; gitfs_error codes (gitfs_report.asm has their names)
-GITFS_OK              equ 0
-GITFS_E_IO            equ 1               ; the disk failed (ata_error tells why)
-GITFS_E_NO_SB         equ 2               ; no usable superblock copy
-GITFS_E_NOT_FOUND     equ 3               ; no such object / path / ref
-GITFS_E_CORRUPT       equ 4               ; a record or index entry does not check out
-GITFS_E_HASH          equ 5               ; an object's content does not match its hash
-GITFS_E_DELTA         equ 6               ; a malformed delta
-GITFS_E_DEPTH         equ 7               ; delta chain or tree nesting too deep
-GITFS_E_NOMEM         equ 8               ; the arena is exhausted
-GITFS_E_REFERRAL      equ 9               ; the object is only a referral: held elsewhere
-GITFS_E_TREE          equ 10              ; a malformed tree
-GITFS_E_NOT_MOUNTED   equ 11
-GITFS_E_NOT_FILE      equ 12              ; a path names a directory, not a file
-                                          ; (13 full, 14 conflict: gitfs_write.asm)
+GITFS_OK            equ 0
+GITFS_E_IO          equ 1               ; the disk failed (ata_error tells why)
+GITFS_E_NO_SB       equ 2               ; no usable superblock copy
+GITFS_E_NOT_FOUND   equ 3               ; no such object / path / ref
+GITFS_E_CORRUPT     equ 4               ; a record or index entry does not check out
+GITFS_E_HASH        equ 5               ; an object's content does not match its hash
+GITFS_E_DELTA       equ 6               ; a malformed delta
+GITFS_E_DEPTH       equ 7               ; delta chain or tree nesting too deep
+GITFS_E_NOMEM       equ 8               ; the arena is exhausted
+GITFS_E_REFERRAL    equ 9               ; the object is only a referral: held elsewhere
+GITFS_E_TREE        equ 10              ; a malformed tree
+GITFS_E_NOT_MOUNTED equ 11
+GITFS_E_NOT_FILE    equ 12              ; a path names a directory, not a file
+                                        ; (13 full, 14 conflict: gitfs_write.asm)
 
-GITFS_TREE_MAX_DEPTH  equ 64
+GITFS_TREE_MAX_DEPTH equ 64              ; tree nesting a path lookup follows
 
 ; Result of gitfs_lookup_path (in AL)
-GITFS_LOOKUP_ENTRY    equ 1               ; an entry of that name (file, subtree, gitlink)
-GITFS_LOOKUP_DIR      equ 2               ; a directory that exists only as a prefix in a flat tree
+GITFS_LOOKUP_ENTRY  equ 1               ; an entry of that name (file, subtree, gitlink)
+GITFS_LOOKUP_DIR    equ 2               ; a directory that exists only as a prefix in a flat tree
 
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_heap_init -- Sets the arena objects are read into.

@@ -8,13 +8,14 @@
 ; gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts from the disk).
 ; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
 ; Failures: CF = 1 with gitfs_error (GITFS_E_* of gitfs.asm, or GITFS_E_FULL / GITFS_E_CONFLICT).
+; Public: the gitfs_tx_* routines, gitfs_tx_time, gitfs_put_hex20, gitfs_put_str.
 
 %ifndef GITFS_WRITE_ASM
 %define GITFS_WRITE_ASM
 
 GFS_TX_MAX_NEW      equ 256             ; new objects per transaction
-GITFS_E_FULL          equ 13              ; the log, the index or the transaction is full
-GITFS_E_CONFLICT      equ 14              ; a file where a directory is, or the other way round
+GITFS_E_FULL        equ 13              ; the log, the index or the transaction is full
+GITFS_E_CONFLICT    equ 14              ; a file where a directory is, or the other way round
 GFS_TX_SLACK        equ 0x40000         ; log buffer bytes beyond the caller's estimate
 
 ; ---------------------------------------------------------------------------------------------
