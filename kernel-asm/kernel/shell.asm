@@ -374,24 +374,30 @@ parse_number:
 .out:
 	ret
 
+; The command table (struc shell_cmd rows; `help` lists them in this order). A subsystem's
+; commands live in its own file; add a row here for each.
 align 8
 shell_table:
-	dq str_cmd_help,   cmd_help
-	dq str_cmd_ping,   cmd_ping
-	dq str_cmd_exit,   cmd_exit
-	dq str_cmd_reboot, cmd_reboot
-	dq str_cmd_hash,   cmd_hash
-	dq str_cmd_ls,     cmd_ls
-	dq str_cmd_cat,    cmd_cat
-	dq str_cmd_stat,   cmd_stat
-	dq str_cmd_sha1,   cmd_sha1
-	dq str_cmd_log,    cmd_log
+	; shell.asm
+	dq str_cmd_help,     cmd_help
+	dq str_cmd_ping,     cmd_ping
+	dq str_cmd_exit,     cmd_exit
+	dq str_cmd_reboot,   cmd_reboot
+	dq str_cmd_hash,     cmd_hash
+	; fs_cmds.asm
+	dq str_cmd_ls,       cmd_ls
+	dq str_cmd_cat,      cmd_cat
+	dq str_cmd_stat,     cmd_stat
+	dq str_cmd_sha1,     cmd_sha1
+	dq str_cmd_log,      cmd_log
 	dq str_cmd_branches, cmd_branches
-	dq str_cmd_rev,    cmd_rev
-	dq str_cmd_readraw, cmd_readraw
+	dq str_cmd_rev,      cmd_rev
+	; fs_bench.asm
+	dq str_cmd_readraw,  cmd_readraw
 	dq str_cmd_readfile, cmd_readfile
-	dq str_cmd_put,    cmd_put
-	dq 0, 0
+	; fs_write.asm
+	dq str_cmd_put,      cmd_put
+	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0
 str_shell:           db "shell", 0
