@@ -103,7 +103,7 @@ function log2(n: number): number {
 const TABLE = ConstantTable.create()
   .section('Hashes')
   .add('HASH_SIZE', 20, 'bytes of a SHA-1 (an object id)')
-  .add('HASH_HEX_LEN', 40, 'hex digits of a SHA-1')
+  .add('HASH_HEX_LEN', (c) => c.HASH_SIZE * 2, 'hex digits of a SHA-1')
 
   .section('Boot area: sector 0 the MBR, then a fixed run of sectors for stage 2')
   .add('SECTOR_SIZE', 512, 'bytes per disk sector')
