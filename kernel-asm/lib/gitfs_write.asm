@@ -1212,7 +1212,7 @@ gitfs_tx_publish:
 	jae .prefix
 	mov rax, rcx
 	shl rax, IDX_ENTRY_SHIFT
-	movzx eax, byte [rdi + IDX_ENTRIES_OFFSET + rax]
+	movzx eax, byte [rdi + IDX_ENTRIES_OFFSET + gitfs_idx_entry.hash + rax]   ; first hash byte
 	inc dword [rdi + IDX_FANOUT_OFFSET + rax * 4]
 	inc rcx
 	jmp .count
