@@ -20,11 +20,7 @@ async function bootNode(image: string, flags: NodeFlags): Promise<Vm> {
   checkBootableImage(image);
   const timeoutMs = Number(flags.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of seconds`);
-  const accel = await resolveAccel(parseAccel(flags.accel), image, async (a) => {
-    const { vm, result } = await bootToReady({ disk: image, accel: a, snapshot: true }, timeoutMs);
-    await vm.stop(200);
-    return result.readyMs;
-  });
+  const accel = await resolveAccel(parseAccel(flags.accel), image, (note) => process.stderr.write(`gittorrent: ${note}\n`));
   const { vm } = await bootToReady({ disk: image, accel, snapshot: Boolean(flags.snapshot) }, timeoutMs);
   return vm;
 }
