@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { Accel } from './qemu-args.ts';
 import { UsageError } from '../core/errors.ts';
+import { abbreviate } from '../core/output.ts';
 
 export type AccelChoice = Accel | 'auto';
 
@@ -131,7 +132,7 @@ async function timeIsoBoot(iso: string, accel: Accel, timeoutMs: number, extraAr
     return { ms: result.readyMs };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { error: msg.split('\n')[0]!.slice(0, 160) };
+    return { error: abbreviate(msg.replace(/qemu-system-x86_64: /g, ''), 160) };
   }
 }
 
