@@ -5,12 +5,9 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wr
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { BuildGraph, type GraphResult } from './builder/graph.ts';
-import { assemble } from './builder/nasm.ts';
-import { buildReleaseIso, readRelease } from './builder/release.ts';
-import { mergeRelease } from './builder/kernel-merge.ts';
-import { createImage } from './gitfs/image.ts';
-import { renderLayoutInc } from './gitfs/layout.ts';
 import { createProgress, type Progress } from './core/progress.ts';
+// The recipes' modules (nasm's runner, the ISO writer, GitFS) are imported when a target runs:
+// a build with nothing to do loads none of them.
 
 export const ROOT = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_OUT = join(ROOT, 'out');
@@ -89,6 +86,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: {},
     outputs: [LAYOUT_INC],
     async run() {
+      const { renderLayoutInc } = await import('./gitfs/layout.ts');
       const text = renderLayoutInc();
       if (!existsSync(LAYOUT_INC) || readFileSync(LAYOUT_INC, 'utf8') !== text) writeFileSync(LAYOUT_INC, text);
     },
@@ -104,6 +102,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
       params: { defines, includeDirs: [...includeDirs, ...extraIncludes] },
       outputs: [output, join(outDir, `${name}.lst`), join(outDir, `${name}.map`)],
       async run() {
+        const { assemble } = await import('./builder/nasm.ts');
         await assemble({ source, output, includeDirs: [...includeDirs, ...extraIncludes], defines, root: ROOT });
       },
     });
@@ -126,6 +125,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: { kernelVersion },
     outputs: [iso],
     async run() {
+      const { buildReleaseIso } = await import('./builder/release.ts');
       writeFileAtomic(iso, buildReleaseIso({ kernel, stage2, mbr, cdboot, kernelVersion }));
     },
   });
@@ -141,6 +141,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: { imageSizeBytes },
     outputs: [image],
     async run() {
+      const [{ createImage }, { mergeRelease }, { readRelease }] = await Promise.all([
+        import('./gitfs/image.ts'),
+        import('./builder/kernel-merge.ts'),
+        import('./builder/release.ts'),
+      ]);
       const tmp = `${image}.tmp`;
       const img = createImage(tmp, { sizeBytes: imageSizeBytes, overwrite: true });
       try {
