@@ -85,8 +85,8 @@ export class BuildGraph {
     this.targets.set(target.name, target);
   }
 
-  /** Builds the goal and everything it depends on, in dependency order. */
-  async build(goal: string, progress: Progress): Promise<GraphResult> {
+  /** Builds the goals and everything they depend on, in dependency order. */
+  async build(goals: string | readonly string[], progress: Progress): Promise<GraphResult> {
     const order: Target[] = [];
     const seen = new Set<string>();
     const visit = (name: string, path: string[]): void => {
@@ -98,7 +98,7 @@ export class BuildGraph {
       seen.add(name);
       order.push(t);
     };
-    visit(goal, []);
+    for (const goal of typeof goals === 'string' ? [goals] : goals) visit(goal, []);
 
     const result: GraphResult = { built: [], upToDate: [] };
     const keys = new Map<string, string>();

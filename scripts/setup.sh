@@ -16,6 +16,8 @@ declare -A PKGS=(
   [tcpdump]=tcpdump
   [git]=git
   [util-linux]=setpriv
+  [gdb]=gdb
+  [binutils]=ld
 )
 
 missing=()

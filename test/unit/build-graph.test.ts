@@ -13,12 +13,12 @@ describe('build graph', () => {
   it('a second build with nothing changed does no work; a parameter change rebuilds only what depends on it', async () => {
     const out = tempDir();
     const first = await build({ outDir: out });
-    expect(first.built).toEqual(['layout-inc', 'mbr', 'stage2', 'cdboot', 'kernel', 'iso', 'image']);
+    expect(first.built).toEqual(['layout-inc', 'mbr', 'stage2', 'cdboot', 'kernel', 'iso', 'image', 'kernel-elf', 'gdbinit']);
     const second = await build({ outDir: out });
     expect(second.built).toEqual([]);
     expect(second.upToDate).toBe(true);
     const third = await build({ outDir: out, kernelVersion: '2.0.0' });
-    expect(third.built).toEqual(['kernel', 'iso', 'image']);
+    expect(third.built).toEqual(['kernel', 'iso', 'image', 'kernel-elf']);
   });
 
   it('rebuilds when an output was modified or removed', async () => {
