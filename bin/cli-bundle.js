@@ -77,6 +77,7 @@ export async function bundle(root = ROOT, dist = join(root, 'dist')) {
     packages: 'external',
     outdir,
     chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked', // an internal error's stack names the TypeScript lines (bin/gittorrent.js)
     metafile: true,
     logLevel: 'silent',
     plugins: [keepImportMeta],

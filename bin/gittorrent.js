@@ -7,6 +7,7 @@ import { freshEntry } from './cli-bundle.js';
 const entry = await freshEntry();
 let main;
 if (entry) {
+  process.setSourceMapsEnabled(true); // stacks of internal errors show the TypeScript sources
   ({ main } = await import(entry));
 } else {
   const { register } = await import('tsx/esm/api');
