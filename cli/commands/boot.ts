@@ -55,7 +55,7 @@ function gdbHint(image: string, port: number): string {
   try {
     if (!existsSync(gdbinit) || readFileSync(gdbinit, 'utf8') !== text) writeFileSync(gdbinit, text);
   } catch {
-    return `gdb -ex 'set architecture i386:x86-64' -ex 'symbol-file ${join(dir, 'kernel.elf')}' -ex 'target remote 127.0.0.1:${port}'`;
+    return `gdb -ex 'set architecture i386:x86-64' -ex 'file ${join(dir, 'kernel.elf')}' -ex 'target remote 127.0.0.1:${port}'`;
   }
   return `gdb -x ${relative(process.cwd(), gdbinit) || gdbinit}   (then e.g. hbreak kernel_entry, continue; docs/debugging.md)`;
 }
