@@ -42,6 +42,9 @@ describe('debugging with gdb', () => {
     const nm = await execa('nm', [r.kernelElf]);
     expect(nm.stdout).toMatch(/^0000000000100000 T kernel_entry$/m);
     expect(readFileSync(r.gdbinit, 'utf8')).toMatch(/^set architecture i386:x86-64\nfile .*kernel\.elf\ntarget remote 127\.0\.0\.1:\d+$/m);
+    const badPort = await cli(['boot', join(dir, 'out', 'node.img'), '--gdb', '70000']);
+    expect(badPort.exitCode).toBe(2);
+    expect(badPort.stderr).toBe('gittorrent: --gdb takes a TCP port (1-65535), not "70000"'); // one line, no stack
   });
 
   it('gdb, run as boot --gdb says, stops at kernel_entry; detached, the kernel reaches ready', async () => {
