@@ -175,7 +175,12 @@ export async function resolveAccel(choice: AccelChoice, image: string | undefine
   }
   if (!kvmUsable()) return 'tcg';
   const iso = referenceIso(image);
-  const r = iso ? await probeAccel({ iso }) : { accel: 'tcg' as const, note: 'no reference kernel to probe KVM with (out/release.iso; run gittorrent build)' };
+  let r: { accel: Accel; note?: string };
+  try {
+    r = iso ? await probeAccel({ iso }) : { accel: 'tcg', note: 'no reference kernel to probe KVM with (out/release.iso; run gittorrent build)' };
+  } catch (e) {
+    r = { accel: 'tcg', note: `the KVM probe failed (${abbreviate(e instanceof Error ? e.message : String(e), 160)}); using TCG` };
+  }
   if (r.note) onNote(`accel auto: ${r.note}`);
   return r.accel;
 }
