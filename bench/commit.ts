@@ -1,14 +1,16 @@
 // GitFS commit and read against git, measured side by side in one run.
 //   npm run bench -- commit [--files 5000] [--mb 100]
 // Commits a generated tree into a fresh image vs `git add -A && git commit`, then reads every
-// file back vs `git cat-file --batch`. Last line: JSON with the ratios (GitFS time / git time).
+// file back vs `git cat-file --batch`: GitFS through readTreeFiles, the API `image export` and
+// the host peer read a tree with (one tree walk, records read in log order in batches, every
+// file's SHA-1 verified). Last line: JSON with the ratios (GitFS time / git time).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createImage, openImage } from '../gitfs/image.ts';
-import { readDirFiles } from '../cli/commands/image.ts';
+import { readDirFiles } from '../gitfs/host-files.ts';
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(name);
@@ -55,7 +57,7 @@ export default async function bench(args: string[]): Promise<void> {
     await execa('git', ['init', '-q'], { cwd: tree });
 
     // Warm the page cache for both sides equally.
-    readDirFiles(tree);
+    for (const f of readDirFiles(tree)) readFileSync(join(tree, f.path));
 
     const imgPath = join(root, 'bench.img');
     const [tGitfs, commit] = await time(() => {
@@ -75,14 +77,18 @@ export default async function bench(args: string[]): Promise<void> {
       const r = await execa('git', ['cat-file', '--batch'], { cwd: tree, input: blobHashes.join('\n') + '\n', encoding: 'buffer', maxBuffer: 2 ** 31 - 1 });
       return r.stdout.length;
     });
-    const [tRead, readBytes] = await time(() => {
+    const [tRead, read] = await time(() => {
       const img = openImage(imgPath, { readOnly: true });
       let n = 0;
-      for (const f of img.listFiles(img.commitTreeHash(commit))) n += img.readFile('main', f.path).length;
+      let files = 0;
+      for (const f of img.readTreeFiles(commit)) {
+        n += f.data.length;
+        files++;
+      }
       img.close();
-      return n;
+      return { bytes: n, files };
     });
-    if (readBytes !== bytes) throw new Error(`read ${readBytes} bytes, expected ${bytes}`);
+    if (read.bytes !== bytes || read.files !== nFiles) throw new Error(`read ${read.files} files / ${read.bytes} bytes, expected ${nFiles} / ${bytes}`);
     void gitBytes;
 
     const commitRatio = tGitfs / tGit;

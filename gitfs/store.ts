@@ -47,6 +47,9 @@ const BATCH_GAP = 256 << 10;
 /** Objects above this size are only ever streamed (a Buffer cannot hold them, or should not). */
 export const MAX_WHOLE_OBJECT = 1 << 30;
 
+/** Zeros to compare streamed chunks with (grown on demand). */
+let zeroChunk = Buffer.alloc(0);
+
 export class ObjectStore {
   private sb: Superblock;
   private entries: Map<string, IndexEntry>;
@@ -426,7 +429,7 @@ export class ObjectStore {
       if (n <= 0) throw new BadInputError(`a file shrank while it was being committed (${pos} of ${size} bytes read)`);
       const part = buf.subarray(0, n);
       sha.update(part);
-      this.dev.write(offset + REC_HDR_SIZE + pos, part);
+      this.writeKeepingHoles(offset + REC_HDR_SIZE + pos, part);
       pos += n;
       onChunk?.(n);
     }
@@ -439,6 +442,17 @@ export class ObjectStore {
     this.logEnd += rec;
     this.pendingEntries.set(hash, { hash, type: hdr.type, storage: STORE_RAW, depth: 0, offset });
     return { hash, stored: true, delta: false };
+  }
+
+  /**
+   * Writes `part`, except a run of zeros over bytes that are zero already (a hole of a sparse
+   * image reads as zeros without touching the disk): big sparse files keep the image sparse.
+   */
+  private writeKeepingHoles(pos: number, part: Buffer): void {
+    if (part.length === 0) return;
+    if (zeroChunk.length < part.length) zeroChunk = Buffer.alloc(part.length);
+    if (part.equals(zeroChunk.subarray(0, part.length)) && this.dev.read(pos, part.length).equals(part)) return;
+    this.dev.write(pos, part);
   }
 
   /** Records that `holders` have an object this disk does not store (size and holders only). */
