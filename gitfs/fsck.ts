@@ -1,14 +1,16 @@
-// Verifying an image: every object's hash (and that trees and commits parse), the log's record
-// chain, the index, the refs, connectivity from the refs, the mainline log, and the fallback
-// superblock copy (its loss is a warning: the image still works, with less redundancy).
+// Verifying an image: every object's hash (and that trees, commits and tags parse), the log's
+// record chain, the index, the refs, connectivity from the refs (through tags too), the mainline
+// log, and the fallback superblock copy (its loss is a warning: the image still works, with less
+// redundancy).
 import { isUserError } from '../core/errors.ts';
 import { decodeCommit } from './commit.ts';
 import type { History } from './history.ts';
 import { OBJ_BLOB, REF_NONE, STORE_REFERRAL } from './layout.ts';
-import { type GitObject, ZERO_HASH } from './objects.ts';
+import { type GitObject, numToType, typeToNum, ZERO_HASH } from './objects.ts';
 import { MAINLINE } from './refs.ts';
 import type { RefTable } from './refs-table.ts';
 import type { ObjectStore } from './store.ts';
+import { decodeTag } from './tag.ts';
 import { decodeTree, MODE_GITLINK } from './tree.ts';
 
 export interface FsckReport {
@@ -35,6 +37,7 @@ export function fsck(store: ObjectStore, refs: RefTable, history: History, onPro
         const o = store.verifyEntry(e);
         if (o?.type === 'tree') decodeTree(o.data, `tree ${h}`);
         else if (o?.type === 'commit') decodeCommit(o.data, `commit ${h}`);
+        else if (o?.type === 'tag') decodeTag(o.data, `tag ${h}`);
       }
     } catch (err) {
       if (!isUserError(err)) throw err;
@@ -90,6 +93,11 @@ export function fsck(store: ObjectStore, refs: RefTable, history: History, onPro
         stack.push(c.tree, ...c.parents);
       } else if (o.type === 'tree') {
         for (const t of decodeTree(o.data, `tree ${h}`)) if (t.mode !== MODE_GITLINK) stack.push(t.hash);
+      } else if (o.type === 'tag') {
+        const t = decodeTag(o.data, `tag ${h}`);
+        const te = store.lookup(t.object);
+        if (te && te.type !== typeToNum(t.type)) problems.push(`tag ${h}: names a ${t.type} but ${t.object} is a ${numToType(te.type) ?? te.type}`);
+        stack.push(t.object);
       }
     } catch (err) {
       if (!isUserError(err)) throw err; // already reported above

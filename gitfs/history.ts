@@ -7,8 +7,9 @@ import { type Commit, decodeCommit, signatureTime } from './commit.ts';
 import type { RefTable } from './refs-table.ts';
 import { parseRev } from './rev.ts';
 import type { ObjectStore } from './store.ts';
+import { peelTag, TAG_REF_PREFIX } from './tag.ts';
 import { decodeTree, isTreeMode, MODE_GITLINK, normalizePath, type TreeEntry } from './tree.ts';
-import { ZERO_HASH } from './objects.ts';
+import { type ObjectType, ZERO_HASH } from './objects.ts';
 
 export interface LogEntry {
   hash: string;
@@ -66,10 +67,15 @@ export class History {
 
   /** The tree of a commit, or the hash itself when it names a tree. */
   commitTreeHash(hash: string): string {
-    const o = this.store.readObject(hash);
-    if (o.type === 'tree') return hash;
-    if (o.type !== 'commit') throw new BadInputError(`${hash} is a ${o.type}, not a commit or tree`);
-    return decodeCommit(o.data, `commit ${hash}`).tree;
+    const p = this.peel(hash);
+    if (p.type === 'tree') return p.hash;
+    if (p.type !== 'commit') throw new BadInputError(`${hash === p.hash ? hash : `tag ${hash} names ${p.hash}, which`} is a ${p.type}, not a commit or tree`);
+    return decodeCommit(this.store.readObject(p.hash).data, `commit ${p.hash}`).tree;
+  }
+
+  /** Follows tags from `hash` to the object they name (git's `^{}`); a non-tag is itself. */
+  peel(hash: string): { hash: string; type: ObjectType } {
+    return peelTag((h) => this.store.readObject(h), hash);
   }
 
   /** Every file under a tree, with full paths (flat and split trees alike). */
@@ -104,7 +110,8 @@ export class History {
   resolveRev(rev: string): string {
     const p = parseRev(rev);
     let hash: string;
-    const ref = this.refs.slotOf(p.base);
+    const own = this.refs.slotOf(p.base);
+    const ref = own >= 0 ? own : this.refs.slotOf(TAG_REF_PREFIX + p.base); // `v1` finds tags/v1, as in git
     if (ref >= 0) {
       const t = this.store.slots[ref]!.target;
       if (t === ZERO_HASH) throw new NotFoundError(`ref ${p.base} has no commits yet`);
@@ -118,6 +125,7 @@ export class History {
         hash = matches[0]!;
       }
     } else throw new NotFoundError(`unknown revision ${rev}`);
+    if (p.steps.length > 0) hash = this.peel(hash).hash;
     for (const s of p.steps) {
       if (s.op === '~') {
         for (let i = 0; i < s.n; i++) {
@@ -175,7 +183,7 @@ export class History {
 
   /** History from REV: commits newest first (by committer time, like `git log`). */
   log(rev: string, opts: { limit?: number; firstParent?: boolean } = {}): LogEntry[] {
-    const start = this.resolveRev(rev);
+    const start = this.peel(this.resolveRev(rev)).hash;
     const out: LogEntry[] = [];
     const seen = new Set<string>([start]);
     let seq = 0;

@@ -109,9 +109,9 @@ export class GitFSImage {
   readObject(hash: string): GitObject {
     return this.store.readObject(hash);
   }
-  /** Many objects, verified, in log order with batched reads. */
-  readObjects(hashes: Iterable<string>): Generator<{ hash: string; object: GitObject }> {
-    return this.store.readObjects(hashes);
+  /** Many objects, verified, in log order with batched reads (big blobs handed to `onLarge` to stream, if given). */
+  readObjects(hashes: Iterable<string>, opts: { onLarge?: (hash: string) => void } = {}): Generator<{ hash: string; object: GitObject }> {
+    return this.store.readObjects(hashes, opts);
   }
   /** An object of any size in verified chunks (the hash is checked after the last one). */
   readChunks(hash: string): Generator<Buffer> {
@@ -202,9 +202,12 @@ export class GitFSImage {
   fsck(onProgress?: (done: number, total: number) => void): FsckReport {
     return fsck(this.store, this.refs, this.history, onProgress);
   }
-  /** Store raw objects read elsewhere (git import) in one transaction, with their ref updates. */
-  importObjects(objects: Iterable<ImportObject>, refs: ImportRef[], onObject?: () => void): number {
-    return importObjects(this.store, this.refs, objects, refs, onObject);
+  /**
+   * Store raw objects read elsewhere (git import) in one transaction, with referrals for objects
+   * held elsewhere (a shallow clone's boundary parents) and the ref updates.
+   */
+  importObjects(objects: Iterable<ImportObject>, refs: ImportRef[], onObject?: () => void, referrals: readonly Referral[] = []): number {
+    return importObjects(this.store, this.refs, objects, refs, onObject, referrals);
   }
   /** Generation of the active superblock copy. */
   generation(): number {

@@ -211,9 +211,11 @@ export class ObjectStore {
   /**
    * Reads many objects, in log order (not the order asked), with one device read per run of
    * nearby records instead of two per object. Each is verified as `readObject` does. Duplicate
-   * hashes are read once.
+   * hashes are read once. With `onLarge`, a blob stored raw over STREAM_CHUNK bytes is not read:
+   * its hash goes to `onLarge` instead (for the caller to stream with readChunks), so objects of
+   * any size can be read this way.
    */
-  *readObjects(hashes: Iterable<string>): Generator<{ hash: string; object: GitObject }> {
+  *readObjects(hashes: Iterable<string>, opts: { onLarge?: (hash: string) => void } = {}): Generator<{ hash: string; object: GitObject }> {
     const want: IndexEntry[] = [];
     const seen = new Set<string>();
     for (const h of hashes) {
@@ -257,6 +259,10 @@ export class ObjectStore {
       const h = decodeRecordHeader(buf.subarray(e.offset - bufStart, e.offset - bufStart + REC_HDR_SIZE), e.offset);
       if (h.hash !== e.hash) throw new CorruptDataError(`object ${e.hash}: log record holds ${h.hash}`);
       if (!numToType(h.type) || h.type !== e.type) throw new CorruptDataError(`object ${e.hash}: bad type ${h.type}`);
+      if (opts.onLarge && h.storage === STORE_RAW && h.payloadLen > STREAM_CHUNK && numToType(h.type) === 'blob') {
+        opts.onLarge(e.hash);
+        continue;
+      }
       const end = e.offset + REC_HDR_SIZE + h.payloadLen;
       if (end > this.logEnd) throw new CorruptDataError(`log record at ${e.offset} runs past the end of the log`);
       if (h.payloadLen > MAX_WHOLE_OBJECT) throw new BadInputError(`object ${e.hash} is ${h.objectSize} bytes: too large to read whole (stream it, e.g. image cat)`);
@@ -457,18 +463,24 @@ export class ObjectStore {
 
   /** Records that `holders` have an object this disk does not store (size and holders only). */
   addReferral(ref: Referral): void {
+    this.ensureWritable();
     if (!isFullHash(ref.hash)) throw new UsageError(`bad hash ${ref.hash}`);
-    this.transaction(() => {
-      if (this.hasObject(ref.hash)) return;
-      const payload = Buffer.alloc(8 + ref.holders.length * REFERRAL_HOLDER_SIZE);
-      payload.writeUInt32LE(ref.holders.length, 0);
-      ref.holders.forEach((h, i) => {
-        const b = Buffer.from(h, 'utf8');
-        if (b.length > REFERRAL_HOLDER_SIZE) throw new UsageError(`holder id longer than ${REFERRAL_HOLDER_SIZE} bytes: ${h}`);
-        b.copy(payload, 8 + i * REFERRAL_HOLDER_SIZE);
-      });
-      this.append({ type: typeToNum(ref.type), storage: STORE_REFERRAL, depth: 0, payloadLen: payload.length, objectSize: ref.size, hash: ref.hash, base: ZERO_HASH }, payload);
+    if (this.hasObject(ref.hash)) return;
+    this.transaction(() => this.appendReferral(ref));
+  }
+
+  /** Appends a referral record inside the caller's transaction (nothing if the object is already here). */
+  appendReferral(ref: Referral): void {
+    if (!isFullHash(ref.hash)) throw new UsageError(`bad hash ${ref.hash}`);
+    if (this.hasObject(ref.hash)) return;
+    const payload = Buffer.alloc(8 + ref.holders.length * REFERRAL_HOLDER_SIZE);
+    payload.writeUInt32LE(ref.holders.length, 0);
+    ref.holders.forEach((h, i) => {
+      const b = Buffer.from(h, 'utf8');
+      if (b.length > REFERRAL_HOLDER_SIZE) throw new UsageError(`holder id longer than ${REFERRAL_HOLDER_SIZE} bytes: ${h}`);
+      b.copy(payload, 8 + i * REFERRAL_HOLDER_SIZE);
     });
+    this.append({ type: typeToNum(ref.type), storage: STORE_REFERRAL, depth: 0, payloadLen: payload.length, objectSize: ref.size, hash: ref.hash, base: ZERO_HASH }, payload);
   }
 
   /** The referral record for a hash, if the index holds only a referral. */

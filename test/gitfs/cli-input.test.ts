@@ -1,7 +1,8 @@
 // What `image commit` takes from the host, through the real CLI: names are bytes (only "/"
 // separates), unreadable entries are a one-line error before the image is touched, files of any
-// size commit streamed (a sparse file over 4 GiB), a commit that does not fit is `disk full`
-// with the image unchanged; and `image fsck` warns when the fallback index copy is lost.
+// size commit streamed (a sparse file over 4 GiB, also exported to git), a commit that does not
+// fit is `disk full` with the image unchanged; and `image fsck` warns when the fallback index
+// copy is lost.
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,7 +131,7 @@ describe('image commit: what it takes from the host', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ files: 3 });
   });
 
-  it('a sparse file over 4 GiB commits streamed, reads back with the hash git computes, and fscks', async () => {
+  it('a sparse file over 4 GiB commits streamed, reads back with the hash git computes, exports to git, and fscks', async () => {
     const dir = join(tmp, 'huge');
     mkdirSync(dir);
     const big = join(dir, 'big.bin');
@@ -159,6 +160,16 @@ describe('image commit: what it takes from the host', () => {
     const cat = await execa(`node ${JSON.stringify(bin)} image cat ${JSON.stringify(img)} main:big.bin | sha1sum`, { shell: true, cwd: tmp, env });
     expect(cat.stdout.split(' ')[0]).toBe(contentSha1);
     expect((await run(['image', 'cat', img, 'main:small.txt'])).stdout).toBe('small\n');
+    // `image export` streams it into a loose object; git reads it back (its size from the header,
+    // its content through sha1sum).
+    const repo = join(tmp, 'huge-repo');
+    const ex = await run(['image', 'export', img, repo]);
+    expect(ex.stderr).not.toMatch(/error|too large/);
+    expect(ex.exitCode).toBe(0);
+    expect((await execa('git', ['cat-file', '-s', blobId], { cwd: repo })).stdout.trim()).toBe(String(size));
+    const gitCat = await execa(`git cat-file blob ${blobId} | sha1sum`, { shell: true, cwd: repo });
+    expect(gitCat.stdout.split(' ')[0]).toBe(contentSha1);
+    expect((await execa('git', ['show', 'main:small.txt'], { cwd: repo, stripFinalNewline: false })).stdout).toBe('small\n');
     const fsck = await run(['image', 'fsck', img, '--json']);
     expect(fsck.exitCode).toBe(0);
     expect(JSON.parse(fsck.stdout)).toMatchObject({ ok: true, problems: [] });
