@@ -1,13 +1,15 @@
 // Import from and export to real git repositories, keeping object hashes.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createDeflate, deflateSync } from 'node:zlib';
 import { execa } from 'execa';
 import { BadInputError, isUserError, NotFoundError, ToolError, UsageError } from '../core/errors.ts';
 import { type Progress, silentProgress } from '../core/progress.ts';
 import { decodeCommit, encodeCommit } from './commit.ts';
 import type { GitFSImage, Referral } from './image.ts';
-import { REF_SLOTS } from './layout.ts';
+import { OBJ_BLOB, REF_SLOTS } from './layout.ts';
 import { hashObject, isObjectType, type ObjectType, ZERO_HASH } from './objects.ts';
 import { validateRefName } from './refs.ts';
 import { decodeTag, isTagRefName, retargetTag, TAG_REF_PREFIX, tagRefName } from './tag.ts';
@@ -226,20 +228,50 @@ export interface ExportResult {
 function looseObjectWriter(gitDir: string) {
   const made = new Set<string>();
   let count = 0;
+  const fileOf = (h: string): string => {
+    const dir = join(gitDir, 'objects', h.slice(0, 2));
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    return join(dir, h.slice(2));
+  };
   return {
     write(type: ObjectType, data: Buffer, hash?: string): string {
       const h = hash ?? hashObject(type, data);
-      const dir = join(gitDir, 'objects', h.slice(0, 2));
-      const file = join(dir, h.slice(2));
-      if (!made.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
+      const file = fileOf(h);
       if (!existsSync(file)) {
         writeFileSync(file, deflateSync(Buffer.concat([Buffer.from(`${type} ${data.length}\0`), data]), { level: 1 }));
         count++;
       }
       return h;
+    },
+    /**
+     * Writes an object of any size from chunks (verified by their source as they come). It goes
+     * to a temporary file renamed into place at the end, so a failure leaves no object behind.
+     */
+    async writeStreamed(type: ObjectType, size: number, hash: string, chunks: Iterable<Buffer>): Promise<void> {
+      const file = fileOf(hash);
+      if (existsSync(file)) return;
+      const tmp = join(gitDir, 'objects', hash.slice(0, 2), `tmp_obj_${hash.slice(2)}`);
+      const deflate = createDeflate({ level: 1 });
+      const done = pipeline(deflate, createWriteStream(tmp));
+      try {
+        const put = async (b: Buffer) => {
+          if (!deflate.write(b)) await once(deflate, 'drain');
+        };
+        await put(Buffer.from(`${type} ${size}\0`));
+        for (const c of chunks) await put(c);
+        deflate.end();
+        await done;
+      } catch (e) {
+        deflate.destroy();
+        await done.catch(() => undefined);
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+      renameSync(tmp, file);
+      count++;
     },
     get count() {
       return count;
@@ -270,8 +302,9 @@ export async function exportGit(img: GitFSImage, dir: string, opts: { strict?: b
   const refs = img.listRefs().filter((r) => r.hash !== ZERO_HASH);
   const out: Array<{ ref: string; hash: string }> = [];
   const byGitRef = new Map<string, string>();
+  const typeOf = (h: string): ObjectType => img.store.objectInfo(h).type;
   for (const r of refs) {
-    const ref = gitRefFor(r, img.readObject(r.hash).type);
+    const ref = gitRefFor(r, typeOf(r.hash));
     const other = byGitRef.get(ref);
     if (other) throw new UsageError(`refs ${other} and ${r.name} would both export as ${ref}; rename one`);
     byGitRef.set(ref, r.name);
@@ -280,26 +313,34 @@ export async function exportGit(img: GitFSImage, dir: string, opts: { strict?: b
   const referrals = new Set(img.objectIds().filter((h) => !img.hasObject(h)));
   const shallow = new Set<string>();
   const map = new Map<string, string>();
-  if (!opts.strict) {
-    const ids = img.objectIds();
-    progress.start(`writing ${ids.length} objects`);
+  /** Writes stored objects as they are: batched reads in log order, big blobs streamed (any size). */
+  const writeStored = async (hashes: Iterable<string>, total: number): Promise<void> => {
     let i = 0;
-    for (const h of ids) {
-      if (!img.hasObject(h)) continue;
-      const o = img.readObject(h);
+    const big: string[] = [];
+    for (const { hash: h, object: o } of img.readObjects(hashes, { onLarge: (b) => big.push(b) })) {
       w.write(o.type, o.data, h);
       if (o.type === 'commit' && referrals.size > 0 && decodeCommit(o.data, `commit ${h}`).parents.some((p) => referrals.has(p))) shallow.add(h);
-      if (++i % 1000 === 0) progress.update(`wrote ${i}/${ids.length} objects`);
+      if (++i % 1000 === 0) progress.update(`wrote ${i}/${total} objects`);
     }
+    for (const h of big) {
+      await w.writeStreamed('blob', img.store.objectInfo(h).size, h, img.readChunks(h));
+      progress.update(`wrote ${++i}/${total} objects`);
+    }
+  };
+  if (!opts.strict) {
+    const ids = img.objectIds().filter((h) => img.hasObject(h));
+    progress.start(`writing ${ids.length} objects`);
+    await writeStored(ids, ids.length);
     for (const r of refs) map.set(r.hash, r.hash);
   } else {
     progress.start('rewriting history with git-style trees');
     const treeMap = new Map<string, string>();
+    const blobs = new Set<string>(); // written after the rewrite, batched
     const splitTree = (tree: string): string => {
       const cached = treeMap.get(tree);
       if (cached) return cached;
       const files = img.listFiles(tree).map((f) => ({ ...f, hash: f.mode === MODE_GITLINK ? (map.get(f.hash) ?? f.hash) : f.hash }));
-      for (const f of files) if (f.mode !== MODE_GITLINK && !isTreeMode(f.mode)) w.write('blob', img.readObject(f.hash).data, f.hash);
+      for (const f of files) if (f.mode !== MODE_GITLINK && !isTreeMode(f.mode)) blobs.add(f.hash);
       const h = buildTree(files, (t) => w.write('tree', t.data, t.hash), 0);
       treeMap.set(tree, h);
       return h;
@@ -310,6 +351,13 @@ export async function exportGit(img: GitFSImage, dir: string, opts: { strict?: b
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
         if (map.has(top.h)) {
+          stack.pop();
+          continue;
+        }
+        if (img.store.lookup(top.h)?.type === OBJ_BLOB) {
+          // A ref or tag naming a blob: written with the trees' blobs (streamed if big).
+          blobs.add(top.h);
+          map.set(top.h, top.h);
           stack.pop();
           continue;
         }
@@ -353,8 +401,9 @@ export async function exportGit(img: GitFSImage, dir: string, opts: { strict?: b
       rewrite(r.hash);
       progress.update(`rewrote ${r.name}`);
     }
+    await writeStored(blobs, blobs.size);
   }
-  for (const r of refs) out.push({ ref: gitRefFor(r, img.readObject(r.hash).type), hash: map.get(r.hash)! });
+  for (const r of refs) out.push({ ref: gitRefFor(r, typeOf(r.hash)), hash: map.get(r.hash)! });
   if (shallow.size > 0) {
     // Merge with a shallow file already there (exporting into an existing shallow repository).
     const file = join(gitDir, 'shallow');

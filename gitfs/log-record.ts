@@ -22,18 +22,29 @@ export function recordSize(payloadLen: number): number {
   return alignRec(REC_HDR_SIZE + payloadLen);
 }
 
-/** Header + payload + zero padding to REC_ALIGN. */
-export function encodeRecord(h: RecordHeader, payload: Buffer): Buffer {
-  const buf = Buffer.alloc(recordSize(payload.length));
+function writeHeader(buf: Buffer, h: RecordHeader, payloadLen: number): void {
   buf.writeUInt32LE(REC_MAGIC, O.magic);
   buf[O.type] = h.type;
   buf[O.storage] = h.storage;
   buf.writeUInt16LE(h.depth, O.depth);
-  buf.writeBigUInt64LE(BigInt(payload.length), O.payload_len);
+  buf.writeBigUInt64LE(BigInt(payloadLen), O.payload_len);
   buf.writeBigUInt64LE(BigInt(h.objectSize), O.object_size);
   buf.write(h.hash, O.hash, HASH_SIZE, 'hex');
   buf.write(h.base, O.base, HASH_SIZE, 'hex');
+}
+
+/** Header + payload + zero padding to REC_ALIGN. */
+export function encodeRecord(h: RecordHeader, payload: Buffer): Buffer {
+  const buf = Buffer.alloc(recordSize(payload.length));
+  writeHeader(buf, h, payload.length);
   payload.copy(buf, REC_HDR_SIZE);
+  return buf;
+}
+
+/** The REC_HDR_SIZE header alone (payload length from `h`), for records written in pieces. */
+export function encodeRecordHeader(h: RecordHeader): Buffer {
+  const buf = Buffer.alloc(REC_HDR_SIZE);
+  writeHeader(buf, h, h.payloadLen);
   return buf;
 }
 

@@ -12,7 +12,8 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from '../../Makefile.ts';
-import { type CommitStats, type FileInput, openImage } from '../../gitfs/image.ts';
+import { type CommitStats, type FileInput, type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { lsImage } from '../../gitfs/ls.ts';
 import type { ShellClient, ShellResult } from '../../emulator/shell-client.ts';
 
 export interface FixtureFile {
@@ -300,6 +301,14 @@ export async function buildGitFSFixture(opts: { dir: string; seed?: number; base
   } finally {
     img.close();
   }
+}
+
+/**
+ * The kernel's `ls` lines for REV:DIR as the host lists it (gitfs/ls.ts, what `image ls`
+ * prints), in the kernel's format "<mode> <type> <hash|->\t<name>", sorted.
+ */
+export function kernelLsLines(img: GitFSImage, rev: string, dir: string): string[] {
+  return lsImage(img, `${rev}:${dir}`).entries.map((e) => `${e.mode} ${e.type} ${e.hash || '-'}\t${e.name}`).sort();
 }
 
 /** Every directory (each proper prefix of a path), "" excluded, sorted. */
