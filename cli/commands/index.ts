@@ -9,6 +9,7 @@ import { registerIso } from './iso.ts';
 import { registerExec } from './exec.ts';
 import { registerMergeIso } from './merge-iso.ts';
 import { registerBootRef } from './boot-ref.ts';
+import { registerCluster } from './cluster.ts';
 
 export function registerCommands(program: Command): void {
   registerBuild(program);
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerImage(program);
   registerIso(program);
   registerExec(program);
+  registerCluster(program);
   const image = program.commands.find((c) => c.name() === 'image')!;
   registerMergeIso(image);
   registerBootRef(image);
