@@ -43,6 +43,8 @@ export interface UpResult {
   net: NetMode;
   group: string;
   port: number;
+  /** user-mcast: QEMU's loopback multicast address carrying the LAN. */
+  mcast?: string;
   nodes: Array<{ node: number; ip: string; mac: string; disk: string }>;
   /** Nodes whose kernel has a network and whose ANNOUNCE the host heard. */
   heard: number[];
@@ -155,10 +157,13 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
         if (o.rate) await setRate(ns, n.tap, o.rate);
       }
     }
-    const port = o.net === 'user-mcast' ? 20000 + (parseInt(createHash('sha1').update(o.name).digest('hex').slice(0, 4), 16) % 20000) : PORT;
+    // user-mcast: QEMU's socket backend carries the virtual LAN's Ethernet frames as UDP to a
+    // loopback multicast address of its own (one port per cluster name)
+    const mcast = o.net === 'user-mcast' ? `230.0.0.1:${20000 + (parseInt(createHash('sha1').update(o.name).digest('hex').slice(0, 4), 16) % 20000)}` : undefined;
+    const port = PORT;
     const spec: ClusterSpec = {
       name: o.name, netns: ns, net: o.net, group: GROUP, port,
-      ...(o.net === 'user-mcast' ? { mcast: `230.0.0.1:${port}` } : {}),
+      ...(mcast ? { mcast } : {}),
       bridge: ns ? BRIDGE : null, nodes, keyFile: p.key, accel: o.accel, memoryMb: o.memoryMb,
       ...(o.rate ? { rate: o.rate } : {}), ...(o.pcap ? { pcap: o.pcap } : {}), dir, hostImage: p.hostImage,
     };
@@ -182,13 +187,14 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     });
     if (o.pcap) await callControl(p.socket, { cmd: 'pcap', file: o.pcap });
     o.progress.update(`booting ${o.nodes} nodes`);
+    let lastReady = 0;
     const all = await waitFor('every node to be ready', async () => {
       if (interrupted) throw new UsageError('interrupted');
       const s = await status();
       const failed = s.nodes.find((n) => n.state === 'failed' || n.state === 'exited');
       if (failed) throw new BootError(`node ${failed.node}: ${failed.error ?? failed.state}`);
       const ready = s.nodes.filter((n) => n.state === 'ready').length;
-      o.progress.update(`${ready}/${o.nodes} nodes ready`);
+      if (ready !== lastReady) o.progress.update(`${(lastReady = ready)}/${o.nodes} nodes ready`);
       return ready === o.nodes ? s : undefined;
     }, o.timeoutMs).catch(async (e: unknown) => {
       // a failed node ends the wait at once
@@ -209,7 +215,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     }
     o.progress.succeed(`cluster ${o.name}: ${o.nodes} nodes ready${heard.length ? ', all heard' : ''}${ns ? ` in namespace ${ns}` : ' on QEMU multicast sockets'}`);
     return {
-      name: o.name, netns: ns, net: o.net, group: GROUP, port,
+      name: o.name, netns: ns, net: o.net, group: GROUP, port, ...(mcast ? { mcast } : {}),
       nodes: nodes.map((n) => ({ node: n.node, ip: n.ip, mac: n.mac, disk: n.disk })), heard,
     };
   } catch (e) {

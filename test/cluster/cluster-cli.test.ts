@@ -84,6 +84,36 @@ describe('cluster up: bad input leaves nothing behind', () => {
     expect(e.stderr).toMatch(/needs root.*--net user-mcast/);
     await teardown(B, { keepDisks: false });
   }, 300_000);
+
+  it('without root, --net user-mcast runs a cluster on QEMU multicast sockets (no fault commands)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'gtneth-nobody-'));
+    execFileSync('chmod', ['755', cache]);
+    const asNobody = (args: string[]) => {
+      try {
+        const stdout = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(process.cwd(), 'bin/gittorrent.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', HOME: cache, XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: '' }, timeout: 120_000 });
+        return { code: 0, stdout, stderr: '' };
+      } catch (err) {
+        const x = err as { status: number; stdout: string; stderr: string };
+        return { code: x.status, stdout: x.stdout, stderr: x.stderr };
+      }
+    };
+    try {
+      const r = asNobody(['cluster', 'up', '--nodes', '1', '--name', B, '--net', 'user-mcast', '--image', join(process.cwd(), 'out/node.img'), '--json']);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j).toMatchObject({ net: 'user-mcast', netns: null, port: 7184 });
+      expect(j.mcast).toMatch(/^230\.0\.0\.1:\d+$/);
+      expect(asNobody(['cluster', 'exec', '1', '--name', B, '--', 'rev']).stdout).toMatch(/^[0-9a-f]{40}$/m);
+      const f = asNobody(['cluster', 'fault', 'loss', '5', '--name', B]);
+      expect(f.code).toBe(2);
+      expect(f.stderr).toMatch(/needs the namespace network/);
+    } finally {
+      expect(asNobody(['cluster', 'down', '--name', B]).code).toBe(0);
+      rmSync(cache, { recursive: true, force: true });
+      rmSync(join(tmpdir(), `gittorrent-cluster-${B}`), { recursive: true, force: true });
+    }
+    expect(qemuPidsFor(B)).toEqual([]);
+  }, 300_000);
 });
 
 describe('a 2-node cluster', () => {
