@@ -231,7 +231,7 @@ export class Supervisor {
 
   private async startPcap(file: string): Promise<{ file: string }> {
     if (this.tcpdump && this.tcpdump.exitCode === null) this.tcpdump.kill('SIGINT');
-    const p = spawn('tcpdump', ['-i', this.spec.bridge!, '-U', '-w', file, 'udp or arp or icmp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('tcpdump', ['--immediate-mode', '-B', '32768', '-i', this.spec.bridge!, '-U', '-w', file, 'udp or arp or icmp'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.tcpdump = p;
     await new Promise<void>((resolve, reject) => {
       let err = '';
