@@ -77,7 +77,7 @@ export function needRoot(): UsageError {
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, onTick?: () => void): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn().catch(() => undefined);
+    const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new BootError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     onTick?.();
@@ -177,30 +177,26 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     child.unref();
     closeSync(log);
     const logTail = () => (existsSync(p.log) ? readFileSync(p.log, 'utf8').trim().split('\n').at(-1) ?? '' : '');
-    const status = () => callControl<StatusResult>(p.socket, { cmd: 'status' }, 5000);
+    // a status answer, or undefined while the supervisor is busy or not listening yet
+    const status = () => callControl<StatusResult>(p.socket, { cmd: 'status' }, 5000).catch(() => undefined);
     await waitFor('the supervisor', async () => {
-      if (child.exitCode !== null) throw new ToolError(`the supervisor exited: ${logTail()}`);
-      return existsSync(p.socket) ? status() : undefined;
-    }, 30_000).catch((e: unknown) => {
+      if (interrupted) throw new UsageError('interrupted');
       if (child.exitCode !== null) throw new ToolError(`the cluster supervisor exited: ${logTail()}`);
-      throw e;
-    });
+      return existsSync(p.socket) ? status() : undefined;
+    }, 30_000);
     if (o.pcap) await callControl(p.socket, { cmd: 'pcap', file: o.pcap });
     o.progress.update(`booting ${o.nodes} nodes`);
     let lastReady = 0;
     const all = await waitFor('every node to be ready', async () => {
       if (interrupted) throw new UsageError('interrupted');
       const s = await status();
+      if (!s) return undefined;
       const failed = s.nodes.find((n) => n.state === 'failed' || n.state === 'exited');
       if (failed) throw new BootError(`node ${failed.node}: ${failed.error ?? failed.state}`);
       const ready = s.nodes.filter((n) => n.state === 'ready').length;
       if (ready !== lastReady) o.progress.update(`${(lastReady = ready)}/${o.nodes} nodes ready`);
       return ready === o.nodes ? s : undefined;
-    }, o.timeoutMs).catch(async (e: unknown) => {
-      // a failed node ends the wait at once
-      if (e instanceof BootError || e instanceof UsageError) throw e;
-      throw e;
-    });
+    }, o.timeoutMs);
     // "heard every other": a node with a network announces on the group; the bridge floods
     // the group to every port, so what the host peer hears every node hears.
     let heard: number[] = [];
@@ -209,7 +205,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       const s = await waitFor('every node to announce itself', async () => {
         if (interrupted) throw new UsageError('interrupted');
         const s = await status();
-        return s.nodes.every((n) => n.heard) ? s : undefined;
+        return s && s.nodes.every((n) => n.heard) ? s : undefined;
       }, Math.max(10_000, o.timeoutMs / 2));
       heard = s.nodes.filter((n) => n.heard).map((n) => n.node);
     }

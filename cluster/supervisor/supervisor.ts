@@ -221,12 +221,33 @@ export class Supervisor {
       case 'commit':
         this.needNetns('cluster commit');
         return this.commit(this.rt(r.node).spec.node, String(r.dir), String(r.branch), String(r.message ?? ''));
+      // the host peer, for scripts and tests: the protocol's other implementation on the bridge
+      case 'host-whohas':
+        return this.hostPeer().whoHas(String(r.hash), Number(r.waitMs ?? 300));
+      case 'host-fetch':
+        return this.hostPeer().fetch(String(r.hash)).catch((e: unknown) => {
+          throw new NotFoundError(e instanceof Error ? e.message : String(e));
+        });
+      case 'host-put': {
+        const data = Buffer.from(String(r.data ?? ''), 'base64');
+        const otype = Number(r.otype ?? 3);
+        const hash = hashObject(otype === 2 ? 'tree' : otype === 1 ? 'commit' : otype === 4 ? 'tag' : 'blob', data);
+        this.store!.put(hash, otype, data);
+        return { hash };
+      }
+      case 'host-counters':
+        return this.hostPeer().counters;
       case 'down':
         setTimeout(() => void this.shutdown().then(() => process.exit(0)), 50);
         return { stopping: true };
       default:
         throw new UsageError(`unknown request ${r.cmd}`);
     }
+  }
+
+  private hostPeer(): PeerNode {
+    this.needNetns('the host peer');
+    return this.peer!;
   }
 
   private async startPcap(file: string): Promise<{ file: string }> {

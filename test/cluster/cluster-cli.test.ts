@@ -184,6 +184,21 @@ describe('a 2-node cluster', () => {
     expect(await listTables(spec.netns)).not.toContain('table bridge gittorrent_faults');
   }, 120_000);
 
+  it('the host peer answers on the control socket; commit checks its folder', async () => {
+    const { callControl } = await import('../../cluster/supervisor/control.ts');
+    const sock = paths(clusterDir(A)).socket;
+    const data = Buffer.from('held by the host peer\n');
+    const { hash } = await callControl<{ hash: string }>(sock, { cmd: 'host-put', data: data.toString('base64') });
+    expect(hash).toBe(execFileSync('git', ['hash-object', '--stdin'], { input: data }).toString().trim());
+    const got = await callControl<{ fetched: boolean }>(sock, { cmd: 'host-fetch', hash });
+    expect(got.fetched).toBe(false); // already held
+    const c = await callControl<{ tx: number }>(sock, { cmd: 'host-counters' });
+    expect(c.tx).toBeGreaterThan(0); // its ANNOUNCEs
+    const r = await cli(['cluster', 'commit', '1', '--branch', 'x', join(tmp, 'no-such-dir'), '--name', A]);
+    expect(r.exitCode).toBe(9);
+    expect(r.stderr.trim()).toMatch(/is not a directory$/);
+  }, 60_000);
+
   it('kill and start a node', async () => {
     expect((await cli(['cluster', 'fault', 'kill', '2', '--name', A])).exitCode).toBe(0);
     let s = JSON.parse((await cli(['cluster', 'status', '--name', A, '--json'])).stdout);
@@ -203,6 +218,21 @@ describe('a 2-node cluster', () => {
     const pkts = execFileSync('tcpdump', ['-nn', '-r', pcap, 'udp port 7184'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     expect(pkts).toMatch(/10\.77\.255\.254\.7184 > 239\.192\.71\.84\.7184: UDP/);
     expect(readFileSync(pcap).length).toBeGreaterThan(24);
+  }, 120_000);
+});
+
+describe('Ctrl-C during up', () => {
+  it('leaves nothing behind', async () => {
+    const { execa } = await import('execa');
+    const p = execa('node', [join(process.cwd(), 'bin/gittorrent.js'), 'cluster', 'up', '--nodes', '2', '--name', B, '--accel', 'tcg'], { reject: false, env: { CI: '1' } });
+    // interrupt once the namespace and the supervisor exist
+    const end = Date.now() + 60_000;
+    while (!(existsSync(paths(clusterDir(B)).socket) && (await listNamespaces()).includes(netnsName(B))) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    p.kill('SIGINT');
+    const r = await p;
+    expect(r.exitCode).toBe(130);
+    await nothingLeft(B);
+    expect(existsSync(clusterDir(B))).toBe(false);
   }, 120_000);
 });
 
