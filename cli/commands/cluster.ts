@@ -60,7 +60,7 @@ export function registerCluster(program: Command): void {
     .option('--pcap <file>', 'capture the bridge from the start')
     .option('--key-file <file>', 'the cluster key (16-64 bytes; default: 32 random bytes)')
     .option('--accel <a>', 'tcg or kvm (auto: tcg)', 'auto')
-    .option('--memory <mb>', 'guest memory per node in MiB', '64')
+    .option('--memory <mb>', 'guest memory per node in MiB', '256')
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--json', 'print the cluster as JSON')
     .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string }) => {
