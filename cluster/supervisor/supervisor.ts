@@ -2,18 +2,17 @@
 // (their serial lines, shells and logs), the host peer on the bridge, the fault rules and the
 // capture, and answers the CLI on a unix control socket until `cluster down`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, lstatSync, readlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { BootError, NotFoundError, UsageError } from '../../core/errors.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
 import { hashObject } from '../../gitfs/objects.ts';
-import { buildTree, normalizePath, type TreeFile } from '../../gitfs/tree.ts';
 import { applyFaults, FAULT_TABLE, type FaultState } from '../net/faults.ts';
 import { setLinkUp } from '../net/netns.ts';
 import { PeerNode } from '../peer/node.ts';
 import { GitFSStore } from '../peer/store.ts';
+import { storeDirectory } from '../peer/dir.ts';
 import { openUdp, type UdpTransport } from '../peer/udp.ts';
 import { HOST_NODE } from '../wire/constants.ts';
 import { nodeIp } from '../wire/address.ts';
@@ -275,39 +274,12 @@ export class Supervisor {
 
   /** Stores DIR's files and trees in the host peer's image and orders the node to commit the tree. */
   private async commit(node: number, dir: string, branch: string, message: string): Promise<{ commit: string; tree: string; files: number }> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new NotFoundError(`${dir} is not a directory`);
     const rt = this.nodes.get(node)!;
+    const { tree, files } = storeDirectory(this.store!, dir);
     if (rt.state !== 'ready') throw new BootError(`node ${node} is ${rt.state}, not ready`);
-    const files: TreeFile[] = [];
-    const walk = (d: string) => {
-      for (const name of readdirSync(d).sort()) {
-        if (name === '.git') continue;
-        const p = join(d, name);
-        const st = lstatSync(p);
-        const path = normalizePath(relative(dir, p));
-        let data: Buffer;
-        let mode: string;
-        if (st.isDirectory()) {
-          walk(p);
-          continue;
-        } else if (st.isSymbolicLink()) {
-          data = Buffer.from(readlinkSync(p));
-          mode = '120000';
-        } else if (st.isFile()) {
-          data = readFileSync(p);
-          mode = st.mode & 0o111 ? '100755' : '100644';
-        } else continue;
-        const hash = hashObject('blob', data);
-        this.store!.put(hash, 3, data);
-        files.push({ path, mode, hash });
-      }
-    };
-    walk(dir);
-    if (files.length === 0) throw new UsageError(`${dir} has no files to commit`);
-    const tree = buildTree(files, (t) => this.store!.put(t.hash, 2, t.data));
-    const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files.length} files`);
+    const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files} files`);
     if (r.status !== 0) throw new BootError(`node ${node} refused the commit (status ${r.status})`);
-    return { commit: r.commit, tree, files: files.length };
+    return { commit: r.commit, tree, files };
   }
 
   async shutdown(): Promise<void> {
