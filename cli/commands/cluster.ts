@@ -128,6 +128,9 @@ export function registerCluster(program: Command): void {
     .option('-m, --message <msg>', 'commit message')
     .option('--json', 'print the commit as JSON')
     .action(async (node: string, dir: string, flags: NameFlags & { branch: string; message?: string }) => {
+      const blen = Buffer.byteLength(flags.branch);
+      if (blen < 1 || blen > 63 || !/^[A-Za-z0-9._\/-]+$/.test(flags.branch)) throw new UsageError(`--branch must be 1-63 bytes of letters, digits, . _ / -, not "${flags.branch}"`);
+      if (Buffer.byteLength(flags.message ?? '') > 1024) throw new UsageError('a cluster commit message is at most 1024 bytes');
       const r = await call<{ commit: string; tree: string; files: number }>(flags.name, { cmd: 'commit', node: nodeArg(node), dir: resolve(dir), branch: flags.branch, message: flags.message ?? '' }, 600_000);
       printResult(r, flags, (x) => `${x.commit} (${x.files} files, tree ${x.tree})`);
     });

@@ -88,6 +88,9 @@ export class FetchFailed extends Error {
   }
 }
 
+/** A COMMIT whose tree is not a tree (COMMITTED status 3). */
+export class NotATree extends Error {}
+
 export const STALE_MS = 10_000;
 const ZERO = '0'.repeat(40);
 const WHO_HAS_TRIES = 4; // the first ask and 3 retries
@@ -201,7 +204,7 @@ export class PeerNode {
   /** One UDP datagram from `fromIp`. Never throws for any input. */
   receive(bytes: Buffer, fromIp: string): void {
     this.counters.rx++;
-    if (!inSubnet(fromIp)) return this.drop('proto');
+    if (!inSubnet(fromIp)) return this.drop('addr');
     const d = decodeFrame(bytes, { self: this.cfg.node });
     if (!d.ok) return this.drop(d.reason);
     const bad = authenticate(d, this.cfg.key, this.window);
@@ -322,7 +325,7 @@ export class PeerNode {
       commit = this.cfg.store.commit(c.branch, c.tree, c.message);
       this.revisionMaybeChanged();
     } catch (e) {
-      status = e instanceof FetchFailed ? 2 : 1;
+      status = e instanceof FetchFailed ? 1 : e instanceof NotATree ? 3 : 2;
       this.emit('error', { op: 'commit', reason: e instanceof Error ? e.message : String(e) });
     }
     if (this.cfg.key) this.toNode({ type: 'control', control: { op: 'committed', commit, status } }, ip);
@@ -462,7 +465,7 @@ export class PeerNode {
       const r = await this.fetch(hash);
       if (r.fetched) fetched++;
       const o = this.cfg.store.get(hash);
-      if (!o || o.otype !== 2) throw new Error(`${hash} is not a tree`);
+      if (!o || o.otype !== 2) throw new NotATree(`${hash} is not a tree`);
       const entries = decodeTree(o.data, `tree ${hash}`);
       const blobs = entries.filter((e) => !isTreeMode(e.mode) && e.mode !== MODE_GITLINK && !this.cfg.store.has(e.hash));
       for (let i = 0; i < blobs.length; i += 8) {

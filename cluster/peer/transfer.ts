@@ -9,6 +9,7 @@ import { chunkCrc } from '../wire/crc.ts';
 export const WINDOW_CHUNKS = GET_MAX / CHUNK_MAX;
 export const RETRY_MS = 100;
 export const SILENT_TRIES = 5;
+export const FIRST_MS_PER_MIB = 250;
 
 export type TransferEnd =
   | { ok: true; otype: number; data: Buffer }
@@ -103,7 +104,9 @@ export class Transfer {
       }
     }
     this.gotThisTry = false;
-    this.timer = this.io.setTimer(RETRY_MS, () => this.onTimeout());
+    // the first window waits for the holder to read and verify the whole object
+    const first = this.have === 0 && this.total !== undefined ? FIRST_MS_PER_MIB * Math.ceil(this.total / (1 << 20)) : 0;
+    this.timer = this.io.setTimer(RETRY_MS + first, () => this.onTimeout());
   }
 
   private onTimeout(): void {

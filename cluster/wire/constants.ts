@@ -52,5 +52,5 @@ export function requiresAuth(type: number): boolean {
 }
 
 /** Why a frame was dropped: the named reasons of docs/protocol.md. */
-export const DROP_REASONS = ['short', 'magic', 'version', 'length', 'type', 'size', 'auth', 'replay', 'self', 'csum', 'proto', 'frag'] as const;
+export const DROP_REASONS = ['short', 'magic', 'version', 'length', 'type', 'size', 'auth', 'replay', 'self', 'csum', 'proto', 'frag', 'addr'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
