@@ -87,7 +87,8 @@ export class Supervisor {
     const netdev = this.spec.net === 'netns'
       ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
       : `socket,id=net0,mcast=${this.spec.mcast},localaddr=127.0.0.1`;
-    return ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac}`, '-fw_cfg', `name=opt/gittorrent/key,file=${this.spec.keyFile}`];
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    return ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${this.spec.keyFile}`];
   }
 
   private record(rt: NodeRt, line: string, hostMs: number): void {
