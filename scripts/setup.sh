@@ -18,6 +18,8 @@ declare -A PKGS=(
   [util-linux]=setpriv
   [gdb]=gdb
   [binutils]=ld
+  [nftables]=nft
+  [tshark]=tshark
 )
 
 missing=()
@@ -33,6 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # tshark's package asks whether non-root users may capture: answer no, without asking
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi

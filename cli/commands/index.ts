@@ -25,6 +25,7 @@ const loaders = {
   },
   iso: async () => (await import('./iso.ts')).registerIso,
   exec: async () => (await import('./exec.ts')).registerExec, // exec and shell
+  cluster: async () => (await import('./cluster.ts')).registerCluster,
 } satisfies Record<string, () => Promise<Register>>;
 
 type Group = keyof typeof loaders;
@@ -38,6 +39,7 @@ const GROUP_OF: Record<string, Group> = {
   iso: 'iso',
   exec: 'exec',
   shell: 'exec',
+  cluster: 'cluster',
 };
 
 /** The groups a command line needs: its command's, none for a bare --version, else all. */

@@ -1,0 +1,69 @@
+// Network namespaces, bridges, veth pairs and taps with iproute2. Everything a cluster or a
+// test makes lives inside a namespace of its own, so deleting the namespace removes it all
+// (its links, addresses and nftables tables); processes still in it are killed first.
+import { sh } from './sh.ts';
+
+export async function listNamespaces(): Promise<string[]> {
+  const r = await sh('ip', ['netns', 'list'], { check: false });
+  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+}
+
+export async function namespaceExists(name: string): Promise<boolean> {
+  return (await listNamespaces()).includes(name);
+}
+
+export async function addNamespace(name: string): Promise<void> {
+  await sh('ip', ['netns', 'add', name]);
+  await sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+/** Pids of the processes running in a namespace. */
+export async function namespacePids(name: string): Promise<number[]> {
+  const r = await sh('ip', ['netns', 'pids', name], { check: false });
+  return r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** Kills what runs in the namespace (by pid), then deletes it; no error when it is absent. */
+export async function deleteNamespace(name: string): Promise<void> {
+  if (!(await namespaceExists(name))) return;
+  for (const pid of await namespacePids(name)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  await sh('ip', ['netns', 'del', name], { check: false });
+}
+
+/** A bridge with multicast snooping off (every port gets the group), up, with an address. */
+export async function addBridge(ns: string, bridge: string, cidr?: string): Promise<void> {
+  await sh('ip', ['-n', ns, 'link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0']);
+  if (cidr) await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', bridge]);
+  await sh('ip', ['-n', ns, 'link', 'set', bridge, 'up']);
+}
+
+/** A veth pair: `port` on the bridge in `ns`, `ifname` with `cidr` in `peerNs`. */
+export async function addVethPort(ns: string, bridge: string, port: string, peerNs: string, ifname: string, cidr: string): Promise<void> {
+  await sh('ip', ['-n', ns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', ifname, 'netns', peerNs]);
+  await sh('ip', ['-n', ns, 'link', 'set', port, 'master', bridge]);
+  await sh('ip', ['-n', ns, 'link', 'set', port, 'up']);
+  await sh('ip', ['-n', peerNs, 'addr', 'add', cidr, 'dev', ifname]);
+  await sh('ip', ['-n', peerNs, 'link', 'set', ifname, 'up']);
+}
+
+/** A tap (for a VM) on the bridge. */
+export async function addTap(ns: string, bridge: string, tap: string): Promise<void> {
+  await sh('ip', ['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+  await sh('ip', ['-n', ns, 'link', 'set', tap, 'master', bridge]);
+  await sh('ip', ['-n', ns, 'link', 'set', tap, 'up']);
+}
+
+export async function setLinkUp(ns: string, dev: string, up: boolean): Promise<void> {
+  await sh('ip', ['-n', ns, 'link', 'set', dev, up ? 'up' : 'down']);
+}
+
+export async function listLinks(ns: string): Promise<string[]> {
+  const r = await sh('ip', ['-n', ns, '-o', 'link', 'show'], { check: false });
+  return r.stdout.split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '').filter(Boolean);
+}

@@ -1,0 +1,296 @@
+// The cluster supervisor: a detached process inside the cluster's namespace that owns the VMs
+// (their serial lines, shells and logs), the host peer on the bridge, the fault rules and the
+// capture, and answers the CLI on a unix control socket until `cluster down`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { BootError, NotFoundError, UsageError } from '../../core/errors.ts';
+import { bootToReady } from '../../emulator/boot.ts';
+import { ShellClient } from '../../emulator/shell-client.ts';
+import type { Vm } from '../../emulator/vm.ts';
+import { hashObject } from '../../gitfs/objects.ts';
+import { applyFaults, FAULT_TABLE, type FaultState } from '../net/faults.ts';
+import { setLinkUp } from '../net/netns.ts';
+import { PeerNode } from '../peer/node.ts';
+import { GitFSStore } from '../peer/store.ts';
+import { storeDirectory } from '../peer/dir.ts';
+import { openUdp, type UdpTransport } from '../peer/udp.ts';
+import { HOST_NODE } from '../wire/constants.ts';
+import { nodeIp } from '../wire/address.ts';
+import type { ClusterSpec, NodeSpec } from '../runtime.ts';
+import type { ControlRequest } from './control.ts';
+
+export type NodeState = 'booting' | 'ready' | 'stopped' | 'exited' | 'failed';
+
+export interface LogEntry {
+  time: string;
+  hostMs: number;
+  line: string;
+}
+
+interface NodeRt {
+  spec: NodeSpec;
+  vm?: Vm;
+  shell?: ShellClient;
+  state: NodeState;
+  rev: string;
+  kernel: string;
+  version: string;
+  net: boolean;
+  error?: string;
+  logs: LogEntry[];
+}
+
+export interface NodeStatus {
+  node: number;
+  state: NodeState;
+  rev: string;
+  kernel: string;
+  version: string;
+  ip: string;
+  mac: string;
+  disk: string;
+  /** The kernel reported its network (EVENT net). */
+  net: boolean;
+  /** The host peer heard this node's ANNOUNCE within the last 10 s. */
+  heard: boolean;
+  error?: string;
+}
+
+const LOG_MAX = 20_000;
+
+export class Supervisor {
+  private readonly nodes = new Map<number, NodeRt>();
+  private peer: PeerNode | undefined;
+  private udp: UdpTransport | undefined;
+  private store: GitFSStore | undefined;
+  private tcpdump: ChildProcess | undefined;
+  private faults: FaultState = { lossPercent: 0, partition: [] };
+  readonly key: Buffer;
+
+  constructor(readonly spec: ClusterSpec) {
+    this.key = readFileSync(spec.keyFile);
+    for (const n of spec.nodes) this.nodes.set(n.node, { spec: n, state: 'stopped', rev: '', kernel: '', version: '', net: false, logs: [] });
+  }
+
+  async start(): Promise<void> {
+    if (this.spec.net === 'netns') {
+      this.store = GitFSStore.open(this.spec.hostImage, 64 << 20);
+      let peer: PeerNode | undefined;
+      this.udp = await openUdp({ ip: nodeIp(HOST_NODE), onMessage: (b, from) => peer?.receive(b, from), onSendError: () => peer?.countTxError() });
+      peer = this.peer = new PeerNode({ node: HOST_NODE, key: this.key, store: this.store, transport: this.udp, version: 'host' });
+      peer.start();
+    }
+    for (const n of this.nodes.keys()) void this.boot(n).catch(() => undefined);
+  }
+
+  private nicArgs(n: NodeSpec): string[] {
+    const netdev = this.spec.net === 'netns'
+      ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
+      : `socket,id=net0,mcast=${this.spec.mcast},localaddr=127.0.0.1`;
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    return ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${this.spec.keyFile}`];
+  }
+
+  private record(rt: NodeRt, line: string, hostMs: number): void {
+    rt.logs.push({ time: new Date().toISOString(), hostMs, line });
+    if (rt.logs.length > LOG_MAX) rt.logs.splice(0, rt.logs.length - LOG_MAX);
+  }
+
+  /** Boots one node to ready (watchdog armed); resolves when ready, rejects on failure. */
+  async boot(node: number): Promise<void> {
+    const rt = this.nodes.get(node)!;
+    if (rt.state === 'booting' || rt.state === 'ready') return;
+    rt.state = 'booting';
+    rt.error = undefined;
+    const t0 = Date.now();
+    try {
+      const { vm, result } = await bootToReady(
+        {
+          disk: rt.spec.disk,
+          accel: this.spec.accel,
+          memoryMb: this.spec.memoryMb,
+          watchdog: true,
+          extraArgs: this.nicArgs(rt.spec),
+          onLine: (line) => this.record(rt, line, Date.now() - t0),
+          onEvent: (e) => {
+            if (e.name === 'mount' && e.fields.rev) rt.rev = e.fields.rev;
+            if (e.name === 'boot' && e.fields.stage === 'kernel' && e.fields.version) rt.version = e.fields.version;
+            if (e.name === 'ready' && e.fields.commit) rt.kernel = e.fields.commit;
+            if (e.name === 'net') rt.net = true;
+          },
+        },
+        { timeoutMs: 60_000 + 10_000 * this.nodes.size, idleMs: 30_000 },
+      );
+      rt.vm = vm;
+      rt.shell = new ShellClient(vm);
+      rt.state = 'ready';
+      if (result.commit) rt.kernel = result.commit;
+      void vm.exited.then((x) => {
+        if (rt.vm === vm) {
+          rt.state = rt.state === 'stopped' ? 'stopped' : 'exited';
+          rt.error = rt.state === 'exited' ? `QEMU exited (status ${x.code ?? x.signal})` : undefined;
+          rt.vm = undefined;
+          rt.shell = undefined;
+        }
+      });
+    } catch (e) {
+      rt.state = 'failed';
+      rt.error = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+  }
+
+  status(): { name: string; net: string; nodes: NodeStatus[]; host: unknown } {
+    const peers = new Map((this.peer?.peers() ?? []).map((p) => [p.node, p]));
+    const nodes = [...this.nodes.values()].map((rt): NodeStatus => {
+      const p = peers.get(rt.spec.node);
+      return {
+        node: rt.spec.node, state: rt.state,
+        rev: p?.rev ?? rt.rev, kernel: p?.kernel ?? rt.kernel, version: p?.version ?? rt.version,
+        ip: rt.spec.ip, mac: rt.spec.mac, disk: rt.spec.disk,
+        net: rt.net || p !== undefined, heard: p !== undefined && !p.stale,
+        ...(rt.error ? { error: rt.error } : {}),
+      };
+    });
+    return {
+      name: this.spec.name,
+      net: this.spec.net,
+      nodes,
+      host: this.peer ? { node: HOST_NODE, ip: nodeIp(HOST_NODE), counters: this.peer.counters, peers: this.peer.peers() } : null,
+    };
+  }
+
+  private rt(node: unknown): NodeRt {
+    const n = Number(node);
+    const rt = this.nodes.get(n);
+    if (!rt) throw new NotFoundError(`no node ${String(node)} in cluster ${this.spec.name} (nodes 1..${this.nodes.size})`);
+    return rt;
+  }
+
+  private needNetns(what: string): void {
+    if (this.spec.net !== 'netns' || !this.spec.netns || !this.spec.bridge) throw new UsageError(`${what} needs the namespace network (this cluster runs with --net ${this.spec.net})`);
+  }
+
+  async handle(r: ControlRequest): Promise<unknown> {
+    switch (r.cmd) {
+      case 'status':
+        return this.status();
+      case 'exec': {
+        const rt = this.rt(r.node);
+        if (!rt.shell || rt.state !== 'ready') throw new BootError(`node ${rt.spec.node} is ${rt.state}, not ready`);
+        const out = [];
+        for (const c of (r.commands as string[]) ?? []) {
+          const res = await rt.shell.run(c, { timeoutMs: Number(r.timeoutMs ?? 60_000) });
+          out.push({ command: res.command, status: res.status, lines: res.lines, events: res.events.map((e) => ({ name: e.name, fields: e.fields, line: e.line })), error: res.error ?? null, data: res.data ? res.data.toString('base64') : null });
+        }
+        return out;
+      }
+      case 'logs':
+        return this.rt(r.node).logs;
+      case 'kill': {
+        const rt = this.rt(r.node);
+        if (!rt.vm) throw new UsageError(`node ${rt.spec.node} is not running (${rt.state})`);
+        rt.state = 'stopped';
+        await rt.vm.stop(500);
+        return { node: rt.spec.node, state: rt.state };
+      }
+      case 'start': {
+        const rt = this.rt(r.node);
+        if (rt.vm) throw new UsageError(`node ${rt.spec.node} is already running (${rt.state})`);
+        rt.state = 'stopped';
+        await this.boot(rt.spec.node);
+        return { node: rt.spec.node, state: rt.state };
+      }
+      case 'fault': {
+        this.needNetns('cluster fault');
+        const kind = String(r.kind);
+        if (kind === 'loss') this.faults = { ...this.faults, lossPercent: Number(r.percent) };
+        else if (kind === 'partition') this.faults = { ...this.faults, partition: (r.groups as number[][]).map((g) => g.map((n) => this.rt(n).spec.tap)) };
+        else if (kind === 'heal') this.faults = { lossPercent: 0, partition: [] };
+        else if (kind === 'link') {
+          await setLinkUp(this.spec.netns!, this.rt(r.node).spec.tap, Boolean(r.up));
+          return { node: Number(r.node), link: r.up ? 'up' : 'down' };
+        } else throw new UsageError(`unknown fault ${kind}`);
+        if (kind === 'heal') for (const rt of this.nodes.values()) await setLinkUp(this.spec.netns!, rt.spec.tap, true).catch(() => undefined);
+        await applyFaults(this.spec.netns!, FAULT_TABLE, this.faults);
+        return this.faults;
+      }
+      case 'pcap':
+        this.needNetns('cluster pcap');
+        return this.startPcap(String(r.file));
+      case 'commit':
+        this.needNetns('cluster commit');
+        return this.commit(this.rt(r.node).spec.node, String(r.dir), String(r.branch), String(r.message ?? ''));
+      // the host peer, for scripts and tests: the protocol's other implementation on the bridge
+      case 'host-whohas':
+        return this.hostPeer().whoHas(String(r.hash), Number(r.waitMs ?? 300));
+      case 'host-fetch':
+        return this.hostPeer().fetch(String(r.hash)).catch((e: unknown) => {
+          throw new NotFoundError(e instanceof Error ? e.message : String(e));
+        });
+      case 'host-put': {
+        const data = Buffer.from(String(r.data ?? ''), 'base64');
+        const otype = Number(r.otype ?? 3);
+        const hash = hashObject(otype === 2 ? 'tree' : otype === 1 ? 'commit' : otype === 4 ? 'tag' : 'blob', data);
+        this.store!.put(hash, otype, data);
+        return { hash };
+      }
+      case 'host-counters':
+        return this.hostPeer().counters;
+      case 'down':
+        setTimeout(() => void this.shutdown().then(() => process.exit(0)), 50);
+        return { stopping: true };
+      default:
+        throw new UsageError(`unknown request ${r.cmd}`);
+    }
+  }
+
+  private hostPeer(): PeerNode {
+    this.needNetns('the host peer');
+    return this.peer!;
+  }
+
+  private async startPcap(file: string): Promise<{ file: string }> {
+    if (this.tcpdump && this.tcpdump.exitCode === null) this.tcpdump.kill('SIGINT');
+    const p = spawn('tcpdump', ['--immediate-mode', '-B', '32768', '-i', this.spec.bridge!, '-U', '-w', file, 'udp or arp or icmp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.tcpdump = p;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => resolve(), 5000);
+      p.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/listening on/.test(err)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      p.on('error', (e) => reject(new UsageError(`tcpdump: ${e.message}`)));
+      p.on('exit', (code) => {
+        clearTimeout(t);
+        reject(new UsageError(`tcpdump exited (${code}): ${err.trim().split('\n').at(-1) ?? ''}`));
+      });
+    });
+    return { file };
+  }
+
+  /** Stores DIR's files and trees in the host peer's image and orders the node to commit the tree. */
+  private async commit(node: number, dir: string, branch: string, message: string): Promise<{ commit: string; tree: string; files: number }> {
+    const rt = this.nodes.get(node)!;
+    const { tree, files } = storeDirectory(this.store!, dir);
+    if (rt.state !== 'ready') throw new BootError(`node ${node} is ${rt.state}, not ready`);
+    const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files} files`);
+    if (r.status !== 0) throw new BootError(`node ${node} refused the commit (status ${r.status})`);
+    return { commit: r.commit, tree, files };
+  }
+
+  async shutdown(): Promise<void> {
+    this.peer?.stop();
+    if (this.tcpdump && this.tcpdump.exitCode === null) this.tcpdump.kill('SIGINT');
+    await Promise.all([...this.nodes.values()].map(async (rt) => {
+      rt.state = 'stopped';
+      await rt.vm?.stop(500);
+    }));
+    await this.udp?.close().catch(() => undefined);
+    this.store?.close();
+  }
+}

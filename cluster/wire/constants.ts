@@ -1,0 +1,56 @@
+// GTP v1 constants (docs/protocol.md): addresses, the header, message types and their sizes.
+
+export const GTP_MAGIC = 0x5447; // bytes "G" "T" little-endian
+export const GTP_VERSION = 1;
+export const HEADER_SIZE = 20;
+export const HMAC_SIZE = 20;
+export const HASH_SIZE = 20;
+export const FLAG_AUTH = 0x0001;
+
+export const GROUP = '239.192.71.84';
+export const PORT = 7184;
+export const SUBNET_PREFIX = '10.77.';
+/** The host side's node number (10.77.255.254). */
+export const HOST_NODE = 65534;
+export const NODE_MAX = 65279;
+
+/** Chunk payload bytes in one DATA frame: IPv4 20 + UDP 8 + header 20 + DATA fixed 48 + 1400 ≤ 1500. */
+export const CHUNK_MAX = 1400;
+/** A GET asks for at most this many bytes (64 chunks). */
+export const GET_MAX = 64 * CHUNK_MAX;
+export const VERSION_MAX = 32;
+
+export const MsgType = {
+  ANNOUNCE: 1,
+  WHO_HAS: 2,
+  I_HAVE: 3,
+  GET: 4,
+  DATA: 5,
+  HAVE: 6,
+  NOT_HERE: 7,
+  CONTROL: 8,
+} as const;
+export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
+
+export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3 } as const;
+
+/** Fixed payload sizes (ANNOUNCE and DATA: the fixed part before the variable one). */
+export const SIZE = {
+  ANNOUNCE_FIXED: 47,
+  WHO_HAS: 24,
+  I_HAVE: 36,
+  GET: 36,
+  DATA_FIXED: 48,
+  HAVE: 32,
+  NOT_HERE: 24,
+  CONTROL_MIN: 4,
+} as const;
+
+/** Types that must carry AUTH; every other type must not. */
+export function requiresAuth(type: number): boolean {
+  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL;
+}
+
+/** Why a frame was dropped: the named reasons of docs/protocol.md. */
+export const DROP_REASONS = ['short', 'magic', 'version', 'length', 'type', 'size', 'auth', 'replay', 'self', 'csum', 'proto', 'frag', 'addr'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
