@@ -71,6 +71,8 @@ export const STAGE2_HDR: StructDef = {
     { name: 'kernel_size', size: 4, doc: 'kernel size in bytes' },
     { name: 'watchdog_ms', size: 4, doc: 'watchdog timeout the loader arms (0: none)' },
     { name: 'default_tries', size: 4, doc: 'tries a new kernel gets by default (0 means 1)' },
+    { name: 'stage2_size', size: 4, doc: 'bytes of stage 2 the MBR reads and checks (1..STAGE2_MAX_BYTES)' },
+    { name: 'checksum', size: 4, doc: 'CRC-32 of those bytes with this field zero (checked by the MBR)' },
   ],
 };
 
@@ -242,6 +244,7 @@ export const CONSTANTS: LayoutConstant[] = [
   { name: 'MBR_LBA', value: MBR_LBA, doc: 'the MBR sector' },
   { name: 'STAGE2_LBA', value: STAGE2_LBA, doc: 'first sector of stage 2' },
   { name: 'STAGE2_SECTORS', value: STAGE2_SECTORS, doc: 'sectors reserved for stage 2' },
+  { name: 'STAGE2_MAX_BYTES', value: STAGE2_MAX_BYTES, doc: 'largest stage 2 (its area)' },
   { name: 'STAGE2_LOAD_ADDR', value: STAGE2_LOAD_ADDR, doc: 'where stage 2 is loaded' },
   { name: 'BOOT_AREA_END_LBA', value: BOOT_AREA_END_LBA, doc: 'first sector after the boot area' },
   { name: 'STAGE2_HDR_OFFSET', value: STAGE2_HDR_OFFSET, doc: 'offset of stage2_hdr in stage 2' },

@@ -29,6 +29,8 @@ istruc stage2_hdr
 	at stage2_hdr.kernel_size,   dd 0
 	at stage2_hdr.watchdog_ms,   dd 0
 	at stage2_hdr.default_tries, dd 0
+	at stage2_hdr.stage2_size,   dd 0          ; set by the builder: the MBR checks these bytes
+	at stage2_hdr.checksum,      dd 0
 iend
 
 
