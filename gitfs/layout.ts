@@ -78,6 +78,11 @@ export const STAGE2_HDR: StructDef = {
 
 /** The ref that names the newest kernel commit known good (rollback target). */
 export const BOOT_GOOD_REF = 'boot-good';
+/**
+ * Starts of a pending kernel that may end in a cold start (power lost, no failure seen) before
+ * the next start counts as a failed boot (docs/boot.md, "Boot counting and rollback").
+ */
+export const BOOT_COLD_STARTS_MAX = 3;
 /** Default watchdog timeout (ms) the loader arms: the ib700 counts in 2 s steps (docs/boot.md). */
 export const DEFAULT_WATCHDOG_MS = 2000;
 
@@ -186,7 +191,8 @@ export const REF_SLOT: StructDef = {
     { name: 'tries_left', size: 1, doc: 'boots left before rollback (pending state)' },
     { name: 'flags', size: 1, doc: 'reserved, 0' },
     { name: 'forked_from', size: 2, doc: 'slot index of the branch it was forked from, or REF_NONE' },
-    { name: 'reserved0', size: 2, doc: 'reserved, 0' },
+    { name: 'boot_attempts', size: 1, doc: 'starts of a pending kernel since its last failed boot (boot counting)' },
+    { name: 'reserved0', size: 1, doc: 'reserved, 0' },
     { name: 'updated_gen', size: 8, doc: 'superblock generation of the last update' },
     { name: 'reserved', size: 28, doc: 'reserved, 0' },
   ],
@@ -277,6 +283,7 @@ export const CONSTANTS: LayoutConstant[] = [
   { name: 'BOOT_STATE_PENDING', value: BOOT_STATE_PENDING, doc: 'new kernel, tries_left boots' },
   { name: 'BOOT_STATE_GOOD', value: BOOT_STATE_GOOD, doc: 'kernel passed its self-test' },
   { name: 'BOOT_STATE_BAD', value: BOOT_STATE_BAD, doc: 'kernel rolled back' },
+  { name: 'BOOT_COLD_STARTS_MAX', value: BOOT_COLD_STARTS_MAX, doc: 'cold starts of a pending kernel before one counts as a failure' },
   { name: 'OBJ_COMMIT', value: OBJ_COMMIT, doc: 'git commit' },
   { name: 'OBJ_TREE', value: OBJ_TREE, doc: 'git tree' },
   { name: 'OBJ_BLOB', value: OBJ_BLOB, doc: 'git blob' },
