@@ -19,6 +19,7 @@ const STAGES: ReadonlyArray<{ label: string; match: (e: KernelEvent) => boolean 
   { label: 'stage2', match: (e) => e.name === 'boot' && e.fields.stage === 'stage2' },
   { label: 'loader', match: (e) => e.name === 'boot' && e.fields.stage === 'loader' },
   { label: 'kernel', match: (e) => e.name === 'boot' && e.fields.stage === 'kernel' },
+  { label: 'disk', match: (e) => e.name === 'disk' },
   { label: 'mount', match: (e) => e.name === 'mount' },
   { label: 'ready', match: (e) => e.name === 'ready' },
 ];
