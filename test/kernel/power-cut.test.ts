@@ -4,11 +4,11 @@
 // (BOOT_COLD_STARTS_MAX). Power cuts are real: QEMU is killed (SIGKILL) at a moment of the boot,
 // then started again as a new process, as after a power loss.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, FAULT_KINDS, type BuildOutputs, type FaultKind } from '../../Makefile.ts';
 import { openImage } from '../../gitfs/image.ts';
-import { BOOT_COLD_STARTS_MAX } from '../../gitfs/layout.ts';
+import { BOOT_COLD_STARTS_MAX, SB_A_LBA, SB_B_LBA, SECTOR_SIZE } from '../../gitfs/layout.ts';
 import { mergeRelease } from '../../builder/kernel-merge.ts';
 import { readRelease } from '../../builder/release.ts';
 import { bootToReady, type BootResult } from '../../emulator/boot.ts';
@@ -221,4 +221,30 @@ describe('power cuts during boots', () => {
     expect(states.has('before-attempt')).toBe(true); // cuts before the loader's superblock landed
     expect(states.has('attempt-recorded')).toBe(true); // and after it
   }, 600_000);
+
+  it('a torn superblock write (the newer copy damaged, in its body or its header): the loader mounts the older copy', async () => {
+    // which copy is newer: the kernel says so in its mount event
+    const r0 = await normalBoot(freshCopy(good.image));
+    const mount0 = r0.events.find((e) => e.name === 'mount')!.fields;
+    const [newer, older] = mount0.copy === 'A' ? [SB_A_LBA, SB_B_LBA] : [SB_B_LBA, SB_A_LBA];
+    const olderName = mount0.copy === 'A' ? 'B' : 'A';
+    for (const at of [20_000, 0]) {
+      const path = freshCopy(good.image);
+      const bytes = readFileSync(path);
+      bytes[newer * SECTOR_SIZE + at]! ^= 0x40;
+      writeFileSync(path, bytes);
+      const r = await normalBoot(path);
+      const mount = r.events.find((e) => e.name === 'mount')!.fields;
+      expect(mount.copy, `byte ${at} of the newer copy`).toBe(olderName);
+      expect(Number(mount.generation)).toBe(Number(mount0.generation) - 1);
+      expect(r.commit).toBe(r0.commit);
+    }
+    // both damaged: nothing to mount, said so
+    const path = freshCopy(good.image);
+    const bytes = readFileSync(path);
+    bytes[newer * SECTOR_SIZE + 20_000]! ^= 0x40;
+    bytes[older * SECTOR_SIZE + 20_000]! ^= 0x40;
+    writeFileSync(path, bytes);
+    await expect(normalBoot(path)).rejects.toThrow(/no-usable-superblock/);
+  }, 120_000);
 });
