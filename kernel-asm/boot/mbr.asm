@@ -90,8 +90,8 @@ mbr_start:
 ; ---------------------------------------------------------------------------------------------
 ; mbr_read -- One INT 13h extended read of the disk address packet `dap`.
 ;  IN:  dap (count, buffer, LBA), boot_drive, ES = 0
-;  OUT: CF = 1 on a read error
-;  CLOBBERS: AX, DL, SI (and DS = 0)
+;  OUT: CF = 1 on a read error; DS = stage 2's segment (STAGE2_LOAD_ADDR >> 4)
+;  CLOBBERS: AX, DL, SI, DS
 mbr_read:
 	push es
 	pop ds

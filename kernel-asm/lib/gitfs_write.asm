@@ -879,7 +879,7 @@ gitfs_tx_commit_object:
 ; superblock; call it after gitfs_tx_set_ref and before gitfs_tx_publish.
 ;  IN:  RSI = ref name (zero-terminated), AL = boot attempts
 ;  OUT: CF = 0 on success; CF = 1 (GFS_E_NOT_FOUND) when the ref is absent
-;  CLOBBERS: RAX, RCX, RDX, RDI
+;  CLOBBERS: RCX, RDX, RDI
 gitfs_tx_set_boot_attempts:
 	push rax
 	xor ecx, ecx
