@@ -103,44 +103,7 @@ mbr_read:
 	mov ds, ax
 	ret
 
-; ---------------------------------------------------------------------------------------------
-; crc16_make_table -- Builds the CRC-32 (reflected 0xEDB88320) byte table at CRC16_TABLE_ADDR.
-;  IN:  ES = 0
-;  OUT: the 256 x u32 table
-;  CLOBBERS: EAX, BL, CX, DI
-crc16_make_table:
-	mov di, CRC16_TABLE_ADDR
-	xor cx, cx
-.entry:
-	movzx eax, cl
-	mov bl, 8
-.bit:
-	shr eax, 1
-	jnc .next
-	xor eax, 0xEDB88320
-.next:
-	dec bl
-	jnz .bit
-	stosd
-	inc cl
-	jnz .entry
-	ret
-
-; ---------------------------------------------------------------------------------------------
-; crc16_update -- Runs CX bytes at DS:SI through the CRC-32 in EDX (table-driven).
-;  IN:  EDX = CRC so far, DS:SI = bytes, CX = count (> 0), ES = 0 (the table)
-;  OUT: EDX = updated CRC, SI advanced past the bytes
-;  CLOBBERS: AL, BX, CX
-crc16_update:
-	lodsb
-	xor al, dl
-	movzx bx, al
-	shl bx, 2
-	shr edx, 8
-	xor edx, [es:bx + CRC16_TABLE_ADDR]
-	loop crc16_update
-	ret
-
+%include "crc16.inc"
 %include "serial16.inc"
 
 msg_boot:    db "EVENT boot stage=mbr", 13, 10, 0

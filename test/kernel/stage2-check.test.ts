@@ -96,4 +96,24 @@ describe('stage 2 checksum', () => {
     await vm.stop(200);
     expect(result.ready).toBe(true);
   });
+
+  it('the CD path checks it too: the release ISO boots; a flipped byte in its stage 2 is stage2-corrupt', async () => {
+    const { vm, result } = await bootToReady({ cdrom: out.iso, accel: 'tcg' }, 30_000);
+    await vm.stop(200);
+    expect(result.events.map((e) => e.fields.stage ?? e.name).slice(0, 2)).toEqual(['cdboot', 'stage2']);
+    // the El Torito image is [cdboot | stage 2 area | kernel]: find it by the stub's bytes
+    const iso = readFileSync(out.iso);
+    const stub = readFileSync(join(dir, 'out', 'cdboot.bin'));
+    const at = iso.indexOf(stub);
+    expect(at).toBeGreaterThan(0);
+    const size = readStage2Header(iso.subarray(at + 512, at + 512 + STAGE2_MAX_BYTES)).size;
+    iso[at + 512 + Math.floor(size / 2)]! ^= 0x01;
+    const bad = join(dir, 'bad.iso');
+    writeFileSync(bad, iso);
+    const err = await bootToReady({ cdrom: bad, accel: 'tcg' }, 30_000).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/^boot failed: stage 2 on the CD is corrupt .*stage=cdboot reason=stage2-corrupt/);
+  });
 });
