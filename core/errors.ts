@@ -49,6 +49,11 @@ export class NotFoundError extends UserError {
   readonly exitCode = 9;
 }
 
+/** The target has no room: an image's log or index is too small for what is asked. */
+export class DiskFullError extends UserError {
+  readonly exitCode = 10;
+}
+
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }

@@ -1,15 +1,17 @@
 // `gittorrent image ...`: create, commit, ls, cat, log, branches, fsck, import, export on GitFS images.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { once } from 'node:events';
 import type { Command } from 'commander';
-import { BadInputError, CorruptDataError, FileNotFoundError, NotFoundError, UsageError } from '../../core/errors.ts';
+import { CorruptDataError, UsageError } from '../../core/errors.ts';
 import { printResult } from '../../core/output.ts';
 import { createProgress } from '../../core/progress.ts';
 import { commitHeader, signatureTime } from '../../gitfs/commit.ts';
 import { exportGit, importGit } from '../../gitfs/git-interop.ts';
-import { type CommitStats, createImage, type FileInput, type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { readDirFiles } from '../../gitfs/host-files.ts';
+import { type CommitStats, createImage, type GitFSImage, openImage } from '../../gitfs/image.ts';
+import { lsImage } from '../../gitfs/ls.ts';
 import { splitRevPath } from '../../gitfs/rev.ts';
-import { isTreeMode, normalizePath } from '../../gitfs/tree.ts';
+
+export { readDirFiles } from '../../gitfs/host-files.ts';
 
 interface JsonOpt {
   json?: boolean;
@@ -20,31 +22,6 @@ export function parseSize(s: string): number {
   if (!m) throw new UsageError(`bad size ${JSON.stringify(s)} (e.g. 256M)`);
   const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
   return Number(m[1]) * mult;
-}
-
-/** Reads a directory into file inputs (skipping .git), in path order. */
-export function readDirFiles(dir: string): FileInput[] {
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    throw new FileNotFoundError(`${dir}: no such directory`);
-  }
-  if (!st.isDirectory()) throw new BadInputError(`${dir}: not a directory`);
-  const out: FileInput[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      if (name === '.git') continue;
-      const full = join(d, name);
-      const ls = lstatSync(full);
-      const rel = relative(dir, full).split('\\').join('/');
-      if (ls.isSymbolicLink()) out.push({ path: rel, data: Buffer.from(readlinkSync(full)), mode: 0o120000 });
-      else if (ls.isDirectory()) walk(full);
-      else if (ls.isFile()) out.push({ path: rel, data: readFileSync(full), mode: ls.mode & 0o111 ? 0o100755 : 0o100644 });
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 function withImage<T>(path: string, readOnly: boolean, fn: (img: GitFSImage) => T): T {
@@ -63,45 +40,6 @@ async function withImageAsync<T>(path: string, readOnly: boolean, fn: (img: GitF
   } finally {
     img.close();
   }
-}
-
-interface LsEntry {
-  name: string;
-  type: 'blob' | 'tree' | 'commit' | 'branch';
-  mode?: string;
-  hash: string;
-}
-
-function lsImage(img: GitFSImage, spec: string | undefined): { path: string; entries: LsEntry[] } {
-  if (spec === undefined) {
-    return {
-      path: '/',
-      entries: img.listRefs().filter((r) => r.hash !== '0'.repeat(40)).map((r) => ({ name: r.name + '/', type: 'branch', hash: r.hash })),
-    };
-  }
-  const { rev, path } = splitRevPath(spec);
-  const tree = img.commitTreeHash(img.resolveRev(rev));
-  const dir = path && path.replace(/^\/+|\/+$/g, '') !== '' ? normalizePath(path) : '';
-  const files = img.listFiles(tree);
-  const exact = dir ? files.find((f) => f.path === dir) : undefined;
-  if (exact) return { path: dir, entries: [{ name: dir, type: exact.mode === '160000' ? 'commit' : 'blob', mode: exact.mode, hash: exact.hash }] };
-  const prefix = dir ? dir + '/' : '';
-  const seen = new Map<string, LsEntry>();
-  for (const f of files) {
-    if (!f.path.startsWith(prefix)) continue;
-    const rest = f.path.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) seen.set(rest, { name: rest, type: f.mode === '160000' ? 'commit' : 'blob', mode: f.mode, hash: f.hash });
-    else {
-      const d = rest.slice(0, slash) + '/';
-      if (!seen.has(d)) {
-        const sub = dir ? img.lookupPath(tree, prefix + rest.slice(0, slash)) : img.lookupPath(tree, rest.slice(0, slash));
-        seen.set(d, { name: d, type: 'tree', mode: '40000', hash: sub && isTreeMode(sub.mode) ? sub.hash : '' });
-      }
-    }
-  }
-  if (dir && seen.size === 0) throw new NotFoundError(`path ${dir} not found in ${rev}`);
-  return { path: dir || '/', entries: [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
 }
 
 interface BranchNode {
@@ -199,13 +137,15 @@ export function registerImage(program: Command): void {
     .argument('<img>', 'GitFS image')
     .argument('<spec>', 'REV:PATH, or an object hash')
     .description('Print a file (or an object) to stdout')
-    .action((imgPath: string, spec: string) => {
-      const data = withImage(imgPath, true, (img) => {
+    .action(async (imgPath: string, spec: string) => {
+      await withImageAsync(imgPath, true, async (img) => {
         const { rev, path } = splitRevPath(spec);
-        if (path === undefined) return img.readObject(img.resolveRev(rev)).data;
-        return img.readFile(rev, path);
+        const hash = path === undefined ? img.resolveRev(rev) : img.history.fileEntry(rev, path).hash;
+        // Streamed: a file of any size, in chunks, with the output's backpressure.
+        for (const chunk of img.readChunks(hash)) {
+          if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+        }
       });
-      process.stdout.write(data);
     });
 
   image
@@ -263,12 +203,15 @@ export function registerImage(program: Command): void {
     .argument('<img>', 'GitFS image')
     .argument('<gitrepo>', 'git repository')
     .option('--branch <b...>', 'branches to import (default: all)')
+    .option('--no-tags', 'import no tags (default: every tag; with --branch, the tags in those branches)')
     .option('--json', 'print JSON')
-    .description('Import branches of a git repository, keeping every hash')
-    .action(async (imgPath: string, repo: string, o: { branch?: string[] } & JsonOpt) => {
+    .description('Import branches and tags of a git repository, keeping every hash (a shallow clone keeps its boundary)')
+    .action(async (imgPath: string, repo: string, o: { branch?: string[]; tags: boolean } & JsonOpt) => {
       const progress = createProgress({});
-      const r = await withImageAsync(imgPath, false, (img) => importGit(img, repo, { ...(o.branch ? { branches: o.branch } : {}), progress }));
-      printResult(r, o, (x) => x.branches.map((b) => `${b.name} ${b.hash}`).join('\n'));
+      const r = await withImageAsync(imgPath, false, (img) => importGit(img, repo, { ...(o.branch ? { branches: o.branch } : {}), tags: o.tags, progress }));
+      printResult(r, o, (x) =>
+        [...x.branches.map((b) => `${b.name} ${b.hash}`), ...x.tags.map((t) => `${t.name} ${t.hash} (${t.type})`), ...(x.shallow.length > 0 ? [`shallow: ${x.shallow.length} boundary commit(s), their parents recorded as referrals`] : [])].join('\n'),
+      );
     });
 
   image

@@ -1,11 +1,14 @@
 // Real git as the judge: exports pass git fsck and show the same history; imports keep hashes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CorruptDataError } from '../../core/errors.ts';
+import { STREAM_THRESHOLD } from '../../gitfs/commit-tree.ts';
 import { exportGit, importGit } from '../../gitfs/git-interop.ts';
-import { createImage, openImage } from '../../gitfs/image.ts';
+import { type BlobSource, createImage, openImage } from '../../gitfs/image.ts';
+import { hashObject } from '../../gitfs/objects.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gitfs-git-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -69,6 +72,65 @@ describe('export', () => {
     expect(git(strict, ['ls-tree', '-r', '--name-only', 'master']).trim().split('\n').sort()).toEqual(ours.map((l) => l.split(' ')[2]).sort());
     expect(git(strict, ['show', 'dev:a/b/c'])).toBe('deep');
     img.close();
+  });
+
+  it('a blob stored streamed exports streamed (plain and --strict-git); a corrupt one fails and leaves no object', async () => {
+    const imgPath = join(tmp, 'exp-big.img');
+    const img = createImage(imgPath, { sizeBytes: 128 << 20 });
+    const size = STREAM_THRESHOLD + 4321;
+    const src: BlobSource = {
+      size,
+      read(pos, buf) {
+        const n = Math.min(buf.length, size - pos);
+        for (let i = 0; i < n; i++) buf[i] = ((pos + i) * 7 + ((pos + i) >>> 10)) & 0xff;
+        return n;
+      },
+    };
+    const whole = Buffer.alloc(size);
+    src.read(0, whole);
+    const hash = hashObject('blob', whole);
+    img.commitTree('master', [{ path: 'big.bin', source: src }, { path: 'small.txt', data: Buffer.from('small\n') }], { message: 'big', author: who(1000) });
+    img.setRef('blobref', hash); // a ref naming the big blob itself: refs/tags/blobref
+    // The store hands the big blob to the streaming path instead of reading it whole.
+    const large: string[] = [];
+    const read = [...img.readObjects(img.objectIds(), { onLarge: (h) => large.push(h) })].map((r) => r.hash);
+    expect(large).toEqual([hash]);
+    expect(read).not.toContain(hash);
+    img.close();
+
+    const ro = openImage(imgPath, { readOnly: true });
+    for (const strict of [false, true]) {
+      const out = join(tmp, strict ? 'exp-big-strict' : 'exp-big');
+      await exportGit(ro, out, { strict });
+      git(out, ['-c', 'fsck.fullPathname=ignore', 'fsck', ...(strict ? ['--strict'] : []), '--no-dangling']);
+      expect(git(out, ['cat-file', '-s', hash]).trim()).toBe(String(size));
+      expect(execFileSync('git', ['cat-file', 'blob', 'master:big.bin'], { cwd: out, maxBuffer: 1 << 27 }).equals(whole)).toBe(true);
+      expect(git(out, ['rev-parse', 'refs/tags/blobref']).trim()).toBe(hash);
+      expect(git(out, ['show', 'master:small.txt'])).toBe('small\n');
+    }
+    const loc = ro.locateRaw(hash);
+    ro.close();
+
+    // One flipped byte in the middle of the big blob: the export fails naming it, and neither the
+    // object nor a temporary file is left in the repository.
+    const fd = openSync(imgPath, 'r+');
+    const b = Buffer.alloc(1);
+    const at = loc.lba * 512 + loc.offset + Math.floor(size / 2);
+    readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0x01;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    const bad = openImage(imgPath, { readOnly: true });
+    const out = join(tmp, 'exp-big-bad');
+    try {
+      await expect(exportGit(bad, out)).rejects.toThrow(CorruptDataError);
+      await expect(exportGit(bad, out)).rejects.toThrow(`object ${hash} is corrupt`);
+    } finally {
+      bad.close();
+    }
+    const objDir = join(out, '.git', 'objects', hash.slice(0, 2));
+    expect(existsSync(join(objDir, hash.slice(2)))).toBe(false);
+    expect(existsSync(objDir) ? readdirSync(objDir).filter((n) => n.startsWith('tmp_')) : []).toEqual([]);
   });
 });
 

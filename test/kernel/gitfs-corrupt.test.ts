@@ -16,7 +16,7 @@ import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
 import { type GitFSImage, openImage } from '../../gitfs/image.ts';
 import { SECTOR_SIZE } from '../../gitfs/layout.ts';
-import { buildGitFSFixture, type GitFSFixture, runJudged } from '../helpers/gitfs-fixture.ts';
+import { buildGitFSFixture, type GitFSFixture, kernelLsLines, runJudged } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 let fx: GitFSFixture;
@@ -141,21 +141,7 @@ async function expectReadable(branchAt: string, rev: string, path: string, bad: 
 }
 
 function tsLsLines(rev: string, dir: string): string[] {
-  const tree = clean.commitTreeHash(clean.resolveRev(rev));
-  const prefix = dir ? dir + '/' : '';
-  const seen = new Map<string, string>();
-  for (const f of clean.listFiles(tree)) {
-    if (!f.path.startsWith(prefix)) continue;
-    const rest = f.path.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) seen.set(rest, `${f.mode} blob ${f.hash}\t${rest}`);
-    else {
-      const d = rest.slice(0, slash);
-      const sub = clean.lookupPath(tree, prefix + d);
-      if (!seen.has(d + '/')) seen.set(d + '/', `40000 tree ${sub && sub.mode === '40000' ? sub.hash : '-'}\t${d}/`);
-    }
-  }
-  return [...seen.values()].sort();
+  return kernelLsLines(clean, rev, dir);
 }
 
 describe('kernel GitFS reader on a corrupted image (QEMU, TCG)', () => {

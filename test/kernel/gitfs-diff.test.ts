@@ -1,9 +1,9 @@
-// Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs.asm)
+// Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs*.asm)
 // against the TypeScript store (gitfs/image.ts) on one image: the fixture of
 // test/helpers/gitfs-fixture.ts (1,000+ files, split and flat trees, deltas, UTF-8 names,
 // history, a forked branch). One VM for the whole file. For every directory the kernel's `ls`
-// must equal what the `image ls` logic (lsImage in cli/commands/image.ts) derives from the TS
-// reader; for every file `stat` and `sha1` must equal the host's values; and the TS reader
+// must equal what the host's listing (lsImage in gitfs/ls.ts, what `image ls` prints) derives
+// from the TS reader; for every file `stat` and `sha1` must equal the host's values; and the TS reader
 // itself must return the files the fixture wrote (so both readers are checked against the
 // source of truth, not only against each other).
 import { createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
 import { type GitFSImage, openImage } from '../../gitfs/image.ts';
 import { isTreeMode } from '../../gitfs/tree.ts';
-import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture, runJudged } from '../helpers/gitfs-fixture.ts';
+import { buildGitFSFixture, directoriesOf, type FileMap, type GitFSFixture, kernelLsLines, runJudged } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 let fx: GitFSFixture;
@@ -53,32 +53,9 @@ function tsRev(branch: string, at: string | undefined): string {
   return at.startsWith('~') ? branch + at : at;
 }
 
-/**
- * Expected `ls` lines, derived from the TS reader exactly as lsImage (cli/commands/image.ts)
- * derives a listing, printed in the kernel's format "<mode> <type> <hash|->\t<name>".
- */
+/** Expected `ls` lines: what the host's listing (lsImage, gitfs/ls.ts) gives for the same directory. */
 function tsLs(rev: string, dir: string): string[] {
-  const tree = img.commitTreeHash(img.resolveRev(rev));
-  const files = img.listFiles(tree);
-  const exact = dir ? files.find((f) => f.path === dir) : undefined;
-  if (exact) return [`${exact.mode} ${exact.mode === '160000' ? 'commit' : 'blob'} ${exact.hash}\t${dir}`];
-  const prefix = dir ? dir + '/' : '';
-  const seen = new Map<string, string>();
-  for (const f of files) {
-    if (!f.path.startsWith(prefix)) continue;
-    const rest = f.path.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) seen.set(rest, `${f.mode} ${f.mode === '160000' ? 'commit' : 'blob'} ${f.hash}\t${rest}`);
-    else {
-      const d = rest.slice(0, slash);
-      if (!seen.has(d + '/')) {
-        const sub = img.lookupPath(tree, prefix + d);
-        seen.set(d + '/', `40000 tree ${sub && isTreeMode(sub.mode) ? sub.hash : '-'}\t${d}/`);
-      }
-    }
-  }
-  if (dir && seen.size === 0) throw new Error(`${rev}:${dir} not found`);
-  return [...seen.values()].sort();
+  return kernelLsLines(img, rev, dir);
 }
 
 /** Expected `stat` line for a file or directory. */
