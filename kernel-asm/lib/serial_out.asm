@@ -93,7 +93,8 @@ serial_putc:
 	or rax, rdx
 	pop rdx
 	sub rax, rbx
-	cmp rax, SERIAL_TX_CYCLES
+	mov rcx, SERIAL_TX_CYCLES           ; over 2^31: no cmp immediate holds it (RCX is reset above)
+	cmp rax, rcx
 	jb .wait
 	mov byte [serial_tx_stalled], 1
 .drop:
