@@ -1,5 +1,7 @@
 // Reads and patches the stage-2 header (layout: STAGE2_HDR in gitfs/layout.ts) that
-// tells the loader where the kernel is.
+// tells the loader where the kernel is, and seals it: every patch sets stage2_size and the
+// CRC-32 the MBR checks before it jumps to stage 2 (docs/boot.md).
+import { crc32 } from 'node:zlib';
 import { BadInputError } from '../core/errors.ts';
 import {
   BOOTSRC_APPENDED,
@@ -26,11 +28,18 @@ export interface Stage2Header {
   defaultTries?: number;
 }
 
+/** What readStage2Header also reports: the size and checksum the MBR checks. */
+export interface Stage2Seal {
+  /** Bytes of stage 2 the MBR reads and checks (0: never sealed). */
+  size: number;
+  checksum: number;
+}
+
 function field(name: FieldName<typeof STAGE2_HDR>): number {
   return STAGE2_HDR_OFFSET + HDR.offsets[name];
 }
 
-export function readStage2Header(stage2: Buffer): Stage2Header {
+export function readStage2Header(stage2: Buffer): Stage2Header & Stage2Seal {
   if (stage2.length < STAGE2_HDR_OFFSET + HDR.size || stage2.readUInt32LE(field('magic')) !== STAGE2_MAGIC) {
     throw new BadInputError('not a gittorrent stage 2: header magic missing');
   }
@@ -41,7 +50,34 @@ export function readStage2Header(stage2: Buffer): Stage2Header {
     kernelSize: stage2.readUInt32LE(field('kernel_size')),
     watchdogMs: stage2.readUInt32LE(field('watchdog_ms')),
     defaultTries: stage2.readUInt32LE(field('default_tries')) || 1,
+    size: stage2.readUInt32LE(field('stage2_size')),
+    checksum: stage2.readUInt32LE(field('checksum')),
   };
+}
+
+/** The CRC-32 the MBR computes: over the first `size` bytes, the checksum field taken as zero. */
+export function stage2Checksum(stage2: Buffer, size: number): number {
+  const bytes = Buffer.from(stage2.subarray(0, size));
+  bytes.writeUInt32LE(0, field('checksum'));
+  return crc32(bytes) >>> 0;
+}
+
+/** Does stage 2 (as read from a disk's stage-2 area) pass the MBR's check? */
+export function stage2Intact(stage2: Buffer): boolean {
+  let h: Stage2Seal;
+  try {
+    h = readStage2Header(stage2);
+  } catch {
+    return false;
+  }
+  return h.size >= STAGE2_HDR_OFFSET + HDR.size && h.size <= Math.min(stage2.length, STAGE2_MAX_BYTES) && stage2Checksum(stage2, h.size) === h.checksum;
+}
+
+/** Sets stage2_size to the binary's length and the checksum over it (the last step of every patch). */
+function seal(out: Buffer): Buffer {
+  out.writeUInt32LE(out.length, field('stage2_size'));
+  out.writeUInt32LE(stage2Checksum(out, out.length), field('checksum'));
+  return out;
 }
 
 /** Returns a copy of stage 2 with its header pointing at the kernel. */
@@ -71,5 +107,5 @@ export function patchStage2(stage2: Buffer, hdr: Stage2Header): Buffer {
     }
     out.writeUInt32LE(hdr.defaultTries, field('default_tries'));
   }
-  return out;
+  return seal(out);
 }

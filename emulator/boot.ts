@@ -34,6 +34,7 @@ export interface BootWaitOptions {
 /** Events that end a boot attempt without a ready. */
 export function isFatalEvent(e: KernelEvent, watchdog: boolean): boolean {
   if (e.name === 'halt') return true; // the loader found nothing bootable
+  if (e.name === 'error' && (e.fields.stage === 'mbr' || e.fields.stage === 'cdboot')) return true; // they halt before any watchdog is armed
   if (watchdog) return false; // panics and loader errors end in a reset and a rollback
   return e.name === 'panic' || (e.name === 'error' && (e.fields.stage === 'mbr' || e.fields.stage === 'stage2'));
 }
@@ -41,6 +42,12 @@ export function isFatalEvent(e: KernelEvent, watchdog: boolean): boolean {
 export function fatalMessage(e: KernelEvent): string {
   if (e.name === 'panic') {
     return `kernel panic: vector=${e.fields.vector} (${e.fields.name ?? '?'}) rip=${e.fields.rip ?? '?'}`;
+  }
+  if (e.name === 'error' && e.fields.stage === 'cdboot' && e.fields.reason === 'stage2-corrupt') {
+    return `boot failed: stage 2 on the CD is corrupt (its CRC-32 does not match its header; ${describeEvent(e)}): rebuild the release ISO`;
+  }
+  if (e.name === 'error' && e.fields.stage === 'mbr' && e.fields.reason === 'stage2-corrupt') {
+    return `boot failed: stage 2 on the disk is corrupt (its CRC-32 does not match its header; ${describeEvent(e)}): rewrite the boot area with \`gittorrent image boot-ref IMG boot-good --good\``;
   }
   return `boot failed: ${describeEvent(e)}`;
 }

@@ -17,6 +17,8 @@ export interface QemuConfig {
   noReboot: boolean;
   /** Open the disk read-only for the guest (snapshot: writes go to a temporary overlay). */
   snapshot?: boolean;
+  /** Extra `-drive` options for the disk (e.g. `throttling.iops-write=20`). */
+  diskOptions?: string[];
   /** QEMU's ib700 watchdog with the reset action (QEMU 7.2 dropped -watchdog). */
   watchdog?: boolean;
   /** Listen for gdb on this TCP port and wait for it before running. */
@@ -38,7 +40,10 @@ export function qemuArgv(c: QemuConfig): string[] {
     '-qmp', `unix:${c.qmpSocket},server=on,wait=off`,
   ];
   if (c.accel === 'kvm') argv.push('-cpu', 'max');
-  if (c.disk) argv.push('-drive', `file=${c.disk},format=raw,if=ide,index=0,media=disk${c.snapshot ? ',snapshot=on' : ''}`);
+  if (c.disk) {
+    const more = [...(c.snapshot ? ['snapshot=on'] : []), ...(c.diskOptions ?? [])].map((o) => `,${o}`).join('');
+    argv.push('-drive', `file=${c.disk},format=raw,if=ide,index=0,media=disk${more}`);
+  }
   if (c.cdrom) argv.push('-drive', `file=${c.cdrom},format=raw,if=ide,index=2,media=cdrom,readonly=on`);
   argv.push('-boot', c.cdrom && !c.disk ? 'order=d' : 'order=c');
   if (c.debugExit) argv.push('-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04');

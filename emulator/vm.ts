@@ -19,6 +19,8 @@ export interface VmOptions {
   debugExit?: boolean;
   noReboot?: boolean;
   snapshot?: boolean;
+  /** Extra `-drive` options for the disk (tests: `throttling.iops-write=N` to slow writes down). */
+  diskOptions?: string[];
   /** A watchdog device (ib700, reset action); the VM then reboots instead of exiting. */
   watchdog?: boolean;
   gdbPort?: number;
@@ -89,6 +91,7 @@ export class Vm {
       debugExit: opts.debugExit ?? true,
       noReboot: opts.noReboot ?? !opts.watchdog,
       snapshot: opts.snapshot,
+      diskOptions: opts.diskOptions,
       watchdog: opts.watchdog,
       gdbPort: opts.gdbPort,
       extra: opts.extraArgs,

@@ -124,6 +124,8 @@ const TABLE = ConstantTable.create()
   .add('PDPT_ADDR', 0x2000, '4 KiB: page-directory-pointer table')
   .add('PD_ADDR', 0x3000, '4 KiB: page directory, 512 x 2 MiB = the first 1 GiB')
   .add('BOOTINFO_ADDR', 0x4000, 'struc bootinfo (boot.inc), filled by stage 2 for the kernel')
+  .add('BOOT_ATTEMPT_ADDR', 0x5000, 'struc boot_attempt (boot.inc): RAM survives a warm reset, not a power cut')
+  .add('CRC16_TABLE_ADDR', 0x6000, "1 KiB: the MBR's CRC-32 table (a page with no code)")
   .add('REALMODE_STACK', 0x7c00, 'real-mode stack top (grows down from the MBR)')
   .add('STAGE2_LOAD_ADDR', 0x7e00, 'stage 2 is loaded here (by the MBR, or by El Torito behind a stub)')
   .add('LOADER_STACK_TOP', 0x90000, "stage 2's long-mode stack top: off every page holding code")
@@ -160,6 +162,7 @@ const TABLE = ConstantTable.create()
   .add('BOOT_STATE_PENDING', 1, 'boot state: a new kernel with tries_left boots')
   .add('BOOT_STATE_GOOD', 2, 'boot state: the kernel passed its self-test')
   .add('BOOT_STATE_BAD', 3, 'boot state: the kernel failed; rolled back')
+  .add('BOOT_COLD_STARTS_MAX', 3, 'cold starts of a pending kernel before one counts as a failure (docs/boot.md)')
   .add('OBJ_COMMIT', 1, "object type (git's pack numbers): commit")
   .add('OBJ_TREE', 2, 'object type: tree')
   .add('OBJ_BLOB', 3, 'object type: blob')
@@ -186,13 +189,13 @@ export const {
   HASH_SIZE, HASH_HEX_LEN,
   SECTOR_SIZE, SECTOR_SHIFT, STAGE2_LBA, STAGE2_SECTORS, STAGE2_MAX_BYTES, BOOT_AREA_END_LBA, STAGE2_HDR_OFFSET,
   STAGE2_MAGIC, BOOTSRC_DISK, BOOTSRC_APPENDED, KERNEL_MAX_BYTES, DEFAULT_WATCHDOG_MS,
-  PML4_ADDR, PDPT_ADDR, PD_ADDR, BOOTINFO_ADDR, REALMODE_STACK, STAGE2_LOAD_ADDR, LOADER_STACK_TOP,
+  PML4_ADDR, PDPT_ADDR, PD_ADDR, BOOTINFO_ADDR, BOOT_ATTEMPT_ADDR, CRC16_TABLE_ADDR, REALMODE_STACK, STAGE2_LOAD_ADDR, LOADER_STACK_TOP,
   KERNEL_LOAD_ADDR, HEAP_ADDR, FS_ARENA_ADDR, IDENTITY_MAP_BYTES,
   MAINLINE_REF, BOOT_REF, BOOT_GOOD_REF,
   SB_A_LBA, SB_SECTORS, SB_BYTES, SB_B_LBA, LOG_LBA, SB_MAGIC_LO, SB_MAGIC_HI, GITFS_VERSION,
   SB_HDR_SIZE, REF_SLOTS, REF_SLOT_SIZE, REF_NAME_MAX, REF_NONE,
   REF_KIND_FREE, REF_KIND_MAINLINE, REF_KIND_BRANCH, REF_KIND_SYMBOLIC, REF_KIND_BOOT,
-  BOOT_STATE_NONE, BOOT_STATE_PENDING, BOOT_STATE_GOOD, BOOT_STATE_BAD,
+  BOOT_STATE_NONE, BOOT_STATE_PENDING, BOOT_STATE_GOOD, BOOT_STATE_BAD, BOOT_COLD_STARTS_MAX,
   OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG, STORE_RAW, STORE_DELTA, STORE_REFERRAL,
   REC_MAGIC, REC_ALIGN, REC_HDR_SIZE, DELTA_MAX_DEPTH, REFERRAL_HOLDER_SIZE,
   IDX_MAGIC, IDX_FANOUT_OFFSET, IDX_ENTRIES_OFFSET, IDX_ENTRY_SIZE, IDX_ENTRY_SHIFT,
@@ -213,6 +216,8 @@ export const STAGE2_HDR = {
     { name: 'kernel_size', size: 4, doc: 'kernel size in bytes' },
     { name: 'watchdog_ms', size: 4, doc: 'watchdog timeout the loader arms (0: none)' },
     { name: 'default_tries', size: 4, doc: 'tries a new kernel gets by default (0 means 1)' },
+    { name: 'stage2_size', size: 4, doc: 'bytes of stage 2 the MBR reads and checks (1..STAGE2_MAX_BYTES)' },
+    { name: 'checksum', size: 4, doc: 'CRC-32 of those bytes with this field zero (checked by the MBR)' },
   ],
 } as const satisfies StructDef;
 
@@ -253,7 +258,8 @@ export const REF_SLOT = {
     { name: 'tries_left', size: 1, doc: 'boots left before rollback (pending state)' },
     { name: 'flags', size: 1, doc: 'reserved, 0' },
     { name: 'forked_from', size: 2, doc: 'slot index of the branch it was forked from, or REF_NONE' },
-    { name: 'reserved0', size: 2, doc: 'reserved, 0' },
+    { name: 'boot_attempts', size: 1, doc: 'starts of a pending kernel since its last failed boot (boot counting)' },
+    { name: 'reserved0', size: 1, doc: 'reserved, 0' },
     { name: 'updated_gen', size: 8, doc: 'superblock generation of the last update' },
     { name: 'reserved', size: 28, doc: 'reserved, 0' },
   ],

@@ -115,6 +115,7 @@ export class RefTable {
       state: opts.state !== undefined ? stateToNum(opts.state) : (prev?.state ?? 0),
       triesLeft: opts.triesLeft ?? prev?.triesLeft ?? 0,
       flags: 0, forkedFrom, updatedGen: 0,
+      bootAttempts: 0, // the loader's count of starts belongs to the target it counted for
     };
     if (opts.triesLeft !== undefined && (!Number.isInteger(opts.triesLeft) || opts.triesLeft < 0 || opts.triesLeft > 255)) throw new UsageError('tries left must be 0..255');
     this.mainlineCommit(name, kind, old, hash, opts);

@@ -15,6 +15,8 @@ export interface RefSlot {
   state: number;
   triesLeft: number;
   flags: number;
+  /** Starts of a pending kernel since its last failed boot (written by the loader; 0 when absent). */
+  bootAttempts?: number;
   forkedFrom: number;
   updatedGen: number;
 }
@@ -73,6 +75,7 @@ export function encodeSuperblock(sb: Superblock): Buffer {
     b[o + R.state] = r.state;
     b[o + R.tries_left] = r.triesLeft;
     b[o + R.flags] = r.flags;
+    b[o + R.boot_attempts] = r.bootAttempts ?? 0;
     b.writeUInt16LE(r.forkedFrom, o + R.forked_from);
     putU64(b, o + R.updated_gen, r.updatedGen);
   }
@@ -113,6 +116,7 @@ export function decodeSuperblock(b: Buffer): SuperblockResult {
       state: b[o + R.state]!,
       triesLeft: b[o + R.tries_left]!,
       flags: b[o + R.flags]!,
+      bootAttempts: b[o + R.boot_attempts]!,
       forkedFrom: b.readUInt16LE(o + R.forked_from),
       updatedGen: u64(b, o + R.updated_gen),
     });

@@ -1,6 +1,6 @@
 // gittorrent image boot-ref IMG REV [--tries N] [--good] [--watchdog-ms MS]: selects the kernel
-// commit the loader tries next (pending: it has N boots to mark itself good, else the loader
-// rolls back to boot-good).
+// commit the loader tries next (pending: it may fail N boots before it marks itself good, else
+// the loader rolls back to boot-good; a power cut is not a failure, docs/boot.md).
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { openImage } from '../../gitfs/image.ts';
@@ -14,7 +14,7 @@ export function registerBootRef(image: Command): void {
     .description('select the kernel commit to boot next (pending with N tries, or --good)')
     .argument('<img>', 'GitFS node image')
     .argument('<rev>', 'kernel commit: branch, branch~N or hash')
-    .option('--tries <n>', "boots it gets to mark itself good before the loader rolls back (default: the image's default, 1 unless set)")
+    .option('--tries <n>', "failed boots (watchdog, triple fault, panic, failed self-test) it may have before the loader rolls back; power cuts do not count (default: the image's default, 1 unless set)")
     .option('--default-tries <n>', 'also make N the default for kernels committed from now on (image configuration)')
     .option('--good', 'trust it now: no boot counting (it also becomes boot-good)')
     .option('--watchdog-ms <ms>', 'watchdog timeout the loader arms (0: none; ib700 steps of 2000)')

@@ -19,7 +19,7 @@ export function registerMergeIso(image: Command): void {
     .argument('<iso>', 'release ISO (from gittorrent iso build)')
     .option('--branch <b>', 'kernel branch', 'kernel')
     .option('--boot', 'also point the boot ref and the loader at the new commit (pending: it must prove itself)')
-    .option('--tries <n>', "boots the new kernel gets before it is rolled back (with --boot; default: the image's default, 1 unless set)")
+    .option('--tries <n>', "failed boots the new kernel may have before it is rolled back; power cuts do not count (with --boot; default: the image's default, 1 unless set)")
     .option('-m, --message <msg>', 'commit message (default: "kernel VERSION")')
     .option('--json', 'print the result as JSON')
     .action((imgPath: string, isoPath: string, flags: { branch: string; boot?: boolean; tries?: string; message?: string; json?: boolean }) => {

@@ -29,6 +29,8 @@ istruc stage2_hdr
 	at stage2_hdr.kernel_size,   dd 0
 	at stage2_hdr.watchdog_ms,   dd 0
 	at stage2_hdr.default_tries, dd 0
+	at stage2_hdr.stage2_size,   dd 0          ; set by the builder: the MBR checks these bytes
+	at stage2_hdr.checksum,      dd 0
 iend
 
 
@@ -190,15 +192,19 @@ long_mode_entry:
 
 ; ---------------------------------------------------------------------------------------------
 ; s2_load_from_gitfs -- Boot counting and rollback, then the kernel the `boot` ref names, read
-; and verified (docs/boot.md, "Boot counting and rollback"):
+; and verified (docs/boot.md, "Boot counting and rollback"). A try is spent only on evidence of
+; a failed boot: the boot-attempt record in RAM (a warm reset during a pending kernel's boot:
+; watchdog, triple fault, panic), or BOOT_COLD_STARTS_MAX starts without a verdict (cold
+; starts: power lost); a cold start alone is not a failure.
 ;   - state good or none: boot it;
-;   - state pending with tries left: spend one (persisted, with a mainline commit) and boot it;
+;   - state pending: on evidence, spend a try; with tries left, record the attempt
+;     (boot_attempts + 1, persisted with a mainline commit), write the RAM record and boot it;
 ;   - state pending with no tries left, state bad (the kernel failed its health check), or a
 ;     kernel blob that does not verify: roll back — `boot` moves to the commit `boot-good`
 ;     names (state good), committed to the mainline log with the reason — and boot that.
 ;  IN:  nothing
-;  OUT: s2_kernel_src, s2_kernel_size, s2_commit, s2_state, s2_tries; prints
-;       EVENT boot stage=loader commit=... kernel=... size=N state=... tries-left=N.
+;  OUT: s2_kernel_src, s2_kernel_size, s2_commit, s2_state, s2_tries, s2_attempts; prints
+;       EVENT boot stage=loader commit=... kernel=... size=N state=... tries-left=N attempt=N.
 ;       When nothing bootable is left: EVENT error ... and EVENT halt ..., and halts.
 ;  CLOBBERS: everything
 s2_load_from_gitfs:
@@ -217,22 +223,40 @@ s2_load_from_gitfs:
 	mov [s2_state], al
 	mov al, [rdi + gitfs_ref.tries_left]
 	mov [s2_tries], al
+	mov al, [rdi + gitfs_ref.boot_attempts]
+	mov [s2_attempts], al
 	lea rsi, [rdi + gitfs_ref.target]
 	mov rdi, s2_commit
 	mov ecx, HASH_SIZE
 	rep movsb
+	call s2_take_attempt_record         ; CF = 1: the last start of s2_commit failed
+	setc byte [s2_evidence]
 	cmp byte [s2_state], BOOT_STATE_BAD
 	je .unhealthy
 	cmp byte [s2_state], BOOT_STATE_PENDING
 	jne .read
 	cmp byte [s2_tries], 0
 	je .exhausted
-	; spend one try, on the disk, before the kernel runs
+	mov qword [s2_reason], s2_r_exhausted
+	cmp byte [s2_evidence], 0
+	jne .failed_boot
+	cmp byte [s2_attempts], BOOT_COLD_STARTS_MAX
+	jb .attempt
+	mov qword [s2_reason], s2_r_power_lost ; started that often, never a verdict: one failure
+.failed_boot:
+	mov byte [s2_attempts], 0
 	dec byte [s2_tries]
+	jnz .attempt
+	mov rsi, [s2_reason]
+	jmp s2_rollback
+.attempt:
+	; record the attempt on the disk before the kernel runs (a cold start is then counted)
+	inc byte [s2_attempts]
 	mov r8d, BOOT_STATE_PENDING
 	movzx r9d, byte [s2_tries]
 	mov r10, s2_msg_try
 	call s2_set_boot
+	mov byte [s2_record], 1             ; and in RAM, just before the jump (s2_loaded)
 .read:
 	call s2_read_kernel
 	jnc s2_loaded
@@ -253,6 +277,47 @@ s2_load_from_gitfs:
 .no_boot_ref:
 	mov rsi, s2_r_no_boot_ref
 	jmp s2_fail
+
+; ---------------------------------------------------------------------------------------------
+; s2_take_attempt_record -- Reads and clears the boot-attempt record in RAM (boot.inc). RAM
+; keeps it through a warm reset, not through a power cut or a new QEMU process.
+;  IN:  s2_commit (the boot ref's target)
+;  OUT: CF = 1 when a valid record names s2_commit (its last start ended in a reset before it
+;       marked itself good); the record is cleared either way
+;  CLOBBERS: RAX, RCX, RSI, RDI
+s2_take_attempt_record:
+	mov eax, [BOOT_ATTEMPT_ADDR + boot_attempt.magic]
+	mov dword [BOOT_ATTEMPT_ADDR + boot_attempt.magic], 0
+	cmp eax, BOOT_ATTEMPT_MAGIC
+	jne .none
+	not eax
+	cmp eax, [BOOT_ATTEMPT_ADDR + boot_attempt.check]
+	jne .none
+	mov rsi, BOOT_ATTEMPT_ADDR + boot_attempt.commit
+	mov rdi, s2_commit
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	jne .none
+	stc
+	ret
+.none:
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; s2_put_attempt_record -- Writes the boot-attempt record for s2_commit (the pending kernel
+; about to run). The kernel clears it once it has marked itself good.
+;  IN:  s2_commit
+;  OUT: nothing
+;  CLOBBERS: RCX, RSI, RDI
+s2_put_attempt_record:
+	mov dword [BOOT_ATTEMPT_ADDR + boot_attempt.check], ~BOOT_ATTEMPT_MAGIC
+	mov rsi, s2_commit
+	mov rdi, BOOT_ATTEMPT_ADDR + boot_attempt.commit
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov dword [BOOT_ATTEMPT_ADDR + boot_attempt.magic], BOOT_ATTEMPT_MAGIC
+	ret
 
 ; s2_rollback -- (continuation of s2_load_from_gitfs) RSI = reason.
 s2_rollback:
@@ -311,6 +376,8 @@ s2_rollback:
 	rep movsb
 	mov byte [s2_state], BOOT_STATE_GOOD
 	mov byte [s2_tries], 0
+	mov byte [s2_attempts], 0
+	mov byte [s2_record], 0
 	mov byte [s2_rolled_back], 1
 	mov r8d, BOOT_STATE_GOOD
 	xor r9d, r9d
@@ -353,8 +420,16 @@ s2_loaded:
 	call serial_puts
 	movzx eax, byte [s2_tries]
 	call serial_put_dec
+	mov rsi, s2_msg_attempt
+	call serial_puts
+	movzx eax, byte [s2_attempts]
+	call serial_put_dec
 	mov rsi, s2_crlf
 	call serial_puts
+	cmp byte [s2_record], 0
+	je .out
+	call s2_put_attempt_record
+.out:
 	ret
 
 ; s2_fail -- (continuation) RSI = reason: EVENT error stage=stage2 reason=..., halt.
@@ -397,9 +472,9 @@ s2_print_gitfs_error:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; s2_set_boot -- Writes the `boot` ref (target s2_commit, state, tries) with a mainline commit.
-; A failure is reported but not fatal: the boot goes on.
-;  IN:  R8 = state, R9 = tries, R10 = reason (zero-terminated)
+; s2_set_boot -- Writes the `boot` ref (target s2_commit, state, tries, boot_attempts =
+; s2_attempts) with a mainline commit. A failure is reported but not fatal: the boot goes on.
+;  IN:  R8 = state, R9 = tries, R10 = reason (zero-terminated), s2_attempts
 ;  OUT: nothing
 ;  CLOBBERS: everything but RBP, RSP
 s2_set_boot:
@@ -417,6 +492,10 @@ s2_set_boot:
 	mov rsi, s2_boot_ref
 	mov rdx, s2_commit
 	call gitfs_tx_set_ref
+	jc .failed
+	mov rsi, s2_boot_ref
+	mov al, [s2_attempts]
+	call gitfs_tx_set_boot_attempts
 	jc .failed
 	call gitfs_tx_publish
 	jc .failed
@@ -537,10 +616,12 @@ s2_msg_rollback:    db "EVENT rollback from=", 0
 s2_msg_to:          db " to=", 0
 s2_msg_reason:      db " reason=", 0
 s2_msg_rollback_from: db "rollback from ", 0
-s2_msg_try:         db "boot try", 0
+s2_msg_try:         db "boot attempt", 0
+s2_msg_attempt:     db " attempt=", 0
 s2_msg_watchdog:    db "EVENT watchdog-armed timeout-ms=", 0
 s2_r_unhealthy:     db "unhealthy", 0
 s2_r_exhausted:     db "tries-exhausted", 0
+s2_r_power_lost:    db "power-lost", 0
 s2_r_bad_kernel:    db "bad-kernel", 0
 s2_r_no_good:       db "no-good-kernel", 0
 s2_msg_error_stage: db "EVENT error stage=stage2", 0
@@ -559,6 +640,9 @@ s2_kernel_hash:     resb HASH_SIZE
 s2_state:           resb 1
 s2_tries:           resb 1
 s2_rolled_back:     resb 1
+s2_attempts:        resb 1
+s2_evidence:        resb 1
+s2_record:          resb 1
 s2_wd_nibble:       resb 1
 s2_message:         resb 160
 s2_bss_end:

@@ -40,7 +40,8 @@ watchdog_feed:
 ; health_check -- The self-test after bring-up, for a kernel booted from GitFS: the filesystem
 ; is mounted, the `boot` ref names this kernel's commit, that commit and its root tree read and
 ; verify, the timer ticks. Passing, a pending kernel marks its commit good (boot state good,
-; boot-good moved to it) and prints EVENT kernel-good commit=...; failing, it prints
+; boot-good moved to it), clears the loader's boot-attempt record in RAM and prints
+; EVENT kernel-good commit=...; failing, it prints
 ; EVENT health status=fail reason=..., marks a pending commit bad and reboots, so the loader
 ; rolls back.
 ;  IN:  bootinfo (commit, boot state)
@@ -56,8 +57,8 @@ health_check:
 	mov qword [hc_reason], str_hc_timer
 	mov rax, [ticks]
 	mov [hc_ticks], rax
-	call pit_wait_tick
-	jc .fail
+	cmp rax, TSC_CALIBRATION_TICKS      ; the PIT has ticked through the bring-up
+	jb .fail
 	; the boot ref names us
 	mov qword [hc_reason], str_hc_boot_ref
 	mov rsi, str_boot_ref
@@ -109,6 +110,8 @@ health_check:
 	jc .write_failed
 	call gitfs_tx_publish
 	jc .write_failed
+	mov dword [BOOT_ATTEMPT_ADDR + boot_attempt.magic], 0 ; the attempt succeeded: a reset from
+	                                    ; now on is no evidence against this kernel (boot.inc)
 	mov rax, FS_ARENA_ADDR
 	call gitfs_compact
 	call gitfs_mark

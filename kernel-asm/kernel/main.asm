@@ -91,12 +91,11 @@ kernel_entry:
 	call serial_enable_rx_irq
 	sti
 
-	call time_calibrate
-	jc .timer_dead
-
 	call mem_init
 	call disk_init
 	call fs_init
+	call time_calibrate                 ; over the ticks of the bring-up: no wait
+	jc .timer_dead
 	call fault_fixture
 	call health_check
 

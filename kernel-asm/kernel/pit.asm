@@ -20,12 +20,23 @@ pit_init:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; pit_irq -- IRQ0 handler: counts ticks.
+; pit_irq -- IRQ0 handler: counts ticks and keeps the TSC of the first and the latest tick
+; (time_calibrate measures the TSC against them without waiting).
 ;  IN:  interrupt frame
 ;  OUT: returns from the interrupt
 ;  CLOBBERS: nothing
 pit_irq:
 	push rax
+	push rdx
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mov [tick_tsc], rax
+	cmp qword [ticks], 0
+	jne .counted
+	mov [first_tick_tsc], rax
+.counted:
+	pop rdx
 	inc qword [ticks]
 	mov al, PIC_EOI
 	out PIC1_CMD, al

@@ -1,7 +1,12 @@
 ; time.asm -- wall time since reset from the TSC (which starts at 0 when the machine resets),
 ; calibrated against the PIT tick.
 
-TSC_CALIBRATION_TICKS equ 2
+TSC_CALIBRATION_TICKS equ 2             ; fewest ticks the calibration spans
+
+	section .bss
+tick_tsc:           resq 1              ; TSC at the latest PIT tick (pit_irq)
+first_tick_tsc:     resq 1              ; TSC at the first PIT tick
+	section .text
 
 ; ---------------------------------------------------------------------------------------------
 ; rdtsc64 -- Reads the time-stamp counter.
@@ -15,27 +20,32 @@ rdtsc64:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; time_calibrate -- Measures TSC ticks per millisecond over TSC_CALIBRATION_TICKS PIT ticks
-; (interrupts must be on and the PIT running).
+; time_calibrate -- Sets TSC ticks per millisecond from the TSC of the first and the latest PIT
+; tick (recorded by pit_irq) — over all the ticks since interrupts came on, so it waits only
+; when fewer than TSC_CALIBRATION_TICKS have passed (called late in bring-up, it does not wait).
+; Interrupts must be on and the PIT running.
 ;  IN:  nothing
 ;  OUT: CF = 0 on success (tsc_per_ms set); CF = 1 when the PIT did not tick
-;  CLOBBERS: RAX, RCX, RDX, R8
+;  CLOBBERS: RAX, RCX, RDX
 time_calibrate:
-	call pit_wait_tick                  ; align to a tick edge
-	jc .dead
-	call rdtsc64
-	mov rcx, rax
-	mov r8d, TSC_CALIBRATION_TICKS
-.ticks:
+	cmp qword [ticks], TSC_CALIBRATION_TICKS + 1
+	jae .measure
 	call pit_wait_tick
-	jc .dead
-	dec r8d
-	jnz .ticks
-	call rdtsc64
-	sub rax, rcx                        ; TSC delta over N ticks of PIT_DIVISOR / PIT_INPUT_HZ s
+	jnc time_calibrate
+	ret                                 ; CF = 1: the timer is dead
+.measure:
+	pushfq
+	cli                                 ; the tick count and its TSC from the same tick
+	mov rcx, [ticks]
+	mov rax, [tick_tsc]
+	popfq
+	dec rcx                             ; ticks from the first to the latest
+	sub rax, [first_tick_tsc]           ; TSC delta over RCX ticks of PIT_DIVISOR / PIT_INPUT_HZ s
+	push rcx
 	mov rcx, PIT_INPUT_HZ
 	mul rcx                             ; rdx:rax = delta * input_hz
-	mov rcx, TSC_CALIBRATION_TICKS * PIT_DIVISOR * 1000
+	pop rcx
+	imul rcx, rcx, PIT_DIVISOR * 1000
 	div rcx                             ; rax = TSC per ms
 	test rax, rax
 	jnz .ok
@@ -43,9 +53,6 @@ time_calibrate:
 .ok:
 	mov [tsc_per_ms], rax
 	clc
-	ret
-.dead:
-	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------

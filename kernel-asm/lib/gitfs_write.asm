@@ -883,6 +883,32 @@ gitfs_tx_commit_object:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gitfs_tx_set_boot_attempts -- Sets a ref's boot_attempts (boot counting) in the transaction's
+; superblock; call it after gitfs_tx_set_ref and before gitfs_tx_publish.
+;  IN:  RSI = ref name (zero-terminated), AL = boot attempts
+;  OUT: CF = 0 on success; CF = 1 (GITFS_E_NOT_FOUND) when the ref is absent
+;  CLOBBERS: RCX, RDX, RDI
+gitfs_tx_set_boot_attempts:
+	push rax
+	xor ecx, ecx
+.len:
+	cmp byte [rsi + rcx], 0
+	je .have_len
+	inc rcx
+	jmp .len
+.have_len:
+	push qword [gitfs_sb_ptr]
+	mov rax, [gfs_tx_sb]
+	mov [gitfs_sb_ptr], rax             ; gitfs_ref_find searches "the" superblock
+	call gitfs_ref_find
+	pop qword [gitfs_sb_ptr]
+	pop rax
+	jc .out
+	mov [rdi + gitfs_ref.boot_attempts], al
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gitfs_tx_set_ref -- Points a ref (existing slot) at a hash in the transaction's superblock
 ; and appends the mainline-log commit for the update (its tree lists every other ref as a
 ; gitlink; headers branch/ref/ref-old/ref-new, as the host store writes them).

@@ -7,6 +7,7 @@
 
 SERIAL_TX_CYCLES    equ 8000000000      ; TSC cycles (~3-4 s) before the UART is taken as stalled
 SERIAL_TX_GAP       equ 64              ; pauses between two status polls
+SERIAL_FIFO_BYTES   equ 16              ; the 16550's transmit FIFO (enabled by serial_init)
 
 ; ---------------------------------------------------------------------------------------------
 ; serial_init -- Programs COM1: 115200 baud, 8N1, FIFOs on, UART interrupts off.
@@ -37,6 +38,7 @@ serial_init:
 	mov dx, COM1_PORT + 4
 	mov al, 0x03
 	out dx, al                          ; DTR + RTS
+	mov byte [serial_tx_room], 0        ; nothing known about the FIFO yet
 	pop rdx
 	pop rax
 	ret
@@ -46,11 +48,22 @@ serial_init:
 ; cycles (seconds: QEMU drains the UART only as fast as the host reads it), with pauses between
 ; polls so the guest does not starve QEMU's I/O thread. A transmitter that stays busy that long
 ; is taken as stalled: bytes are then dropped (and counted) without waiting, until it is ready
-; again.
+; again. THRE set means the transmit FIFO is empty, so after seeing it the next
+; SERIAL_FIFO_BYTES - 1 bytes go out without a status read (half the port accesses: each is a
+; round trip to QEMU under TCG).
 ;  IN:  AL = byte
 ;  OUT: nothing
 ;  CLOBBERS: nothing
 serial_putc:
+	cmp byte [serial_tx_room], 0
+	je .poll
+	dec byte [serial_tx_room]
+	push rdx
+	mov dx, COM1_PORT
+	out dx, al
+	pop rdx
+	ret
+.poll:
 	push rcx
 	push rdx
 	push rax
@@ -80,7 +93,8 @@ serial_putc:
 	or rax, rdx
 	pop rdx
 	sub rax, rbx
-	cmp rax, SERIAL_TX_CYCLES
+	mov rcx, SERIAL_TX_CYCLES           ; over 2^31: no cmp immediate holds it (RCX is reset above)
+	cmp rax, rcx
 	jb .wait
 	mov byte [serial_tx_stalled], 1
 .drop:
@@ -90,6 +104,7 @@ serial_putc:
 	jmp .out
 .send:
 	mov byte [serial_tx_stalled], 0
+	mov byte [serial_tx_room], SERIAL_FIFO_BYTES - 1
 	pop rbx
 	pop rax
 	mov dx, COM1_PORT
@@ -239,6 +254,7 @@ serial_put_hexbytes:
 section .bss
 alignb 8
 serial_tx_dropped:  resq 1              ; bytes lost to a stalled transmitter
+serial_tx_room:     resb 1              ; bytes that still fit the FIFO since THRE was seen
 serial_tx_stalled:  resb 1
 section .text
 

@@ -1,7 +1,9 @@
 // Watchdog and automatic rollback: a kernel that hangs, triple-faults, panics or fails its
 // health check is rolled back to the newest good kernel commit, which reaches ready and stays
-// good; a good new kernel marks itself good; power cuts during boots never leave an image that
-// will not boot. QEMU's ib700 watchdog (reset action) is the judge of "hung".
+// good; a good new kernel marks itself good; power cuts during a failing kernel's boots never leave
+// an image that will not boot (a cut is a start, not a failure: the kernel is still rolled back by
+// the watchdog's evidence or the cold-start bound; test/kernel/power-cut.test.ts covers cuts during
+// good boots). QEMU's ib700 watchdog (reset action) is the judge of "hung".
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execa } from 'execa';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -142,10 +144,10 @@ describe('rollback to the previous good kernel', () => {
     expect(r.commit).toBe(goodCommit);
     expect(r.resets).toBe(2);
     const tries = r.events.filter((e) => e.fields.stage === 'loader').map((e) => `${e.fields.state}:${e.fields['tries-left']}`);
-    expect(tries).toEqual(['pending:1', 'pending:0', 'good:0']);
+    expect(tries).toEqual(['pending:2', 'pending:1', 'good:0']); // tries-left: failed boots it may still have
   });
 
-  it('power cuts at random moments during boots never leave an image that will not boot', async () => {
+  it('power cuts at random moments during a hanging kernel\'s boots never leave an image that will not boot', async () => {
     let seed = 99;
     const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
     const { path, good: goodCommit } = imageWith('rb-cut', [faulty.get('hang')!]);

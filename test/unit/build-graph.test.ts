@@ -75,6 +75,22 @@ describe('nasm wrapper', () => {
     expect((err as Error).message).not.toContain('\n');
   });
 
+  it('fails the build on a warning in our source, as file:line', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'main.asm'), 'bits 64\nnop\ncmp rax, 8000000000\n');
+    const err = await assemble({ source: join(dir, 'main.asm'), output: join(dir, 'w.bin'), includeDirs: [dir], root: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AssemblyError);
+    expect((err as Error).message).toMatch(/^main\.asm:3: error: .*immediate exceeds bounds.*warnings fail the build/);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('does not count the warnings nasm 2.16 raises inside its own alignb macro', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'main.asm'), 'bits 64\nnop\nsection .bss\nalignb 8\nx: resq 1\n');
+    const r = await assemble({ source: join(dir, 'main.asm'), output: join(dir, 'a.bin'), includeDirs: [dir], root: dir });
+    expect(readFileSync(r.output)).toEqual(Buffer.from([0x90]));
+  });
+
   it('writes a listing, a symbol map and the include dependencies', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a.inc'), 'here: dq 0\n');

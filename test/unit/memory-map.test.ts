@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { build } from '../../Makefile.ts';
 import { readSymbolMap } from '../../builder/nasm.ts';
 import {
-  BOOTINFO_ADDR, FS_ARENA_ADDR, HEAP_ADDR, IDENTITY_MAP_BYTES, KERNEL_LOAD_ADDR, KERNEL_MAX_BYTES, LOADER_STACK_TOP, PD_ADDR,
+  BOOT_ATTEMPT_ADDR, BOOTINFO_ADDR, CRC16_TABLE_ADDR, FS_ARENA_ADDR, HEAP_ADDR, IDENTITY_MAP_BYTES, KERNEL_LOAD_ADDR, KERNEL_MAX_BYTES, LOADER_STACK_TOP, PD_ADDR,
   PDPT_ADDR, PML4_ADDR, REALMODE_STACK, SECTOR_SIZE, STAGE2_LOAD_ADDR, STAGE2_MAX_BYTES,
 } from '../../gitfs/layout.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -18,7 +18,9 @@ describe('memory map', () => {
     expect(PML4_ADDR + PAGE).toBeLessThanOrEqual(PDPT_ADDR);
     expect(PDPT_ADDR + PAGE).toBeLessThanOrEqual(PD_ADDR);
     expect(PD_ADDR + PAGE).toBeLessThanOrEqual(BOOTINFO_ADDR);
-    expect(BOOTINFO_ADDR + PAGE).toBeLessThanOrEqual(REALMODE_STACK); // the real-mode stack grows down to it
+    expect(BOOTINFO_ADDR + PAGE).toBeLessThanOrEqual(BOOT_ATTEMPT_ADDR);
+    expect(BOOT_ATTEMPT_ADDR + PAGE).toBeLessThanOrEqual(CRC16_TABLE_ADDR);
+    expect(CRC16_TABLE_ADDR + PAGE).toBeLessThanOrEqual(REALMODE_STACK); // the real-mode stack grows down to it
     expect(REALMODE_STACK + SECTOR_SIZE).toBe(STAGE2_LOAD_ADDR); // the MBR sits between them
     expect(CD_KERNEL_ADDR + KERNEL_MAX_BYTES).toBeLessThan(LOADER_STACK_TOP); // the loader's stack grows down to it
     expect(LOADER_STACK_TOP).toBeLessThanOrEqual(CONVENTIONAL_END);
