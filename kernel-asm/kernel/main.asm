@@ -10,6 +10,8 @@
 ;                            2 triple fault, 3 panic, 4 unhealthy)
 %include "gitfs_layout.inc"
 %include "boot.inc"
+%include "e1000.inc"
+%include "net.inc"
 
 %ifndef KERNEL_VERSION
 %define KERNEL_VERSION "0.0.0-dev"
@@ -84,6 +86,7 @@ kernel_entry:
 
 	call time_calibrate
 	jc .timer_dead
+	call net_init                       ; early: the NIC's 1 s receive delay overlaps the boot
 
 	call mem_init
 	call disk_init
@@ -120,6 +123,7 @@ kernel_entry:
 	hlt
 	call watchdog_feed
 	call shell_poll
+	call net_poll
 	jmp .main_loop
 
 .timer_dead:
@@ -164,6 +168,10 @@ panic_halt:
 %include "fs_write.asm"
 %include "rtc.asm"
 %include "health.asm"
+%include "pci.asm"
+%include "e1000.asm"
+%include "net.asm"
+%include "gtp.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif

@@ -374,6 +374,7 @@ shell_table:
 	dq str_cmd_readraw, cmd_readraw
 	dq str_cmd_readfile, cmd_readfile
 	dq str_cmd_put,    cmd_put
+	dq str_cmd_net,    cmd_net
 	dq 0, 0
 
 str_prompt:          db "gt> ", 0
@@ -393,6 +394,7 @@ str_cmd_rev:         db "rev", 0
 str_cmd_readraw:     db "readraw", 0
 str_cmd_readfile:    db "readfile", 0
 str_cmd_put:         db "put", 0
+str_cmd_net:         db "net", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

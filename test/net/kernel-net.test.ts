@@ -1,0 +1,131 @@
+// The kernel's network stack on a real network: two VMs with e1000 NICs on a Linux bridge in a
+// private namespace. Judges: Linux's own ping (ARP + ICMP echo from a client no one here
+// wrote), the kernel's counters after a flood of malformed frames sent from a raw socket, and
+// a boot without a NIC that behaves as before.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { build, type BuildOutputs } from '../../Makefile.ts';
+import { bootToReady } from '../../emulator/boot.ts';
+import { CLUSTER_KEY_FW_CFG, nodeMac } from '../../emulator/qemu-args.ts';
+import { ShellClient } from '../../emulator/shell-client.ts';
+import type { Vm } from '../../emulator/vm.ts';
+import { NetNs } from '../helpers/netns.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const RAWSEND = join(import.meta.dirname, '..', 'helpers', 'rawsend.py');
+
+interface Node {
+  n: number;
+  ip: string;
+  mac: string;
+  vm: Vm;
+  sh: ShellClient;
+  bootEvents: Array<{ name: string; fields: Record<string, string> }>;
+}
+
+let out: BuildOutputs;
+let dir: string;
+let ns: NetNs;
+const nodes: Node[] = [];
+
+async function netStats(node: Node): Promise<Record<string, string>> {
+  const r = await node.sh.run('net');
+  expect(r.status, r.error).toBe('ok');
+  const ev = r.events.find((e) => e.name === 'net');
+  expect(ev).toBeDefined();
+  return ev!.fields;
+}
+
+beforeAll(async () => {
+  dir = tempDir();
+  out = await build({ outDir: join(dir, 'out') });
+  ns = await NetNs.create('net', 2);
+  const key = join(dir, 'cluster.key');
+  writeFileSync(key, randomBytes(32));
+  await Promise.all(
+    [1, 2].map(async (n) => {
+      const disk = join(dir, `node${n}.img`);
+      copyFileSync(out.image, disk);
+      const mac = nodeMac(n);
+      const { vm, result } = await bootToReady(
+        { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[n - 1], mac }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: key }] },
+        90_000,
+      );
+      nodes.push({ n, ip: `10.77.0.${n}`, mac, vm, sh: new ShellClient(vm), bootEvents: result.events });
+    }),
+  );
+  nodes.sort((a, b) => a.n - b.n);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((x) => x.vm.stop(1000)));
+  await ns?.destroy();
+});
+
+describe('kernel network', () => {
+  it('brings the e1000 up with the identity its MAC gives', () => {
+    for (const node of nodes) {
+      const ev = node.bootEvents.find((e) => e.name === 'net');
+      expect(ev?.fields).toMatchObject({ mac: node.mac, ip: node.ip, node: String(node.n), link: 'up' });
+      // the NIC comes up before the disk, so its 1 s receive delay overlaps the boot
+      const names = node.bootEvents.map((e) => e.name);
+      expect(names.indexOf('net')).toBeLessThan(names.indexOf('ready'));
+    }
+  });
+
+  it('answers Linux ping (ARP and ICMP echo), small and full-size', async () => {
+    for (const node of nodes) {
+      const before = Number((await netStats(node)).icmp_echo);
+      const r = await ns.exec('ping', ['-c', '3', '-W', '5', node.ip]);
+      expect(r.exitCode, String(r.stdout)).toBe(0);
+      expect(String(r.stdout)).toMatch(/3 packets transmitted, 3 received/);
+      const big = await ns.exec('ping', ['-c', '2', '-W', '5', '-s', '1472', '-M', 'do', node.ip]);
+      expect(big.exitCode, String(big.stdout)).toBe(0);
+      const after = await netStats(node);
+      expect(Number(after.icmp_echo) - before).toBe(5);
+      expect(Number(after.arp_rx)).toBeGreaterThan(0);
+      expect(Number(after.tx)).toBeGreaterThanOrEqual(5);
+    }
+    // the namespace learned the MACs from the kernel's ARP replies
+    const neigh = String((await ns.exec('ip', ['neigh', 'show', 'dev', 'br0'])).stdout);
+    for (const node of nodes) expect(neigh).toContain(`${node.ip} lladdr ${node.mac}`);
+  });
+
+  it('drops and counts malformed frames by reason and keeps answering', async () => {
+    const node = nodes[0];
+    const before = await netStats(node);
+    const r = await ns.exec('python3', [RAWSEND, 'br0', node.mac, node.ip, String(node.n), '11000', '7'], { timeoutMs: 120_000 });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const sent = JSON.parse(String(r.stdout)) as { reasons: Record<string, number>; total: number };
+    // the node still answers, and has seen every frame by now
+    const ping = await ns.exec('ping', ['-c', '2', '-W', '5', node.ip]);
+    expect(ping.exitCode).toBe(0);
+    const after = await netStats(node);
+    const delta = (k: string) => Number(after[k]) - Number(before[k]);
+    for (const [reason, n] of Object.entries(sent.reasons)) {
+      expect(delta(`drop_${reason}`), `drop_${reason}`).toBeGreaterThanOrEqual(n);
+    }
+    expect(delta('rx_drop')).toBeGreaterThanOrEqual(sent.total);
+    expect(delta('rx')).toBeGreaterThanOrEqual(sent.total);
+    expect(Number(after.nic_rx_err)).toBe(0);
+    expect((await node.sh.run('rev')).status).toBe('ok');
+  }, 180_000);
+});
+
+describe('kernel without a NIC', () => {
+  it('boots as before: net state=absent, and `net` says there is no network', async () => {
+    const disk = join(dir, 'nonic.img');
+    copyFileSync(out.image, disk);
+    const { vm, result } = await bootToReady({ disk, accel: 'tcg' }, 60_000);
+    try {
+      expect(result.events.find((e) => e.name === 'net')?.fields).toEqual({ state: 'absent' });
+      const r = await new ShellClient(vm).run('net');
+      expect(r.status).toBe('error');
+      expect(r.error).toBe('no-network');
+    } finally {
+      await vm.stop(1000);
+    }
+  }, 90_000);
+});
