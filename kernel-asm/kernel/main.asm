@@ -89,6 +89,7 @@ kernel_entry:
 	call net_init                       ; early: the NIC's 1 s receive delay overlaps the boot
 
 	call mem_init
+	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
 	call disk_init
 	call fs_init
 	call fault_fixture
@@ -166,12 +167,15 @@ panic_halt:
 %include "mem.asm"
 %include "fs.asm"
 %include "fs_write.asm"
+%include "fs_hash.asm"
 %include "rtc.asm"
 %include "health.asm"
 %include "pci.asm"
 %include "e1000.asm"
 %include "net.asm"
+%include "fwcfg.asm"
 %include "gtp.asm"
+%include "gtp_fetch.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif

@@ -56,6 +56,7 @@ net_init:
 	call event_begin
 	call net_put_identity
 	call event_end
+	call gtp_init
 	ret
 .no_nic:
 	mov rsi, str_ev_net

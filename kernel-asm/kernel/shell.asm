@@ -375,6 +375,9 @@ shell_table:
 	dq str_cmd_readfile, cmd_readfile
 	dq str_cmd_put,    cmd_put
 	dq str_cmd_net,    cmd_net
+	dq str_cmd_peers,  cmd_peers
+	dq str_cmd_whohas, cmd_whohas
+	dq str_cmd_fetch,  cmd_fetch
 	dq 0, 0
 
 str_prompt:          db "gt> ", 0
@@ -395,6 +398,9 @@ str_cmd_readraw:     db "readraw", 0
 str_cmd_readfile:    db "readfile", 0
 str_cmd_put:         db "put", 0
 str_cmd_net:         db "net", 0
+str_cmd_peers:       db "peers", 0
+str_cmd_whohas:      db "whohas", 0
+str_cmd_fetch:       db "fetch", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

@@ -5,6 +5,7 @@ is wrong in exactly one way (or is random bytes); the node must drop and count e
 
 usage: rawsend.py IFACE NODE_MAC NODE_IP NODE_NUMBER COUNT SEED
 prints one JSON object: {category: frames sent} and "reasons": {drop reason: frames sent}.
+   or: rawsend.py replay IFACE SRC_IP COUNT (resends a captured ANNOUNCE: a replay)
 """
 import json
 import random
@@ -12,6 +13,24 @@ import socket
 import struct
 import sys
 import time
+
+if sys.argv[1] == 'replay':
+    # replay IFACE SRC_IP COUNT: waits for one ANNOUNCE from SRC_IP (a real, authenticated
+    # frame), then sends that same frame COUNT more times; prints {"replayed": COUNT}.
+    iface, src_ip, times = sys.argv[2], socket.inet_aton(sys.argv[3]), int(sys.argv[4])
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind((iface, 0))
+    s.settimeout(10)
+    while True:
+        f = s.recv(2048)
+        if len(f) >= 62 and f[12:14] == b'\x08\x00' and f[26:30] == src_ip and f[23] == 17 \
+                and f[36:38] == struct.pack('!H', 7184) and f[42:44] == b'GT' and f[45] == 1:
+            break
+    for _ in range(times):
+        s.send(f)
+        time.sleep(0.002)
+    print(json.dumps({'replayed': times}))
+    sys.exit(0)
 
 iface, node_mac, node_ip, node_number, count, seed = sys.argv[1:7]
 node_number, count, rnd = int(node_number), int(count), random.Random(int(seed))

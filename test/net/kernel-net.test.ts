@@ -4,7 +4,7 @@
 // a boot without a NIC that behaves as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
 import { bootToReady } from '../../emulator/boot.ts';
@@ -22,6 +22,8 @@ interface Node {
   mac: string;
   vm: Vm;
   sh: ShellClient;
+  /** The kernel commit it booted (EVENT ready commit=). */
+  commit: string;
   bootEvents: Array<{ name: string; fields: Record<string, string> }>;
 }
 
@@ -29,6 +31,10 @@ let out: BuildOutputs;
 let dir: string;
 let ns: NetNs;
 const nodes: Node[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+const blobId = (b: Buffer) => sha1(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]));
 
 async function netStats(node: Node): Promise<Record<string, string>> {
   const r = await node.sh.run('net');
@@ -53,7 +59,7 @@ beforeAll(async () => {
         { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[n - 1], mac }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: key }] },
         90_000,
       );
-      nodes.push({ n, ip: `10.77.0.${n}`, mac, vm, sh: new ShellClient(vm), bootEvents: result.events });
+      nodes.push({ n, ip: `10.77.0.${n}`, mac, vm, sh: new ShellClient(vm), commit: result.commit, bootEvents: result.events });
     }),
   );
   nodes.sort((a, b) => a.n - b.n);
@@ -112,6 +118,74 @@ describe('kernel network', () => {
     expect(Number(after.nic_rx_err)).toBe(0);
     expect((await node.sh.run('rev')).status).toBe('ok');
   }, 180_000);
+});
+
+describe('cluster protocol (GTP)', () => {
+  it('nodes hear each other through authenticated ANNOUNCEs: peers', async () => {
+    for (const node of nodes) {
+      const other = nodes.find((x) => x !== node)!;
+      const otherRev = (await other.sh.run('rev')).lines[0];
+      let peer: Record<string, string> | undefined;
+      for (let i = 0; i < 40 && !peer; i++) {
+        peer = (await node.sh.run('peers')).events.find((e) => e.name === 'peer' && e.fields.node === String(other.n))?.fields;
+        if (!peer) await sleep(250);
+      }
+      expect(peer).toMatchObject({ ip: other.ip, mac: other.mac, state: 'live', rev: otherRev, kernel: other.commit, version: out.kernelVersion });
+      const stats = await netStats(node);
+      expect(stats.peers).toBe('1');
+      expect(Number(stats.announces_rx)).toBeGreaterThan(0);
+    }
+  });
+
+  it('a file put on node 1 is found and fetched by hash on node 2, byte for byte', async () => {
+    const [a, b] = nodes;
+    const data = randomBytes(200_000); // 143 chunks, three GET windows
+    const put = await a.sh.run(`put /kernel/net/blob.bin ${data.length}`, { input: data });
+    expect(put.status, put.error).toBe('ok');
+    const blob = put.events.find((e) => e.name === 'put')!.fields.blob;
+    expect(blob).toBe(blobId(data));
+    expect((await b.sh.run(`cat ${blob}`)).error).toBe('not-found');
+
+    const wh = await b.sh.run(`whohas ${blob}`);
+    expect(wh.status, wh.error).toBe('ok');
+    const answers = wh.events.filter((e) => e.name === 'i-have');
+    expect(answers.map((e) => e.fields)).toEqual([expect.objectContaining({ node: '1', ip: a.ip, size: String(data.length), type: '3' })]);
+    expect(Number(answers[0].fields.us)).toBeGreaterThan(0);
+
+    const f = await b.sh.run(`fetch ${blob}`);
+    expect(f.status, f.error).toBe('ok');
+    expect(f.events.find((e) => e.name === 'fetch')?.fields).toMatchObject({ hash: blob, size: String(data.length), type: '3', from: '1', chunks: '143' });
+    const cat = await b.sh.run(`cat ${blob}`);
+    expect(cat.data?.equals(data)).toBe(true);
+    expect((await b.sh.run(`sha1 ${blob}`)).lines).toEqual([sha1(data)]);
+    expect((await b.sh.run(`stat ${blob}`)).lines).toEqual([`100644 blob ${data.length} ${blob}`]);
+    expect((await b.sh.run(`fetch ${blob}`)).events.find((e) => e.name === 'fetch')?.fields.from).toBe('local');
+    // node 2 now serves it too: node 1 hears it answer
+    const back = await a.sh.run(`whohas ${blob}`);
+    expect(back.events.filter((e) => e.name === 'i-have').map((e) => e.fields.node)).toEqual(['2']);
+    expect(Number((await netStats(a)).data_tx)).toBeGreaterThanOrEqual(143);
+  }, 120_000);
+
+  it('an object no node holds: fetch says timeout; a malformed hash: usage', async () => {
+    const b = nodes[1];
+    const r = await b.sh.run(`fetch ${'ab'.repeat(20)}`);
+    expect(r.error).toBe('timeout');
+    expect((await b.sh.run('fetch 1234')).error).toBe('usage');
+    expect((await b.sh.run(`whohas ${'cd'.repeat(20)}`)).events.find((e) => e.name === 'whohas')?.fields).toMatchObject({ holders: '0', tries: '3' });
+  });
+
+  it('a replayed ANNOUNCE (a real frame, sent again) is dropped and counted', async () => {
+    const [a, b] = nodes;
+    const before = await netStats(a);
+    const r = await ns.exec('python3', [RAWSEND, 'replay', 'br0', b.ip, '5'], { timeoutMs: 30_000 });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    await sleep(200);
+    const after = await netStats(a);
+    expect(Number(after.drop_replay) - Number(before.drop_replay)).toBeGreaterThanOrEqual(5);
+    expect(Number(after.replay) - Number(before.replay)).toBeGreaterThanOrEqual(5);
+    // the genuine ANNOUNCEs still count: node 2 stays a live peer
+    expect((await a.sh.run('peers')).events.find((e) => e.name === 'peer')?.fields.state).toBe('live');
+  });
 });
 
 describe('kernel without a NIC', () => {

@@ -1,0 +1,1098 @@
+; gtp_fetch.asm -- finding and moving objects over GTP (docs/protocol.md, "Behaviour"):
+; WHO_HAS / I_HAVE on the group with the holder cache, GET / DATA / NOT_HERE unicast served
+; from GitFS, HAVE after a fetch, and the shell's `whohas HASH` and `fetch HASH`.
+; Objects move through two buffers reserved at the top of RAM (net_reserve): the serve cache
+; (the last object served, verified when GitFS read it) and the fetch buffer.
+
+GTP_OBJECT_MAX      equ 0x1000000       ; 16 MiB: the largest object fetched or served
+GTP_RESERVE_FLOOR   equ 0x2000000       ; GitFS keeps at least 32 MiB of arena
+GTP_HOLDER_SLOTS    equ 32              ; holder cache entries (hashes)
+GTP_HOLDERS_MAX     equ 8               ; holders per hash
+GTP_ANSWER_SLOTS    equ 8               ; delayed I_HAVE answers
+GTP_ASKED_SLOTS     equ 32              ; (asker, qid) pairs already answered
+GTP_QUERY_ANSWERS   equ 8
+GTP_QUERY_MS        equ 200             ; a WHO_HAS round
+GTP_QUERY_TRIES     equ 3
+GTP_WINDOW_MS       equ 100             ; a GET window not complete by then is re-requested
+GTP_WINDOW_TRIES    equ 5               ; silent tries on one holder before the next
+GTP_CHUNKS_MAX      equ (GTP_OBJECT_MAX + GTP_CHUNK_MAX - 1) / GTP_CHUNK_MAX
+GTP_WINDOW_CHUNKS   equ GTP_GET_MAX / GTP_CHUNK_MAX
+
+struc gtp_holder
+  .hash             resb 20
+  .count            resb 1
+  .otype            resb 1
+  .pad              resw 1
+  .size             resq 1
+  .stamp            resq 1
+  .nodes            resd GTP_HOLDERS_MAX
+  .ips              resd GTP_HOLDERS_MAX
+endstruc
+
+struc gtp_answer
+  .due              resq 1              ; ticks; 0 = free
+  .asker            resd 1
+  .qid              resd 1
+  .size             resq 1
+  .otype            resb 1
+  .pad              resb 3
+  .hash             resb 20
+endstruc
+
+; ---------------------------------------------------------------------------------------------
+; net_reserve -- Takes the fetch buffer and the serve cache (16 MiB each) from the top of RAM,
+; before GitFS sizes its arena; with too little RAM there are none (fetch: out-of-memory).
+;  IN:  mem_top (mem_init)
+;  OUT: gtp_fetch_buf, gtp_serve_buf (0: none); mem_top lowered
+;  CLOBBERS: RAX
+net_reserve:
+	mov rax, [mem_top]
+	sub rax, 2 * GTP_OBJECT_MAX
+	jb .none
+	cmp rax, FS_ARENA_ADDR + GTP_RESERVE_FLOOR
+	jb .none
+	mov [mem_top], rax
+	mov [gtp_fetch_buf], rax
+	add rax, GTP_OBJECT_MAX
+	mov [gtp_serve_buf], rax
+.none:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_serve_load -- Makes an object this node stores (not a referral) the serve cache's,
+; read and verified through GitFS.
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 0: gtp_serve_size, gtp_serve_type, bytes at [gtp_serve_buf]; CF = 1 not held
+;       (absent, referral, unreadable, larger than GTP_OBJECT_MAX, no buffer)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
+gtp_serve_load:
+	cmp byte [gtp_serve_valid], 0
+	je .load
+	mov rdi, gtp_serve_hash
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	je .hit
+.load:
+	cmp byte [fs_mounted], 0
+	je .miss
+	cmp qword [gtp_serve_buf], 0
+	je .miss
+	mov byte [gtp_serve_valid], 0
+	call gitfs_mark
+	push rax
+	push rsi
+	call gitfs_read_object
+	pop rsi
+	jc .release_miss
+	cmp rcx, GTP_OBJECT_MAX
+	ja .release_miss
+	mov [gtp_serve_size], rcx
+	mov [gtp_serve_type], dl
+	push rsi
+	mov rsi, rax
+	mov rdi, [gtp_serve_buf]
+	rep movsb
+	pop rsi
+	mov rdi, gtp_serve_hash
+	push rsi
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	mov byte [gtp_serve_valid], 1
+	pop rax
+	call gitfs_release
+.hit:
+	clc
+	ret
+.release_miss:
+	pop rax
+	call gitfs_release
+.miss:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_holder_find -- The holder cache entry of a hash.
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 0 and RBX = the entry; CF = 1 absent (RBX = a free or the oldest entry)
+;  CLOBBERS: RAX, RCX, RDX, RDI
+gtp_holder_find:
+	xor eax, eax
+	mov rdx, -1
+	mov rbx, gtp_holder_cache
+.scan:
+	lea rdi, [gtp_holder_cache + rax]
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	je .hit
+	lea rdi, [gtp_holder_cache + rax]
+	mov rcx, [rdi + gtp_holder.stamp]
+	cmp byte [rdi + gtp_holder.count], 0
+	jne .used
+	xor ecx, ecx
+.used:
+	cmp rcx, rdx
+	jae .next
+	mov rdx, rcx
+	mov rbx, rdi
+.next:
+	add eax, gtp_holder_size
+	cmp eax, GTP_HOLDER_SLOTS * gtp_holder_size
+	jb .scan
+	stc
+	ret
+.hit:
+	lea rbx, [gtp_holder_cache + rax]
+	cmp byte [rbx + gtp_holder.count], 0
+	je .empty
+	clc
+	ret
+.empty:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_holder_add -- Records that a node holds an object (I_HAVE or HAVE heard).
+;  IN:  RSI = 20-byte hash, R8 = size, R9B = object type; the frame's sender in
+;       [gtp_rx_frame], its address in net_rx_src_ip
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI
+gtp_holder_add:
+	call gtp_holder_find
+	jnc .have_entry
+	mov rdi, rbx
+	push rsi
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	mov byte [rbx + gtp_holder.count], 0
+.have_entry:
+	mov [rbx + gtp_holder.size], r8
+	mov [rbx + gtp_holder.otype], r9b
+	mov rax, [ticks]
+	mov [rbx + gtp_holder.stamp], rax
+	mov rax, [gtp_rx_frame]
+	mov eax, [rax + gtp_hdr.sender]
+	movzx ecx, byte [rbx + gtp_holder.count]
+	xor edx, edx
+.dup:
+	cmp edx, ecx
+	jae .append
+	cmp [rbx + gtp_holder.nodes + rdx * 4], eax
+	je .set_ip
+	inc edx
+	jmp .dup
+.append:
+	cmp ecx, GTP_HOLDERS_MAX
+	jae .out                            ; full: the first eight are enough
+	inc byte [rbx + gtp_holder.count]
+	mov [rbx + gtp_holder.nodes + rdx * 4], eax
+.set_ip:
+	mov eax, [net_rx_src_ip]
+	mov [rbx + gtp_holder.ips + rdx * 4], eax
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_who_has -- WHO_HAS: a node that stores the object answers I_HAVE on the group after
+; (node number mod 8) ms, at most once per (asker, qid).
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
+gtp_rx_who_has:
+	mov eax, [rsi + gtp_hdr.sender]
+	mov edx, [rsi + gtp_hdr_size + gtp_who_has.qid]
+	xor ecx, ecx
+.asked:
+	cmp [gtp_asked + rcx * 8], eax
+	jne .asked_next
+	cmp [gtp_asked + rcx * 8 + 4], edx
+	je .out                             ; answered already
+.asked_next:
+	inc ecx
+	cmp ecx, GTP_ASKED_SLOTS
+	jb .asked
+	push rsi
+	add rsi, gtp_hdr_size + gtp_who_has.hash
+	call gtp_serve_load
+	pop rsi
+	jc .out                             ; not ours: silence
+	; a free answer slot
+	xor ebx, ebx
+.slot:
+	cmp qword [gtp_answers + rbx + gtp_answer.due], 0
+	je .free
+	add ebx, gtp_answer_size
+	cmp ebx, GTP_ANSWER_SLOTS * gtp_answer_size
+	jb .slot
+	ret                                 ; all busy: the asker retries
+.free:
+	lea rbx, [gtp_answers + rbx]
+	mov eax, [rsi + gtp_hdr.sender]
+	mov [rbx + gtp_answer.asker], eax
+	mov edx, [rsi + gtp_hdr_size + gtp_who_has.qid]
+	mov [rbx + gtp_answer.qid], edx
+	mov ecx, [gtp_asked_next]           ; remember (asker, qid)
+	mov [gtp_asked + rcx * 8], eax
+	mov [gtp_asked + rcx * 8 + 4], edx
+	inc ecx
+	cmp ecx, GTP_ASKED_SLOTS
+	jb .asked_ok
+	xor ecx, ecx
+.asked_ok:
+	mov [gtp_asked_next], ecx
+	mov rax, [gtp_serve_size]
+	mov [rbx + gtp_answer.size], rax
+	mov al, [gtp_serve_type]
+	mov [rbx + gtp_answer.otype], al
+	lea rdi, [rbx + gtp_answer.hash]
+	add rsi, gtp_hdr_size + gtp_who_has.hash
+	mov ecx, 20
+	rep movsb
+	mov eax, [net_node]
+	and eax, 7
+	add rax, [ticks]
+	or rax, 1                           ; never 0 (0 marks a free slot)
+	mov [rbx + gtp_answer.due], rax
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_answer_due -- Sends the I_HAVE answers whose delay has passed.
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9, R15
+gtp_answer_due:
+	xor r15d, r15d
+.slot:
+	mov rax, [gtp_answers + r15 + gtp_answer.due]
+	test rax, rax
+	jz .next
+	cmp rax, [ticks]
+	ja .next
+	lea rsi, [gtp_answers + r15 + gtp_answer.hash]
+	mov rdi, gtp_tx_payload + gtp_i_have.hash
+	mov ecx, 20
+	rep movsb
+	mov eax, [gtp_answers + r15 + gtp_answer.qid]
+	mov [gtp_tx_payload + gtp_i_have.qid], eax
+	mov rax, [gtp_answers + r15 + gtp_answer.size]
+	mov [gtp_tx_payload + gtp_i_have.size], rax
+	mov al, [gtp_answers + r15 + gtp_answer.otype]
+	mov [gtp_tx_payload + gtp_i_have.otype], al
+	mov byte [gtp_tx_payload + gtp_i_have.pad], 0
+	mov word [gtp_tx_payload + gtp_i_have.pad + 1], 0
+	mov qword [gtp_answers + r15 + gtp_answer.due], 0
+	mov al, GTP_T_I_HAVE
+	mov ecx, gtp_i_have_size
+	mov edx, NET_GROUP_N
+	xor r8d, r8d
+	call gtp_send
+	jc .next
+	inc qword [gtp_i_have_sent]
+.next:
+	add r15d, gtp_answer_size
+	cmp r15d, GTP_ANSWER_SLOTS * gtp_answer_size
+	jb .slot
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_i_have -- I_HAVE: the holder cache learns the sender; an answer to our running query
+; (same qid and hash) is recorded with its time.
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9
+gtp_rx_i_have:
+	mov r8, [rsi + gtp_hdr_size + gtp_i_have.size]
+	mov r9b, [rsi + gtp_hdr_size + gtp_i_have.otype]
+	push rsi
+	add rsi, gtp_hdr_size + gtp_i_have.hash
+	call gtp_holder_add
+	pop rsi
+	cmp byte [gtp_q_active], 0
+	je .out
+	mov eax, [rsi + gtp_hdr_size + gtp_i_have.qid]
+	cmp eax, [gtp_q_qid]
+	jne .out
+	push rsi
+	add rsi, gtp_hdr_size + gtp_i_have.hash
+	mov rdi, gtp_q_hash
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	jne .out
+	mov ecx, [gtp_q_count]
+	cmp ecx, GTP_QUERY_ANSWERS
+	jae .out
+	inc dword [gtp_q_count]
+	shl ecx, 5
+	lea rdi, [gtp_q_answers + rcx]
+	mov eax, [rsi + gtp_hdr.sender]
+	mov [rdi], eax
+	mov eax, [net_rx_src_ip]
+	mov [rdi + 4], eax
+	mov rax, [rsi + gtp_hdr_size + gtp_i_have.size]
+	mov [rdi + 8], rax
+	movzx eax, byte [rsi + gtp_hdr_size + gtp_i_have.otype]
+	mov [rdi + 16], rax
+	push rdx
+	call rdtsc64
+	pop rdx
+	sub rax, [gtp_q_start]
+	mov [rdi + 24], rax                 ; TSC ticks after the query left
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_have -- HAVE: the sender now holds the object (holder cache).
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8, R9
+gtp_rx_have:
+	mov r8, [rsi + gtp_hdr_size + gtp_have.size]
+	mov r9b, [rsi + gtp_hdr_size + gtp_have.otype]
+	add rsi, gtp_hdr_size + gtp_have.hash
+	jmp gtp_holder_add
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_get -- GET: the window [offset, offset + length) of a stored object as DATA chunks,
+; in order, straight back to the asker; NOT_HERE for an object this node does not store.
+;  IN:  RSI = frame; net_rx_src_ip, net_rx_mac
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11, R14
+gtp_rx_get:
+	mov eax, [rsi + gtp_hdr_size + gtp_get.length]
+	test eax, eax
+	jz .size
+	cmp eax, GTP_GET_MAX
+	ja .size
+	mov [gtp_get_end], rax
+	mov rax, [rsi + gtp_hdr_size + gtp_get.offset]
+	mov [gtp_get_pos], rax
+	mov eax, [rsi + gtp_hdr_size + gtp_get.fid]
+	mov [gtp_get_fid], eax
+	mov eax, [net_rx_src_ip]
+	mov [gtp_get_ip], eax
+	push rsi
+	add rsi, gtp_hdr_size + gtp_get.hash
+	mov rdi, gtp_get_hash
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	mov rsi, gtp_get_hash
+	call gtp_serve_load
+	jc .not_here
+	mov rax, [gtp_get_pos]
+	cmp rax, [gtp_serve_size]
+	jae .size                           ; a window past the end
+	add rax, [gtp_get_end]              ; end = min(offset + length, total)
+	cmp rax, [gtp_serve_size]
+	jbe .end_ok
+	mov rax, [gtp_serve_size]
+.end_ok:
+	mov [gtp_get_end], rax
+.chunk:
+	mov rax, [gtp_get_pos]
+	mov rcx, [gtp_get_end]
+	sub rcx, rax
+	jbe .done
+	cmp rcx, GTP_CHUNK_MAX
+	jbe .len_ok
+	mov ecx, GTP_CHUNK_MAX
+.len_ok:
+	mov r14, rcx
+	mov rsi, gtp_get_hash
+	mov rdi, gtp_tx_payload + gtp_data.hash
+	mov ecx, 20
+	rep movsb
+	mov eax, [gtp_get_fid]
+	mov [gtp_tx_payload + gtp_data.fid], eax
+	mov rax, [gtp_get_pos]
+	mov [gtp_tx_payload + gtp_data.offset], rax
+	mov rdx, [gtp_serve_size]
+	mov [gtp_tx_payload + gtp_data.total], rdx
+	mov dl, [gtp_serve_type]
+	mov [gtp_tx_payload + gtp_data.otype], dl
+	mov byte [gtp_tx_payload + gtp_data.pad], 0
+	mov word [gtp_tx_payload + gtp_data.pad + 1], 0
+	mov rsi, [gtp_serve_buf]
+	add rsi, rax
+	mov rdi, gtp_tx_payload + gtp_data_size
+	mov rcx, r14
+	rep movsb
+	mov rsi, gtp_tx_payload + gtp_data_size
+	mov rcx, r14
+	xor eax, eax
+	call crc32_buffer
+	mov [gtp_tx_payload + gtp_data.crc], eax
+	mov al, GTP_T_DATA
+	lea ecx, [r14 + gtp_data_size]
+	mov edx, [gtp_get_ip]
+	mov r8, net_rx_mac
+	call gtp_send
+	jc .done                            ; no slot: the asker re-requests what is missing
+	inc qword [gtp_data_sent]
+	add [gtp_get_pos], r14
+	jmp .chunk
+.done:
+	ret
+.not_here:
+	mov rsi, gtp_get_hash
+	mov rdi, gtp_tx_payload + gtp_not_here.hash
+	mov ecx, 20
+	rep movsb
+	mov eax, [gtp_get_fid]
+	mov [gtp_tx_payload + gtp_not_here.fid], eax
+	mov al, GTP_T_NOT_HERE
+	mov ecx, gtp_not_here_size
+	mov edx, [gtp_get_ip]
+	mov r8, net_rx_mac
+	call gtp_send
+	ret
+.size:
+	mov eax, NET_DROP_SIZE
+	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_not_here -- NOT_HERE from the holder of our running fetch: ask the next one at once.
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RSI, RDI
+gtp_rx_not_here:
+	call gtp_fetch_match
+	jne .out
+	mov byte [gtp_f_not_here], 1
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_fetch_match -- (internal) Is this frame for the running fetch: its hash (payload
+; offset 0), fid (NOT_HERE and DATA both carry it at offset 20) and sender?
+;  IN:  RSI = frame
+;  OUT: ZF = 1 when it is
+;  CLOBBERS: RAX, RCX, RDI
+gtp_fetch_match:
+	cmp byte [gtp_f_active], 0
+	je .no
+	mov eax, [rsi + gtp_hdr.sender]
+	cmp eax, [gtp_f_node]
+	jne .out
+	mov eax, [rsi + gtp_hdr_size + gtp_data.fid]
+	cmp eax, [gtp_f_fid]
+	jne .out
+	push rsi
+	add rsi, gtp_hdr_size + gtp_data.hash
+	mov rdi, gtp_f_hash
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+.out:
+	ret
+.no:
+	or eax, 1                           ; ZF = 0
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_data -- DATA for the running fetch: the chunk must sit where the object's chunking
+; puts it, have the length that place requires and match its CRC-32 (else bad_chunk); a new
+; chunk goes into the fetch buffer and the bitmap.
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI
+gtp_rx_data:
+	call gtp_fetch_match
+	jne .out
+	mov rax, [rsi + gtp_hdr_size + gtp_data.total]
+	cmp rax, [gtp_f_size]
+	jne .bad
+	mov rax, [rsi + gtp_hdr_size + gtp_data.offset]
+	cmp rax, [gtp_f_size]
+	jae .bad
+	xor edx, edx
+	mov ecx, GTP_CHUNK_MAX
+	div rcx                             ; RAX = chunk index
+	test rdx, rdx
+	jnz .bad
+	mov rbx, rax
+	mov rcx, [gtp_f_size]               ; expected length: min(CHUNK_MAX, size - offset)
+	sub rcx, [rsi + gtp_hdr_size + gtp_data.offset]
+	cmp rcx, GTP_CHUNK_MAX
+	jbe .want
+	mov ecx, GTP_CHUNK_MAX
+.want:
+	movzx eax, word [rsi + gtp_hdr.length]
+	sub eax, gtp_data_size
+	cmp rax, rcx
+	jne .bad
+	push rsi
+	add rsi, gtp_hdr_size + gtp_data_size
+	xor eax, eax
+	call crc32_buffer
+	pop rsi
+	cmp eax, [rsi + gtp_hdr_size + gtp_data.crc]
+	jne .bad
+	bts [gtp_f_bitmap], rbx
+	jc .out                             ; a duplicate
+	inc qword [gtp_f_got]
+	mov rdi, [gtp_fetch_buf]
+	add rdi, [rsi + gtp_hdr_size + gtp_data.offset]
+	add rsi, gtp_hdr_size + gtp_data_size
+	rep movsb
+.out:
+	ret
+.bad:
+	inc qword [gtp_bad_chunk]
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_wait_step -- One turn of a command's wait: feeds the watchdog, takes received frames and
+; runs the protocol's timers (the main loop's work, without halting).
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gtp_wait_step:
+	call watchdog_feed
+	call e1000_poll
+	call gtp_tick
+	pause
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_deadline -- A TSC deadline.
+;  IN:  EAX = milliseconds from now
+;  OUT: RAX = TSC value
+;  CLOBBERS: RDX
+gtp_deadline:
+	mul qword [tsc_per_ms]
+	push rax
+	call rdtsc64
+	pop rdx
+	add rax, rdx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_tsc_us -- TSC ticks to microseconds.
+;  IN:  RAX = TSC ticks
+;  OUT: RAX = microseconds
+;  CLOBBERS: RDX
+gtp_tsc_us:
+	push rcx
+	mov ecx, 1000
+	mul rcx
+	div qword [tsc_per_ms]
+	pop rcx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_query -- Asks the group who holds gtp_q_hash: WHO_HAS (a new qid each round), then
+; GTP_QUERY_MS of listening, up to GTP_QUERY_TRIES rounds until someone answers.
+;  IN:  gtp_q_hash
+;  OUT: gtp_q_count answers in gtp_q_answers (node, ip, size, type, TSC delay), gtp_q_tries
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gtp_query:
+	mov dword [gtp_q_tries], 0
+.round:
+	inc dword [gtp_q_tries]
+	inc dword [gtp_qid_next]
+	mov eax, [gtp_qid_next]
+	mov [gtp_q_qid], eax
+	mov dword [gtp_q_count], 0
+	mov byte [gtp_q_active], 1
+	mov rsi, gtp_q_hash
+	mov rdi, gtp_tx_payload + gtp_who_has.hash
+	mov ecx, 20
+	rep movsb
+	mov [gtp_tx_payload + gtp_who_has.qid], eax
+	call rdtsc64
+	mov [gtp_q_start], rax
+	mov al, GTP_T_WHO_HAS
+	mov ecx, gtp_who_has_size
+	mov edx, NET_GROUP_N
+	xor r8d, r8d
+	call gtp_send
+	mov eax, GTP_QUERY_MS
+	call gtp_deadline
+	mov [gtp_q_deadline], rax
+.listen:
+	call gtp_wait_step
+	call rdtsc64
+	cmp rax, [gtp_q_deadline]
+	jb .listen
+	cmp dword [gtp_q_count], 0
+	jne .done
+	cmp dword [gtp_q_tries], GTP_QUERY_TRIES
+	jb .round
+.done:
+	mov byte [gtp_q_active], 0
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_parse_hash -- (internal) The command's argument: exactly 40 hex digits.
+;  IN:  RSI = arguments
+;  OUT: CF = 0 and [RDI] = the hash; CF = 1 (the caller says usage)
+;  CLOBBERS: RAX, RCX, RDX, RSI
+gtp_parse_hash:
+	push rdi
+	call gitfs_parse_hex20
+	pop rdi
+	jc .bad
+	cmp byte [rsi], 0
+	je .ok
+	cmp byte [rsi], ' '
+	jne .bad
+.ok:
+	clc
+	ret
+.bad:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; cmd_whohas -- `whohas HASH`: asks the group; one `EVENT i-have node=N ip=... size=N type=T
+; us=T` per answer (us: from the query leaving to the answer arriving), then
+; `EVENT whohas hash=... holders=N tries=N`.
+;  IN:  RSI = arguments
+;  OUT: CF = 0; CF = 1 on usage / no network
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+cmd_whohas:
+	cmp byte [net_up], 0
+	je .none
+	mov rdi, gtp_q_hash
+	call gtp_parse_hash
+	jc .usage
+	call gtp_query
+	xor ebx, ebx
+.answer:
+	cmp ebx, [gtp_q_count]
+	jae .summary
+	mov r12d, ebx
+	shl r12d, 5
+	mov rsi, str_ev_i_have
+	call event_begin
+	mov rsi, str_net_key_node
+	mov eax, [gtp_q_answers + r12]
+	call event_kv_dec
+	mov rsi, str_net_key_ip
+	call event_key
+	mov eax, [gtp_q_answers + r12 + 4]
+	call net_put_ip
+	mov rsi, str_key_size
+	mov rax, [gtp_q_answers + r12 + 8]
+	call event_kv_dec
+	mov rsi, str_gtp_key_type
+	mov rax, [gtp_q_answers + r12 + 16]
+	call event_kv_dec
+	mov rsi, str_gtp_key_us
+	mov rax, [gtp_q_answers + r12 + 24]
+	call gtp_tsc_us
+	call event_kv_dec
+	call event_end
+	inc ebx
+	jmp .answer
+.summary:
+	mov rsi, str_ev_whohas
+	call event_begin
+	mov rsi, str_gtp_key_hash
+	call event_key
+	mov rsi, gtp_q_hash
+	mov ecx, 20
+	call serial_put_hexbytes
+	mov rsi, str_gtp_key_holders
+	mov eax, [gtp_q_count]
+	call event_kv_dec
+	mov rsi, str_gtp_key_tries
+	mov eax, [gtp_q_tries]
+	call event_kv_dec
+	call event_end
+	clc
+	ret
+.usage:
+	mov rdx, str_usage
+	jmp shell_error
+.none:
+	mov rdx, str_net_no_network
+	jmp shell_error
+
+; ---------------------------------------------------------------------------------------------
+; gtp_fetch_window -- (internal) Requests the missing chunks of the current window with one GET
+; per run of missing chunks.
+;  IN:  gtp_f_win (first chunk), gtp_f_win_end (chunk past the window)
+;  OUT: gtp_f_sent = GETs sent
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R10
+gtp_fetch_window:
+	mov qword [gtp_f_sent], 0
+	mov r10, [gtp_f_win]
+.skip:
+	cmp r10, [gtp_f_win_end]
+	jae .out
+	bt [gtp_f_bitmap], r10
+	jnc .run
+	inc r10
+	jmp .skip
+.run:
+	mov rbx, r10                        ; first missing
+.extend:
+	inc r10
+	cmp r10, [gtp_f_win_end]
+	jae .send
+	bt [gtp_f_bitmap], r10
+	jnc .extend
+.send:
+	push r10
+	mov rsi, gtp_f_hash
+	mov rdi, gtp_tx_payload + gtp_get.hash
+	mov ecx, 20
+	rep movsb
+	mov rax, rbx
+	imul rax, rax, GTP_CHUNK_MAX
+	mov [gtp_tx_payload + gtp_get.offset], rax
+	mov rcx, r10
+	sub rcx, rbx
+	imul rcx, rcx, GTP_CHUNK_MAX
+	mov [gtp_tx_payload + gtp_get.length], ecx
+	mov eax, [gtp_f_fid]
+	mov [gtp_tx_payload + gtp_get.fid], eax
+	mov al, GTP_T_GET
+	mov ecx, gtp_get_size
+	mov edx, [gtp_f_ip]
+	xor r8d, r8d
+	call gtp_send
+	pop r10
+	inc qword [gtp_f_sent]
+	jmp .skip
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; cmd_fetch -- `fetch HASH`: finds holders (holder cache, else WHO_HAS), fetches the object into
+; the fetch buffer by GET windows (re-requesting missing ranges after 100 ms, counted
+; retransmits; 5 silent tries or NOT_HERE: the next holder), verifies its SHA-1 (bad_object:
+; the next holder), stores it in GitFS (one transaction) and multicasts HAVE.
+; `EVENT fetch hash=... size=N type=T from=NODE us=T chunks=N retransmits=N`; an object
+; already stored: from=local. Errors: usage, no-network, out-of-memory, too-big, timeout (no
+; holder answered), no-holder (every holder failed), and GitFS's.
+;  IN:  RSI = arguments
+;  OUT: CF = 0 stored; CF = 1 error printed
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+cmd_fetch:
+	cmp byte [net_up], 0
+	je .none
+	mov rdi, gtp_f_hash
+	call gtp_parse_hash
+	jc .usage
+	call fs_begin
+	jc .out
+	call rdtsc64
+	mov [gtp_f_start], rax
+	mov qword [gtp_f_retx], 0
+	mov rsi, gtp_f_hash
+	call gtp_serve_load
+	jnc .local
+	cmp qword [gtp_fetch_buf], 0
+	je .nomem
+	mov rsi, gtp_f_hash
+	call gtp_holder_find
+	jnc .have_holders
+	mov rsi, gtp_f_hash
+	mov rdi, gtp_q_hash
+	mov ecx, 20
+	rep movsb
+	call gtp_query
+	cmp dword [gtp_q_count], 0
+	je .timeout
+	mov rsi, gtp_f_hash
+	call gtp_holder_find
+	jc .timeout
+.have_holders:
+	mov [gtp_f_entry], rbx
+	mov rax, [rbx + gtp_holder.size]
+	cmp rax, GTP_OBJECT_MAX
+	ja .too_big
+	mov [gtp_f_size], rax
+	mov al, [rbx + gtp_holder.otype]
+	mov [gtp_f_type], al
+	mov qword [gtp_f_holder], 0
+.holder:
+	mov rbx, [gtp_f_entry]
+	mov rcx, [gtp_f_holder]
+	movzx eax, byte [rbx + gtp_holder.count]
+	cmp rcx, rax
+	jae .no_holder
+	mov eax, [rbx + gtp_holder.nodes + rcx * 4]
+	mov [gtp_f_node], eax
+	mov eax, [rbx + gtp_holder.ips + rcx * 4]
+	mov [gtp_f_ip], eax
+	inc dword [gtp_fid_next]
+	mov eax, [gtp_fid_next]
+	mov [gtp_f_fid], eax
+	mov rdi, gtp_f_bitmap
+	xor eax, eax
+	mov ecx, (GTP_CHUNKS_MAX + 63) / 64 * 8
+	rep stosb
+	mov qword [gtp_f_got], 0
+	mov byte [gtp_f_not_here], 0
+	mov byte [gtp_f_active], 1
+	mov qword [gtp_f_win], 0
+.window:
+	mov rax, [gtp_f_size]               ; chunks in the object
+	add rax, GTP_CHUNK_MAX - 1
+	xor edx, edx
+	mov ecx, GTP_CHUNK_MAX
+	div rcx
+	mov [gtp_f_chunks], rax
+	mov rcx, [gtp_f_win]
+	cmp rcx, rax
+	jae .complete
+	add rcx, GTP_WINDOW_CHUNKS
+	cmp rcx, rax
+	jbe .win_end
+	mov rcx, rax
+.win_end:
+	mov [gtp_f_win_end], rcx
+	mov qword [gtp_f_tries], 0
+.request:
+	call gtp_fetch_window
+	cmp qword [gtp_f_sent], 0
+	je .window_done
+	cmp qword [gtp_f_tries], 0
+	je .first_try
+	mov rax, [gtp_f_sent]
+	add [gtp_f_retx], rax
+	add [gtp_retransmits], rax
+.first_try:
+	mov eax, GTP_WINDOW_MS
+	call gtp_deadline
+	mov [gtp_f_deadline], rax
+.wait:
+	call gtp_wait_step
+	cmp byte [gtp_f_not_here], 0
+	jne .next_holder
+	call gtp_window_full
+	jnc .window_done
+	call rdtsc64
+	cmp rax, [gtp_f_deadline]
+	jb .wait
+	inc qword [gtp_f_tries]
+	cmp qword [gtp_f_tries], GTP_WINDOW_TRIES
+	jb .request
+	jmp .next_holder
+.window_done:
+	mov rax, [gtp_f_win_end]
+	mov [gtp_f_win], rax
+	jmp .window
+.complete:
+	; every chunk in: the object must hash to what was asked
+	mov rsi, [gtp_fetch_buf]
+	mov rcx, [gtp_f_size]
+	mov dl, [gtp_f_type]
+	mov rdi, gtp_f_digest
+	call gitfs_hash_object
+	jc .bad_object
+	mov rsi, gtp_f_digest
+	mov rdi, gtp_f_hash
+	mov ecx, 20
+	repe cmpsb
+	jne .bad_object
+	mov byte [gtp_f_active], 0
+	jmp .store
+.bad_object:
+	inc qword [gtp_bad_object]
+.next_holder:
+	mov byte [gtp_f_active], 0
+	inc qword [gtp_f_holder]
+	jmp .holder
+.store:
+	mov rcx, [gtp_f_size]
+	call gitfs_tx_begin
+	jc .fs_error
+	mov dl, [gtp_f_type]
+	mov rsi, [gtp_fetch_buf]
+	mov rcx, [gtp_f_size]
+	mov rdi, gtp_f_digest
+	call gitfs_tx_put
+	jc .fs_error
+	call gitfs_tx_publish
+	jc .fs_error
+	mov rax, FS_ARENA_ADDR
+	call gitfs_compact
+	call gitfs_mark
+	mov [fs_arena_base], rax
+	; HAVE to the group
+	mov rsi, gtp_f_hash
+	mov rdi, gtp_tx_payload + gtp_have.hash
+	mov ecx, 20
+	rep movsb
+	mov rax, [gtp_f_size]
+	mov [gtp_tx_payload + gtp_have.size], rax
+	mov al, [gtp_f_type]
+	mov [gtp_tx_payload + gtp_have.otype], al
+	mov byte [gtp_tx_payload + gtp_have.pad], 0
+	mov word [gtp_tx_payload + gtp_have.pad + 1], 0
+	mov al, GTP_T_HAVE
+	mov ecx, gtp_have_size
+	mov edx, NET_GROUP_N
+	xor r8d, r8d
+	call gtp_send
+	mov eax, [gtp_f_node]
+	jmp .report
+.local:
+	mov rax, [gtp_serve_size]
+	mov [gtp_f_size], rax
+	mov al, [gtp_serve_type]
+	mov [gtp_f_type], al
+	mov qword [gtp_f_got], 0
+	xor eax, eax                        ; from=local
+.report:
+	mov r12d, eax
+	mov rsi, str_ev_fetch
+	call event_begin
+	mov rsi, str_gtp_key_hash
+	call event_key
+	mov rsi, gtp_f_hash
+	mov ecx, 20
+	call serial_put_hexbytes
+	mov rsi, str_key_size
+	mov rax, [gtp_f_size]
+	call event_kv_dec
+	mov rsi, str_gtp_key_type
+	movzx eax, byte [gtp_f_type]
+	call event_kv_dec
+	mov rsi, str_gtp_key_from
+	test r12d, r12d
+	jz .from_local
+	mov eax, r12d
+	call event_kv_dec
+	jmp .from_done
+.from_local:
+	mov rdx, str_gtp_local
+	call event_kv_str
+.from_done:
+	mov rsi, str_gtp_key_us
+	call rdtsc64
+	sub rax, [gtp_f_start]
+	call gtp_tsc_us
+	call event_kv_dec
+	mov rsi, str_gtp_key_chunks
+	mov rax, [gtp_f_got]
+	call event_kv_dec
+	mov rsi, str_gtp_key_retx
+	mov rax, [gtp_f_retx]
+	call event_kv_dec
+	call event_end
+	clc
+.out:
+	ret
+.fs_error:
+	mov byte [gtp_f_active], 0
+	jmp fs_fail
+.usage:
+	mov rdx, str_usage
+	jmp shell_error
+.none:
+	mov rdx, str_net_no_network
+	jmp shell_error
+.nomem:
+	mov rdx, str_gtp_out_of_memory
+	jmp shell_error
+.too_big:
+	mov rdx, str_too_big
+	jmp shell_error
+.timeout:
+	mov rdx, str_gtp_timeout
+	jmp shell_error
+.no_holder:
+	mov byte [gtp_f_active], 0
+	mov rdx, str_gtp_no_holder
+	jmp shell_error
+
+; ---------------------------------------------------------------------------------------------
+; gtp_window_full -- (internal) Are all chunks of the current window in?
+;  IN:  gtp_f_win, gtp_f_win_end, gtp_f_bitmap
+;  OUT: CF = 0 yes; CF = 1 no
+;  CLOBBERS: RAX
+gtp_window_full:
+	mov rax, [gtp_f_win]
+.chunk:
+	cmp rax, [gtp_f_win_end]
+	jae .yes
+	bt [gtp_f_bitmap], rax
+	jnc .no
+	inc rax
+	jmp .chunk
+.yes:
+	clc
+	ret
+.no:
+	stc
+	ret
+
+str_ev_i_have:       db "i-have", 0
+str_ev_whohas:       db "whohas", 0
+str_ev_fetch:        db "fetch", 0
+str_gtp_key_type:    db "type", 0
+str_gtp_key_us:      db "us", 0
+str_gtp_key_hash:    db "hash", 0
+str_gtp_key_holders: db "holders", 0
+str_gtp_key_tries:   db "tries", 0
+str_gtp_key_from:    db "from", 0
+str_gtp_key_chunks:  db "chunks", 0
+str_gtp_key_retx:    db "retransmits", 0
+str_gtp_local:       db "local", 0
+str_gtp_out_of_memory: db "out-of-memory", 0
+str_gtp_timeout:     db "timeout", 0
+str_gtp_no_holder:   db "no-holder", 0
+
+	section .bss
+	alignb 8
+gtp_fetch_buf:      resq 1              ; GTP_OBJECT_MAX bytes at the top of RAM (0: none)
+gtp_serve_buf:      resq 1
+gtp_serve_size:     resq 1
+gtp_get_pos:        resq 1
+gtp_get_end:        resq 1
+gtp_q_start:        resq 1
+gtp_q_deadline:     resq 1
+gtp_f_start:        resq 1
+gtp_f_deadline:     resq 1
+gtp_f_size:         resq 1
+gtp_f_entry:        resq 1
+gtp_f_holder:       resq 1
+gtp_f_got:          resq 1
+gtp_f_win:          resq 1
+gtp_f_win_end:      resq 1
+gtp_f_chunks:       resq 1
+gtp_f_tries:        resq 1
+gtp_f_sent:         resq 1
+gtp_f_retx:         resq 1
+gtp_get_fid:        resd 1
+gtp_get_ip:         resd 1
+gtp_q_qid:          resd 1
+gtp_q_count:        resd 1
+gtp_q_tries:        resd 1
+gtp_qid_next:       resd 1
+gtp_fid_next:       resd 1
+gtp_f_fid:          resd 1
+gtp_f_node:         resd 1
+gtp_f_ip:           resd 1
+gtp_asked_next:     resd 1
+gtp_serve_type:     resb 1
+gtp_serve_valid:    resb 1
+gtp_q_active:       resb 1
+gtp_f_active:       resb 1
+gtp_f_not_here:     resb 1
+gtp_f_type:         resb 1
+gtp_serve_hash:     resb 20
+gtp_get_hash:       resb 20
+gtp_q_hash:         resb 20
+gtp_f_hash:         resb 20
+gtp_f_digest:       resb 20
+	alignb 8
+gtp_asked:          resq GTP_ASKED_SLOTS ; (asker, qid) pairs answered
+gtp_q_answers:      resb GTP_QUERY_ANSWERS * 32   ; node, ip, size, type, TSC delay
+gtp_answers:        resb GTP_ANSWER_SLOTS * gtp_answer_size
+gtp_holder_cache:   resb GTP_HOLDER_SLOTS * gtp_holder_size
+gtp_f_bitmap:       resq (GTP_CHUNKS_MAX + 63) / 64
+	section .text
