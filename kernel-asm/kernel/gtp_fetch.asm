@@ -41,11 +41,14 @@ endstruc
 
 ; ---------------------------------------------------------------------------------------------
 ; net_reserve -- Takes the fetch buffer and the serve cache (16 MiB each) from the top of RAM,
-; before GitFS sizes its arena; with too little RAM there are none (fetch: out-of-memory).
-;  IN:  mem_top (mem_init)
+; before GitFS sizes its arena; without a NIC, or with too little RAM, there are none (and
+; mem_top stays: a node without a network boots as before).
+;  IN:  mem_top (mem_init), net_up (net_init)
 ;  OUT: gtp_fetch_buf, gtp_serve_buf (0: none); mem_top lowered
 ;  CLOBBERS: RAX
 net_reserve:
+	cmp byte [net_up], 0
+	je .none
 	mov rax, [mem_top]
 	sub rax, 2 * GTP_OBJECT_MAX
 	jb .none
