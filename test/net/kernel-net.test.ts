@@ -15,6 +15,7 @@ import { NetNs } from '../helpers/netns.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const RAWSEND = join(import.meta.dirname, '..', 'helpers', 'rawsend.py');
+const FAKEHOLDER = join(import.meta.dirname, '..', 'helpers', 'fakeholder.py');
 
 interface Node {
   n: number;
@@ -35,6 +36,23 @@ const nodes: Node[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const blobId = (b: Buffer) => sha1(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]));
+
+/** Runs a faulty holder (test/helpers/fakeholder.py) in the namespace around fn. */
+async function withFakeHolder(mode: string, content: Buffer, hash: string, fn: () => Promise<void>): Promise<{ gets: number; data: number; faults: number }> {
+  const file = join(dir, `fake-${mode}.bin`);
+  writeFileSync(file, content);
+  const p = ns.exec('python3', [FAKEHOLDER, mode, file, hash, '4'], { timeoutMs: 60_000 });
+  await new Promise<void>((resolve, reject) => {
+    p.stderr?.on('data', (d: Buffer) => {
+      if (String(d).includes('ready')) resolve();
+    });
+    void p.then((r) => reject(new Error(`fake holder ended early: ${String(r.stderr)}`)));
+  });
+  await sleep(100); // its HAVE is in
+  await fn();
+  const r = await p;
+  return JSON.parse(String(r.stdout)) as { gets: number; data: number; faults: number };
+}
 
 async function netStats(node: Node): Promise<Record<string, string>> {
   const r = await node.sh.run('net');
@@ -173,6 +191,49 @@ describe('cluster protocol (GTP)', () => {
     expect((await b.sh.run('fetch 1234')).error).toBe('usage');
     expect((await b.sh.run(`whohas ${'cd'.repeat(20)}`)).events.find((e) => e.name === 'whohas')?.fields).toMatchObject({ holders: '0', tries: '3' });
   });
+
+  it('a corrupt chunk is refused (bad_chunk) and fetched again; a lost chunk is re-requested', async () => {
+    const b = nodes[1];
+    for (const mode of ['corrupt', 'drop']) {
+      const data = randomBytes(30_000); // 22 chunks; the faulty holder is the only one
+      const hash = blobId(data);
+      const before = await netStats(b);
+      const stats = await withFakeHolder(mode, data, hash, async () => {
+        const f = await b.sh.run(`fetch ${hash}`);
+        expect(f.status, `${mode}: ${f.error}`).toBe('ok');
+        const ev = f.events.find((e) => e.name === 'fetch')!.fields;
+        expect(ev.from).toBe('65533');
+        expect(Number(ev.retransmits)).toBeGreaterThan(0);
+        expect((await b.sh.run(`cat ${hash}`)).data?.equals(data)).toBe(true);
+      });
+      const after = await netStats(b);
+      expect(stats.faults).toBeGreaterThan(0);
+      if (mode === 'corrupt') expect(Number(after.bad_chunk) - Number(before.bad_chunk)).toBe(stats.faults);
+      expect(Number(after.retransmits) - Number(before.retransmits)).toBeGreaterThan(0);
+      expect(Number(after.bad_object)).toBe(Number(before.bad_object));
+    }
+  }, 120_000);
+
+  it('a holder that serves the wrong object or says NOT_HERE is passed over for the next one', async () => {
+    const [a, b] = nodes;
+    for (const mode of ['bad-object', 'not-here']) {
+      const data = randomBytes(20_000);
+      const put = await a.sh.run(`put /kernel/net/${mode}.bin ${data.length}`, { input: data });
+      const hash = put.events.find((e) => e.name === 'put')!.fields.blob;
+      const before = await netStats(b);
+      await withFakeHolder(mode, data, hash, async () => {
+        // the cache now lists the faulty holder (its HAVE) before node 1 (its I_HAVE)
+        const wh = await b.sh.run(`whohas ${hash}`);
+        expect(wh.events.filter((e) => e.name === 'i-have').map((e) => e.fields.node)).toContain('1');
+        const f = await b.sh.run(`fetch ${hash}`);
+        expect(f.status, `${mode}: ${f.error}`).toBe('ok');
+        expect(f.events.find((e) => e.name === 'fetch')?.fields.from).toBe('1');
+      });
+      const after = await netStats(b);
+      expect(Number(after.bad_object) - Number(before.bad_object)).toBe(mode === 'bad-object' ? 1 : 0);
+      expect((await b.sh.run(`sha1 ${hash}`)).lines).toEqual([sha1(data)]);
+    }
+  }, 120_000);
 
   it('a replayed ANNOUNCE (a real frame, sent again) is dropped and counted', async () => {
     const [a, b] = nodes;

@@ -1,0 +1,111 @@
+// npm run bench -- net [--runs N] [--queries N]: the network in one run (needs root: a private
+// network namespace with a bridge and taps, test/helpers/netns.ts).
+// 1. Boot to ready with an e1000 NIC vs without it, alternating, same flags otherwise (goal
+//    <= 1.2x: the NIC's 1 s receive delay must overlap the boot).
+// 2. who-has -> i-have latency: node 2 asks `whohas` for a blob node 1 holds, N times; the
+//    kernel's own figure (query sent -> answer in, TSC); reference: Linux ping RTT to node 1
+//    from the namespace, same run (goal < 5 ms). Last line JSON.
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from '../Makefile.ts';
+import { bootToReady } from '../emulator/boot.ts';
+import { CLUSTER_KEY_FW_CFG, nodeMac, type FwCfgFile } from '../emulator/qemu-args.ts';
+import { ShellClient } from '../emulator/shell-client.ts';
+import { Vm, type VmOptions } from '../emulator/vm.ts';
+import { NetNs } from '../test/helpers/netns.ts';
+import { median, round } from './stats.ts';
+
+async function timeToReady(opts: VmOptions): Promise<number> {
+  const vm = Vm.launch(opts);
+  try {
+    return (await vm.waitForEvent((e) => e.name === 'ready', 60_000)).hostMs;
+  } finally {
+    vm.killNow();
+    await vm.exited;
+  }
+}
+
+function flag(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+}
+
+export default async function netBench(args: string[]): Promise<void> {
+  const runs = flag(args, '--runs', 9);
+  const queries = flag(args, '--queries', 100);
+  const work = mkdtempSync(join(tmpdir(), 'gt-bench-net-'));
+  const ns = await NetNs.create('bench', 2);
+  const vms: Vm[] = [];
+  try {
+    const out = await build({ outDir: join(work, 'out') });
+    const keyFile = join(work, 'key');
+    writeFileSync(keyFile, randomBytes(32));
+    const fwCfg: FwCfgFile[] = [{ name: CLUSTER_KEY_FW_CFG, file: keyFile }];
+    const plain: VmOptions = { disk: out.image, accel: 'tcg', snapshot: true };
+    const withNic: VmOptions = { ...plain, netns: ns.name, nic: { tap: 'tap1', mac: nodeMac(1) }, fwCfg };
+
+    // 1. boot with and without the NIC
+    await timeToReady(plain);
+    await timeToReady(withNic);
+    const bootNic: number[] = [];
+    const bootPlain: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      bootNic.push(await timeToReady(withNic));
+      bootPlain.push(await timeToReady(plain));
+    }
+    const bn = median(bootNic);
+    const bp = median(bootPlain);
+
+    // 2. who-has latency between two nodes
+    const nodes = await Promise.all(
+      [1, 2].map(async (n) => {
+        const disk = join(work, `node${n}.img`);
+        copyFileSync(out.image, disk);
+        const { vm } = await bootToReady({ disk, accel: 'tcg', netns: ns.name, nic: { tap: `tap${n}`, mac: nodeMac(n) }, fwCfg }, 60_000);
+        vms.push(vm);
+        return new ShellClient(vm);
+      }),
+    );
+    const data = randomBytes(4096);
+    const put = await nodes[0].run(`put /kernel/bench/who.bin ${data.length}`, { input: data });
+    const blob = put.events.find((e) => e.name === 'put')?.fields.blob;
+    if (!blob) throw new Error(`put failed: ${put.error}`);
+    const lat: number[] = [];
+    for (let i = 0; i < queries; i++) {
+      const r = await nodes[1].run(`whohas ${blob}`);
+      const a = r.events.find((e) => e.name === 'i-have');
+      if (a) lat.push(Number(a.fields.us));
+    }
+    const ping = await ns.exec('ping', ['-c', String(queries), '-i', '0.01', '-q', '10.77.0.1']);
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(String(ping.stdout));
+    const pingMs = rtt ? Number(rtt[1]) : NaN;
+    const whoMs = round(median(lat) / 1000);
+
+    console.log(`boot to ready with e1000   median ${bn} ms  (runs: ${bootNic.join(' ')})`);
+    console.log(`boot to ready without NIC  median ${bp} ms  (runs: ${bootPlain.join(' ')})`);
+    console.log(`ratio ${round(bn / bp)} (target <= 1.2)`);
+    console.log(`who-has -> i-have          median ${whoMs} ms over ${lat.length}/${queries} answered queries (target < 5 ms)`);
+    console.log(`ping RTT (Linux -> node 1) avg ${pingMs} ms; ratio who-has/ping ${round(whoMs / pingMs)}`);
+    console.log(
+      JSON.stringify({
+        bench: 'net',
+        accel: 'tcg',
+        runs,
+        bootNicMs: bn,
+        bootPlainMs: bp,
+        bootRatio: round(bn / bp),
+        queries,
+        answered: lat.length,
+        whoHasMedianMs: whoMs,
+        pingAvgMs: pingMs,
+        whoHasPerPing: round(whoMs / pingMs),
+      }),
+    );
+  } finally {
+    await Promise.all(vms.map((vm) => vm.stop(500)));
+    await ns.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
