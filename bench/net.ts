@@ -4,12 +4,15 @@
 //    <= 1.2x: the NIC's 1 s receive delay must overlap the boot).
 // 2. who-has -> i-have latency: node 2 asks `whohas` for a blob node 1 holds, N times; the
 //    kernel's own figure (query sent -> answer in, TSC); reference: Linux ping RTT to node 1
-//    from the namespace, same run (goal < 5 ms). Last line JSON.
+//    from the namespace, same run (goal < 5 ms).
+// 3. fetch throughput: node 2 fetches a 16 MiB blob (committed into node 1's image by the host)
+//    from node 1: the kernel's own time (find, transfer, SHA-1, store) in MiB/s. Last line JSON.
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from '../Makefile.ts';
+import { openImage } from '../gitfs/image.ts';
 import { bootToReady } from '../emulator/boot.ts';
 import { CLUSTER_KEY_FW_CFG, nodeMac, type FwCfgFile } from '../emulator/qemu-args.ts';
 import { ShellClient } from '../emulator/shell-client.ts';
@@ -59,10 +62,16 @@ export default async function netBench(args: string[]): Promise<void> {
     const bp = median(bootPlain);
 
     // 2. who-has latency between two nodes
+    const big = randomBytes(16 * 1024 * 1024);
     const nodes = await Promise.all(
       [1, 2].map(async (n) => {
         const disk = join(work, `node${n}.img`);
         copyFileSync(out.image, disk);
+        if (n === 1) {
+          const img = openImage(disk);
+          img.commitTree('data', [{ path: 'big.bin', data: big }], { message: 'a 16 MiB blob' });
+          img.close();
+        }
         const { vm } = await bootToReady({ disk, accel: 'tcg', netns: ns.name, nic: { tap: `tap${n}`, mac: nodeMac(n) }, fwCfg }, 60_000);
         vms.push(vm);
         return new ShellClient(vm);
@@ -72,6 +81,11 @@ export default async function netBench(args: string[]): Promise<void> {
     const put = await nodes[0].run(`put /kernel/bench/who.bin ${data.length}`, { input: data });
     const blob = put.events.find((e) => e.name === 'put')?.fields.blob;
     if (!blob) throw new Error(`put failed: ${put.error}`);
+    // receive starts up to 1 s after the NIC came up (QEMU's RCTL delay): wait to hear node 1
+    for (let i = 0; i < 100; i++) {
+      if ((await nodes[1].run('peers')).events.some((e) => e.name === 'peer' && e.fields.node === '1')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const lat: number[] = [];
     for (let i = 0; i < queries; i++) {
       const r = await nodes[1].run(`whohas ${blob}`);
@@ -83,11 +97,20 @@ export default async function netBench(args: string[]): Promise<void> {
     const pingMs = rtt ? Number(rtt[1]) : NaN;
     const whoMs = round(median(lat) / 1000);
 
+    // 3. 16 MiB fetch
+    const bigId = createHash('sha1').update(`blob ${big.length}\0`).update(big).digest('hex');
+    const f = await nodes[1].run(`fetch ${bigId}`, { timeoutMs: 300_000 });
+    const fe = f.events.find((e) => e.name === 'fetch');
+    if (!fe) throw new Error(`fetch of the 16 MiB blob failed: ${f.error}`);
+    const fetchUs = Number(fe.fields.us);
+    const mibPerS = round(16 / (fetchUs / 1e6));
+
     console.log(`boot to ready with e1000   median ${bn} ms  (runs: ${bootNic.join(' ')})`);
     console.log(`boot to ready without NIC  median ${bp} ms  (runs: ${bootPlain.join(' ')})`);
     console.log(`ratio ${round(bn / bp)} (target <= 1.2)`);
     console.log(`who-has -> i-have          median ${whoMs} ms over ${lat.length}/${queries} answered queries (target < 5 ms)`);
     console.log(`ping RTT (Linux -> node 1) avg ${pingMs} ms; ratio who-has/ping ${round(whoMs / pingMs)}`);
+    console.log(`fetch 16 MiB node 1 -> node 2  ${round(fetchUs / 1000)} ms = ${mibPerS} MiB/s (retransmits ${fe.fields.retransmits})`);
     console.log(
       JSON.stringify({
         bench: 'net',
@@ -101,6 +124,9 @@ export default async function netBench(args: string[]): Promise<void> {
         whoHasMedianMs: whoMs,
         pingAvgMs: pingMs,
         whoHasPerPing: round(whoMs / pingMs),
+        fetch16MiBMs: round(fetchUs / 1000),
+        fetchMiBPerS: mibPerS,
+        fetchRetransmits: Number(fe.fields.retransmits),
       }),
     );
   } finally {

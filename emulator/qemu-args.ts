@@ -71,7 +71,8 @@ export function qemuArgv(c: QemuConfig): string[] {
   if (c.noReboot) argv.push('-no-reboot');
   if (c.nic) {
     argv.push('-netdev', `tap,id=n0,ifname=${c.nic.tap},script=no,downscript=no`);
-    argv.push('-device', `e1000,netdev=n0,mac=${c.nic.mac}`);
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    argv.push('-device', `e1000,netdev=n0,mac=${c.nic.mac},romfile=`);
   }
   for (const f of c.fwCfg ?? []) argv.push('-fw_cfg', `name=${f.name},file=${f.file}`);
   if (c.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${c.gdbPort}`, '-S');

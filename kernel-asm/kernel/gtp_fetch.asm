@@ -15,6 +15,7 @@ GTP_QUERY_MS        equ 200             ; a WHO_HAS round
 GTP_QUERY_TRIES     equ 3
 GTP_WINDOW_MS       equ 100             ; a GET window not complete by then is re-requested
 GTP_WINDOW_TRIES    equ 5               ; silent tries on one holder before the next
+GTP_LOAD_MS_PER_MIB equ 250             ; extra wait per MiB for a holder's first window
 GTP_CHUNKS_MAX      equ (GTP_OBJECT_MAX + GTP_CHUNK_MAX - 1) / GTP_CHUNK_MAX
 GTP_WINDOW_CHUNKS   equ GTP_GET_MAX / GTP_CHUNK_MAX
 
@@ -83,6 +84,7 @@ gtp_serve_load:
 	cmp qword [gtp_serve_buf], 0
 	je .miss
 	mov byte [gtp_serve_valid], 0
+	call watchdog_feed                  ; a large object takes a while (docs/decisions.md)
 	call gitfs_mark
 	push rax
 	push rsi
@@ -112,6 +114,88 @@ gtp_serve_load:
 .release_miss:
 	pop rax
 	call gitfs_release
+.miss:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_object_info -- Size and type of an object this node stores (not a referral), from its log
+; record header (one sector): what an I_HAVE needs, without reading the object.
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 0, RAX = size, DL = type; CF = 1 not held (absent, referral, record unreadable or
+;       not matching the index)
+;  OUT: (also) gtp_info_hash/size/type: a one-entry cache
+;  CLOBBERS: RBX, RCX, RDI
+gtp_object_info:
+	cmp byte [gtp_serve_valid], 0
+	je .index
+	mov rdi, gtp_serve_hash
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	jne .index
+	mov rax, [gtp_serve_size]
+	mov dl, [gtp_serve_type]
+	clc
+	ret
+.index:
+	cmp byte [gtp_info_valid], 0        ; the last object asked about (objects never change)
+	je .lookup
+	mov rdi, gtp_info_hash
+	push rsi
+	mov ecx, 20
+	repe cmpsb
+	pop rsi
+	jne .lookup
+	mov rax, [gtp_info_size]
+	mov dl, [gtp_info_type]
+	clc
+	ret
+.lookup:
+	cmp byte [fs_mounted], 0
+	je .miss
+	call gitfs_find
+	jc .miss
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	je .miss
+	mov dl, [rdi + gitfs_idx_entry.type]
+	mov rbx, [rdi + gitfs_idx_entry.offset]
+	push rdx
+	mov rax, rbx
+	shr rax, 9
+	mov ecx, 1
+	mov rdi, gtp_rec_sector
+	call gfs_read
+	pop rdx
+	jc .miss
+	and ebx, SECTOR_SIZE - 1
+	lea rdi, [gtp_rec_sector + rbx]     ; the record header (64-byte aligned: in this sector)
+	cmp dword [rdi + gitfs_rec.magic], REC_MAGIC
+	jne .miss
+	cmp [rdi + gitfs_rec.type], dl
+	jne .miss
+	push rsi
+	push rdi
+	lea rdi, [rdi + gitfs_rec.hash]
+	mov ecx, 20
+	repe cmpsb
+	pop rdi
+	pop rsi
+	jne .miss
+	mov rax, [rdi + gitfs_rec.object_size]
+	cmp rax, GTP_OBJECT_MAX
+	ja .miss                            ; larger than this node serves
+	mov [gtp_info_size], rax
+	mov [gtp_info_type], dl
+	mov rdi, gtp_info_hash
+	push rsi
+	mov ecx, 20
+	rep movsb
+	pop rsi
+	mov byte [gtp_info_valid], 1
+	clc
+	ret
 .miss:
 	stc
 	ret
@@ -221,9 +305,11 @@ gtp_rx_who_has:
 	jb .asked
 	push rsi
 	add rsi, gtp_hdr_size + gtp_who_has.hash
-	call gtp_serve_load
+	call gtp_object_info
 	pop rsi
 	jc .out                             ; not ours: silence
+	mov [gtp_ans_size], rax
+	mov [gtp_ans_type], dl
 	; a free answer slot
 	xor ebx, ebx
 .slot:
@@ -248,9 +334,9 @@ gtp_rx_who_has:
 	xor ecx, ecx
 .asked_ok:
 	mov [gtp_asked_next], ecx
-	mov rax, [gtp_serve_size]
+	mov rax, [gtp_ans_size]
 	mov [rbx + gtp_answer.size], rax
-	mov al, [gtp_serve_type]
+	mov al, [gtp_ans_type]
 	mov [rbx + gtp_answer.otype], al
 	lea rdi, [rbx + gtp_answer.hash]
 	add rsi, gtp_hdr_size + gtp_who_has.hash
@@ -866,8 +952,18 @@ cmd_fetch:
 	mov rax, [gtp_f_sent]
 	add [gtp_f_retx], rax
 	add [gtp_retransmits], rax
-.first_try:
+.plain_wait:
 	mov eax, GTP_WINDOW_MS
+	jmp .arm
+.first_try:
+	; the holder reads and verifies the whole object before its first DATA: more patience
+	cmp qword [gtp_f_win], 0
+	jne .plain_wait
+	mov rax, [gtp_f_size]
+	shr rax, 20
+	imul eax, eax, GTP_LOAD_MS_PER_MIB
+	add eax, GTP_WINDOW_MS
+.arm:
 	call gtp_deadline
 	mov [gtp_f_deadline], rax
 .wait:
@@ -1054,6 +1150,8 @@ str_gtp_no_holder:   db "no-holder", 0
 gtp_fetch_buf:      resq 1              ; GTP_OBJECT_MAX bytes at the top of RAM (0: none)
 gtp_serve_buf:      resq 1
 gtp_serve_size:     resq 1
+gtp_info_size:      resq 1
+gtp_ans_size:       resq 1
 gtp_get_pos:        resq 1
 gtp_get_end:        resq 1
 gtp_q_start:        resq 1
@@ -1082,6 +1180,10 @@ gtp_f_node:         resd 1
 gtp_f_ip:           resd 1
 gtp_asked_next:     resd 1
 gtp_serve_type:     resb 1
+gtp_info_type:      resb 1
+gtp_info_valid:     resb 1
+gtp_ans_type:       resb 1
+gtp_info_hash:      resb 20
 gtp_serve_valid:    resb 1
 gtp_q_active:       resb 1
 gtp_f_active:       resb 1
@@ -1098,4 +1200,6 @@ gtp_q_answers:      resb GTP_QUERY_ANSWERS * 32   ; node, ip, size, type, TSC de
 gtp_answers:        resb GTP_ANSWER_SLOTS * gtp_answer_size
 gtp_holder_cache:   resb GTP_HOLDER_SLOTS * gtp_holder_size
 gtp_f_bitmap:       resq (GTP_CHUNKS_MAX + 63) / 64
+	alignb 16
+gtp_rec_sector:     resb SECTOR_SIZE
 	section .text
