@@ -676,7 +676,7 @@ gtp_put_word:
 align 8
 gtp_handlers:
 	dq gtp_ignore, gtp_rx_announce, gtp_rx_who_has, gtp_rx_i_have, gtp_rx_get
-	dq gtp_rx_data, gtp_rx_have, gtp_rx_not_here, gtp_ignore
+	dq gtp_rx_data, gtp_rx_have, gtp_rx_not_here, gtp_rx_control
 gtp_counter_table:
 	dq str_gc_gtp_rx, gtp_rx_ok
 	dq str_gc_announces, gtp_announces

@@ -875,6 +875,68 @@ cmd_fetch:
 	jc .usage
 	call fs_begin
 	jc .out
+	call gtp_fetch_object
+	jc .failed
+	mov r12d, eax
+	mov rsi, str_ev_fetch
+	call event_begin
+	mov rsi, str_gtp_key_hash
+	call event_key
+	mov rsi, gtp_f_hash
+	mov ecx, 20
+	call serial_put_hexbytes
+	mov rsi, str_key_size
+	mov rax, [gtp_f_size]
+	call event_kv_dec
+	mov rsi, str_gtp_key_type
+	movzx eax, byte [gtp_f_type]
+	call event_kv_dec
+	mov rsi, str_gtp_key_from
+	test r12d, r12d
+	jz .from_local
+	mov eax, r12d
+	call event_kv_dec
+	jmp .from_done
+.from_local:
+	mov rdx, str_gtp_local
+	call event_kv_str
+.from_done:
+	mov rsi, str_gtp_key_us
+	call rdtsc64
+	sub rax, [gtp_f_start]
+	call gtp_tsc_us
+	call event_kv_dec
+	mov rsi, str_gtp_key_chunks
+	mov rax, [gtp_f_got]
+	call event_kv_dec
+	mov rsi, str_gtp_key_retx
+	mov rax, [gtp_f_retx]
+	call event_kv_dec
+	call event_end
+	clc
+.out:
+	ret
+.failed:
+	test rdx, rdx
+	jz fs_fail
+	jmp shell_error
+.usage:
+	mov rdx, str_usage
+	jmp shell_error
+.none:
+	mov rdx, str_net_no_network
+	jmp shell_error
+
+; ---------------------------------------------------------------------------------------------
+; gtp_fetch_object -- Fetches gtp_f_hash into GitFS unless it is stored already (the work of
+; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows;
+; SHA-1 check; one GitFS transaction; HAVE to the group.
+;  IN:  gtp_f_hash; the arena released (fs_begin)
+;  OUT: CF = 0: EAX = the node it came from (0: stored already), gtp_f_size, gtp_f_type,
+;       gtp_f_got, gtp_f_retx, gtp_f_start; CF = 1: RDX = reason string, or 0 for a GitFS
+;       error (gitfs_error)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+gtp_fetch_object:
 	call rdtsc64
 	mov [gtp_f_start], rax
 	mov qword [gtp_f_retx], 0
@@ -1037,7 +1099,8 @@ cmd_fetch:
 	xor r8d, r8d
 	call gtp_send
 	mov eax, [gtp_f_node]
-	jmp .report
+	clc
+	ret
 .local:
 	mov rax, [gtp_serve_size]
 	mov [gtp_f_size], rax
@@ -1045,68 +1108,31 @@ cmd_fetch:
 	mov [gtp_f_type], al
 	mov qword [gtp_f_got], 0
 	xor eax, eax                        ; from=local
-.report:
-	mov r12d, eax
-	mov rsi, str_ev_fetch
-	call event_begin
-	mov rsi, str_gtp_key_hash
-	call event_key
-	mov rsi, gtp_f_hash
-	mov ecx, 20
-	call serial_put_hexbytes
-	mov rsi, str_key_size
-	mov rax, [gtp_f_size]
-	call event_kv_dec
-	mov rsi, str_gtp_key_type
-	movzx eax, byte [gtp_f_type]
-	call event_kv_dec
-	mov rsi, str_gtp_key_from
-	test r12d, r12d
-	jz .from_local
-	mov eax, r12d
-	call event_kv_dec
-	jmp .from_done
-.from_local:
-	mov rdx, str_gtp_local
-	call event_kv_str
-.from_done:
-	mov rsi, str_gtp_key_us
-	call rdtsc64
-	sub rax, [gtp_f_start]
-	call gtp_tsc_us
-	call event_kv_dec
-	mov rsi, str_gtp_key_chunks
-	mov rax, [gtp_f_got]
-	call event_kv_dec
-	mov rsi, str_gtp_key_retx
-	mov rax, [gtp_f_retx]
-	call event_kv_dec
-	call event_end
 	clc
-.out:
 	ret
+; errors: CF = 1, RDX = reason (0: GitFS's, in gitfs_error)
 .fs_error:
 	mov byte [gtp_f_active], 0
-	jmp fs_fail
-.usage:
-	mov rdx, str_usage
-	jmp shell_error
-.none:
-	mov rdx, str_net_no_network
-	jmp shell_error
+	xor edx, edx
+	stc
+	ret
 .nomem:
 	mov rdx, str_gtp_out_of_memory
-	jmp shell_error
+	stc
+	ret
 .too_big:
 	mov rdx, str_too_big
-	jmp shell_error
+	stc
+	ret
 .timeout:
 	mov rdx, str_gtp_timeout
-	jmp shell_error
+	stc
+	ret
 .no_holder:
 	mov byte [gtp_f_active], 0
 	mov rdx, str_gtp_no_holder
-	jmp shell_error
+	stc
+	ret
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_window_full -- (internal) Are all chunks of the current window in?

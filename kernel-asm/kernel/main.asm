@@ -176,6 +176,7 @@ panic_halt:
 %include "fwcfg.asm"
 %include "gtp.asm"
 %include "gtp_fetch.asm"
+%include "gtp_control.asm"
 %ifdef TEST_FAULT
 %include "fault.asm"
 %endif

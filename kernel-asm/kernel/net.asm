@@ -115,6 +115,9 @@ net_poll:
 	je .out
 	call e1000_poll
 	call gtp_tick
+	cmp byte [gtp_c_state], 1
+	jne .out
+	call gtp_control_run                ; a queued CONTROL COMMIT (gtp_control.asm)
 .out:
 	ret
 

@@ -7,6 +7,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
+import { openImage } from '../../gitfs/image.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { CLUSTER_KEY_FW_CFG, nodeMac } from '../../emulator/qemu-args.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
@@ -16,6 +17,7 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const RAWSEND = join(import.meta.dirname, '..', 'helpers', 'rawsend.py');
 const FAKEHOLDER = join(import.meta.dirname, '..', 'helpers', 'fakeholder.py');
+const HOSTCOMMIT = join(import.meta.dirname, '..', 'helpers', 'hostcommit.py');
 
 interface Node {
   n: number;
@@ -31,6 +33,7 @@ interface Node {
 let out: BuildOutputs;
 let dir: string;
 let ns: NetNs;
+let keyFile: string;
 const nodes: Node[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,11 +70,15 @@ beforeAll(async () => {
   out = await build({ outDir: join(dir, 'out') });
   ns = await NetNs.create('net', 2);
   const key = join(dir, 'cluster.key');
+  keyFile = key;
   writeFileSync(key, randomBytes(32));
   await Promise.all(
     [1, 2].map(async (n) => {
       const disk = join(dir, `node${n}.img`);
       copyFileSync(out.image, disk);
+      const img = openImage(disk); // a branch for the tests to write to
+      img.commitTree('data', [{ path: 'README', data: Buffer.from(`node ${n}\n`) }], { message: 'seed' });
+      img.close();
       const mac = nodeMac(n);
       const { vm, result } = await bootToReady(
         { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[n - 1], mac }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: key }] },
@@ -158,7 +165,7 @@ describe('cluster protocol (GTP)', () => {
   it('a file put on node 1 is found and fetched by hash on node 2, byte for byte', async () => {
     const [a, b] = nodes;
     const data = randomBytes(200_000); // 143 chunks, three GET windows
-    const put = await a.sh.run(`put /kernel/net/blob.bin ${data.length}`, { input: data });
+    const put = await a.sh.run(`put /data/net/blob.bin ${data.length}`, { input: data });
     expect(put.status, put.error).toBe('ok');
     const blob = put.events.find((e) => e.name === 'put')!.fields.blob;
     expect(blob).toBe(blobId(data));
@@ -218,7 +225,7 @@ describe('cluster protocol (GTP)', () => {
     const [a, b] = nodes;
     for (const mode of ['bad-object', 'not-here']) {
       const data = randomBytes(20_000);
-      const put = await a.sh.run(`put /kernel/net/${mode}.bin ${data.length}`, { input: data });
+      const put = await a.sh.run(`put /data/net/${mode}.bin ${data.length}`, { input: data });
       const hash = put.events.find((e) => e.name === 'put')!.fields.blob;
       const before = await netStats(b);
       await withFakeHolder(mode, data, hash, async () => {
@@ -233,6 +240,31 @@ describe('cluster protocol (GTP)', () => {
       expect(Number(after.bad_object) - Number(before.bad_object)).toBe(mode === 'bad-object' ? 1 : 0);
       expect((await b.sh.run(`sha1 ${hash}`)).lines).toEqual([sha1(data)]);
     }
+  }, 120_000);
+
+  it('CONTROL COMMIT from a host peer: the node fetches the tree over the network and commits it', async () => {
+    const b = nodes[1];
+    const r = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'data', 'delivered over GTP', '30'], { timeoutMs: 60_000 });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const res = JSON.parse(String(r.stdout)) as { tree: string; files: Record<string, string>; commit: string | null; status: number | null };
+    expect(res.status).toBe(0);
+    expect(res.commit).toMatch(/^[0-9a-f]{40}$/);
+    const log = await b.sh.run('log data 2');
+    expect(log.lines[0]).toBe(`${res.commit}\tdelivered over GTP`);
+    expect(log.lines[1]).toMatch(/\tseed$/); // the parent: the branch's old head
+    for (const [path, hex] of Object.entries(res.files)) {
+      const cat = await b.sh.run(`cat /data/${path}`);
+      expect(cat.status, `${path}: ${cat.error}`).toBe('ok');
+      expect(cat.data?.toString('hex') ?? '').toBe(hex);
+    }
+    const ev = b.vm.events.filter((e) => e.name === 'control').at(-1);
+    expect(ev?.fields).toMatchObject({ op: 'commit', branch: 'data', status: '0', commit: res.commit, fetched: '5', from: '65534' });
+    // a COMMIT without a valid HMAC changes nothing
+    const before = await netStats(b);
+    const bad = await ns.exec('python3', [HOSTCOMMIT, join(dir, 'out', 'kernel.bin'), b.ip, 'data', 'forged', '2'], { timeoutMs: 30_000 });
+    expect(JSON.parse(String(bad.stdout)).status).toBeNull();
+    expect(Number((await netStats(b)).drop_auth)).toBeGreaterThan(Number(before.drop_auth));
+    expect((await b.sh.run('log data 1')).lines[0]).toBe(`${res.commit}\tdelivered over GTP`);
   }, 120_000);
 
   it('a replayed ANNOUNCE (a real frame, sent again) is dropped and counted', async () => {
