@@ -14,6 +14,8 @@ declare -A PKGS=(
   [genisoimage]=isoinfo
   [iproute2]=ip
   [tcpdump]=tcpdump
+  [iputils-ping]=ping
+  [python3]=python3
   [git]=git
   [util-linux]=setpriv
 )

@@ -38,8 +38,8 @@ endstruc
 ; of bring-up), derives the node number and IPv4 address from the MAC and prints
 ; EVENT net mac=... ip=... node=N link=up|down (or state=absent / state=error reason=...).
 ;  IN:  nothing (tsc_per_ms calibrated)
-;  OUT: net_up = 1 when the NIC works
-;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R10
+;  OUT: net_up = 1 when the NIC works (then gtp_init has read the key and the epoch)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 net_init:
 	call e1000_init
 	jc .no_nic
