@@ -1047,6 +1047,7 @@ gtp_fetch_object:
 	jmp .window
 .complete:
 	; every chunk in: the object must hash to what was asked
+	call watchdog_feed                  ; hashing and storing 16 MiB take a while
 	mov rsi, [gtp_fetch_buf]
 	mov rcx, [gtp_f_size]
 	mov dl, [gtp_f_type]
@@ -1067,6 +1068,7 @@ gtp_fetch_object:
 	inc qword [gtp_f_holder]
 	jmp .holder
 .store:
+	call watchdog_feed
 	mov rcx, [gtp_f_size]
 	call gitfs_tx_begin
 	jc .fs_error
