@@ -3,7 +3,7 @@
 // wrote), the kernel's counters after a flood of malformed frames sent from a raw socket, and
 // a boot without a NIC that behaves as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
@@ -68,7 +68,7 @@ async function netStats(node: Node): Promise<Record<string, string>> {
 beforeAll(async () => {
   dir = tempDir();
   out = await build({ outDir: join(dir, 'out') });
-  ns = await NetNs.create('net', 2);
+  ns = await NetNs.create('net', 3);
   const key = join(dir, 'cluster.key');
   keyFile = key;
   writeFileSync(key, randomBytes(32));
@@ -278,6 +278,38 @@ describe('cluster protocol (GTP)', () => {
     expect(Number(after.replay) - Number(before.replay)).toBeGreaterThanOrEqual(5);
     // the genuine ANNOUNCEs still count: node 2 stays a live peer
     expect((await a.sh.run('peers')).events.find((e) => e.name === 'peer')?.fields.state).toBe('live');
+  });
+});
+
+describe('a node without the cluster key', () => {
+  it('sends no ANNOUNCE, drops every authenticated frame (auth), and nobody lists it', async () => {
+    const disk = join(dir, 'nokey.img');
+    copyFileSync(out.image, disk);
+    const { vm, result } = await bootToReady({ disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[2], mac: nodeMac(3) } }, 90_000);
+    try {
+      expect(result.events.find((e) => e.name === 'gtp')?.fields.key).toBe('absent');
+      const sh = new ShellClient(vm);
+      await sleep(3000); // over an ANNOUNCE period of the others
+      const stats = (await sh.run('net')).events.find((e) => e.name === 'net')!.fields;
+      expect(stats.announces).toBe('0');
+      expect(Number(stats.drop_auth)).toBeGreaterThan(0); // the others' ANNOUNCEs
+      expect(stats.peers).toBe('0');
+      for (const node of nodes) {
+        const peers = (await node.sh.run('peers')).events.filter((e) => e.name === 'peer').map((e) => e.fields.node);
+        expect(peers).not.toContain('3');
+      }
+      // it still answers ping and serves the unauthenticated protocol
+      expect((await ns.exec('ping', ['-c', '1', '-W', '5', '10.77.0.3'])).exitCode).toBe(0);
+    } finally {
+      await vm.stop(1000);
+    }
+  }, 120_000);
+
+  it('the key never appears on any serial line', () => {
+    const hex = readFileSync(keyFile).toString('hex');
+    for (const node of nodes) {
+      for (const line of node.vm.lines) expect(line.includes(hex.slice(0, 16))).toBe(false);
+    }
   });
 });
 
