@@ -930,7 +930,8 @@ cmd_fetch:
 ; ---------------------------------------------------------------------------------------------
 ; gtp_fetch_object -- Fetches gtp_f_hash into GitFS unless it is stored already (the work of
 ; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows;
-; SHA-1 check; one GitFS transaction; HAVE to the group.
+; SHA-1 check; one GitFS transaction; HAVE to the group. When every cached holder failed, it
+; forgets them and asks the group once more before giving up (no-holder).
 ;  IN:  gtp_f_hash; the arena released (fs_begin)
 ;  OUT: CF = 0: EAX = the node it came from (0: stored already), gtp_f_size, gtp_f_type,
 ;       gtp_f_got, gtp_f_retx, gtp_f_start; CF = 1: RDX = reason string, or 0 for a GitFS
@@ -940,6 +941,8 @@ gtp_fetch_object:
 	call rdtsc64
 	mov [gtp_f_start], rax
 	mov qword [gtp_f_retx], 0
+	mov byte [gtp_f_queried], 0
+	mov byte [gtp_f_entry_tried], 0
 	mov rsi, gtp_f_hash
 	call gtp_serve_load
 	jnc .local
@@ -948,16 +951,18 @@ gtp_fetch_object:
 	mov rsi, gtp_f_hash
 	call gtp_holder_find
 	jnc .have_holders
+.ask:
+	mov byte [gtp_f_queried], 1
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_q_hash
 	mov ecx, 20
 	rep movsb
 	call gtp_query
 	cmp dword [gtp_q_count], 0
-	je .timeout
+	je .nobody
 	mov rsi, gtp_f_hash
 	call gtp_holder_find
-	jc .timeout
+	jc .nobody
 .have_holders:
 	mov [gtp_f_entry], rbx
 	mov rax, [rbx + gtp_holder.size]
@@ -967,12 +972,13 @@ gtp_fetch_object:
 	mov al, [rbx + gtp_holder.otype]
 	mov [gtp_f_type], al
 	mov qword [gtp_f_holder], 0
+	mov byte [gtp_f_entry_tried], 1
 .holder:
 	mov rbx, [gtp_f_entry]
 	mov rcx, [gtp_f_holder]
 	movzx eax, byte [rbx + gtp_holder.count]
 	cmp rcx, rax
-	jae .no_holder
+	jae .holders_spent
 	mov eax, [rbx + gtp_holder.nodes + rcx * 4]
 	mov [gtp_f_node], eax
 	mov eax, [rbx + gtp_holder.ips + rcx * 4]
@@ -1112,6 +1118,18 @@ gtp_fetch_object:
 	xor eax, eax                        ; from=local
 	clc
 	ret
+; every cached holder failed: forget them and ask the group once (holders change)
+.holders_spent:
+	mov byte [gtp_f_active], 0
+	cmp byte [gtp_f_queried], 0
+	jne .no_holder
+	mov rbx, [gtp_f_entry]
+	mov byte [rbx + gtp_holder.count], 0
+	jmp .ask
+.nobody:
+	cmp byte [gtp_f_entry_tried], 0     ; (set below) holders were tried: none left
+	jne .no_holder
+	jmp .timeout
 ; errors: CF = 1, RDX = reason (0: GitFS's, in gitfs_error)
 .fs_error:
 	mov byte [gtp_f_active], 0
@@ -1217,6 +1235,8 @@ gtp_q_active:       resb 1
 gtp_f_active:       resb 1
 gtp_f_not_here:     resb 1
 gtp_f_type:         resb 1
+gtp_f_queried:      resb 1
+gtp_f_entry_tried:  resb 1
 gtp_serve_hash:     resb 20
 gtp_get_hash:       resb 20
 gtp_q_hash:         resb 20

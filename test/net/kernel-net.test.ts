@@ -242,6 +242,18 @@ describe('cluster protocol (GTP)', () => {
     }
   }, 120_000);
 
+  it('when every holder fails, fetch asks again, then says no-holder', async () => {
+    const b = nodes[1];
+    const data = randomBytes(5000); // only the faulty holder has it
+    const hash = blobId(data);
+    const stats = await withFakeHolder('not-here', data, hash, async () => {
+      const f = await b.sh.run(`fetch ${hash}`);
+      expect(f.error).toBe('no-holder');
+    });
+    expect(stats.gets).toBe(2); // the cached holder, then the same one again after a new WHO_HAS
+    expect((await b.sh.run(`cat ${hash}`)).error).toBe('not-found');
+  }, 60_000);
+
   it('CONTROL COMMIT from a host peer: the node fetches the tree over the network and commits it', async () => {
     const b = nodes[1];
     const r = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'data', 'delivered over GTP', '30'], { timeoutMs: 60_000 });
