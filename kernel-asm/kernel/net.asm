@@ -868,6 +868,122 @@ cmd_net:
 	jmp shell_error
 
 ; ---------------------------------------------------------------------------------------------
+; cmd_netsend -- `netsend A.B.C.D COUNT`: the raw UDP send loop the fetch benchmark compares
+; against: COUNT datagrams of a DATA frame's size (20 + 48 + 1 400 payload bytes, zeros: the
+; receiver drops them as magic) to port 7184, as fast as the transmit ring takes them.
+; `EVENT netsend count=N bytes=B us=T failed=F`. The address is resolved first (ARP, 200 ms).
+;  IN:  RSI = arguments
+;  OUT: CF = 0; CF = 1 usage / no-network / unresolved
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+NETSEND_PAYLOAD     equ gtp_hdr_size + GTP_DATA_FIXED + GTP_CHUNK_MAX
+cmd_netsend:
+	cmp byte [net_up], 0
+	je .none
+	xor r12d, r12d                      ; the address, network order
+	mov r13d, 4
+.octet:
+	call parse_number
+	cmp rax, 255
+	ja .usage
+	shl r12d, 8
+	or r12d, eax
+	dec r13d
+	jz .octets_done
+	cmp byte [rsi], '.'
+	jne .usage
+	inc rsi
+	jmp .octet
+.octets_done:
+	bswap r12d
+	call parse_number
+	test rax, rax
+	jz .usage
+	mov r14, rax                        ; count
+	mov eax, 200
+	call gtp_deadline
+	mov r15, rax
+.resolve:
+	mov eax, r12d
+	call net_resolve
+	jnc .resolved
+	mov eax, 20
+	call gtp_deadline
+	mov [netsend_wait], rax
+.arp_wait:
+	call gtp_wait_step
+	call rdtsc64
+	cmp rax, [netsend_wait]
+	jb .arp_wait
+	cmp rax, r15
+	jb .resolve
+	mov rdx, str_netsend_unresolved
+	jmp shell_error
+.resolved:
+	mov rsi, net_tx_mac
+	mov rdi, netsend_mac
+	mov ecx, ETH_ALEN
+	rep movsb
+	mov qword [netsend_failed], 0
+	call rdtsc64
+	mov [netsend_start], rax
+	mov [netsend_left], r14
+.send:
+	mov eax, r12d
+	mov rsi, gtp_tx_payload             ; zeros or old bytes: the receiver drops them either way
+	mov word [rsi + gtp_hdr.magic], 0
+	mov ecx, NETSEND_PAYLOAD
+	mov rdx, netsend_mac
+	call udp_send
+	jnc .sent
+	inc qword [netsend_failed]
+.sent:
+	dec qword [netsend_left]
+	jnz .send
+	call rdtsc64
+	sub rax, [netsend_start]
+	call gtp_tsc_us
+	mov r13, rax
+	mov rsi, str_ev_netsend
+	call event_begin
+	mov rsi, str_netsend_count
+	mov rax, r14
+	call event_kv_dec
+	mov rsi, str_netsend_bytes
+	mov rax, r14
+	imul rax, rax, NETSEND_PAYLOAD
+	call event_kv_dec
+	mov rsi, str_gtp_key_us
+	mov rax, r13
+	call event_kv_dec
+	mov rsi, str_netsend_failed
+	mov rax, [netsend_failed]
+	call event_kv_dec
+	call event_end
+	clc
+	ret
+.usage:
+	mov rdx, str_usage
+	jmp shell_error
+.none:
+	mov rdx, str_net_no_network
+	jmp shell_error
+
+str_ev_netsend:         db "netsend", 0
+str_netsend_count:      db "count", 0
+str_netsend_bytes:      db "bytes", 0
+str_netsend_failed:     db "failed", 0
+str_netsend_unresolved: db "unresolved", 0
+
+	section .bss
+	alignb 8
+netsend_wait:       resq 1
+netsend_start:      resq 1
+netsend_left:       resq 1
+netsend_failed:     resq 1
+netsend_mac:        resb 8
+	section .text
+
+; ---------------------------------------------------------------------------------------------
 ; net_put_counters -- Writes " key=value" for each row of a counter table.
 ;  IN:  RBX = table of (key string, address of a qword) rows, ended by a zero key
 ;  OUT: nothing

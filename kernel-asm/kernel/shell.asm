@@ -378,6 +378,7 @@ shell_table:
 	dq str_cmd_peers,  cmd_peers
 	dq str_cmd_whohas, cmd_whohas
 	dq str_cmd_fetch,  cmd_fetch
+	dq str_cmd_netsend, cmd_netsend
 	dq 0, 0
 
 str_prompt:          db "gt> ", 0
@@ -401,6 +402,7 @@ str_cmd_net:         db "net", 0
 str_cmd_peers:       db "peers", 0
 str_cmd_whohas:      db "whohas", 0
 str_cmd_fetch:       db "fetch", 0
+str_cmd_netsend:     db "netsend", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0
