@@ -1,16 +1,16 @@
 // The build graph: `npx tsx Makefile.ts [TARGET|clean] [--out DIR]`, or `gittorrent build`.
-// Targets: layout-inc (generated NASM include), mbr, stage2, kernel (nasm), image (node disk).
+// Targets: layout-inc (generated NASM include), mbr, stage2, cdboot, kernel (nasm), iso (the
+// release), image (node disk), kernel-elf (the kernel with symbols, for gdb), gdbinit.
 // Content-hash incremental: a build with nothing changed does no work and says so.
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { BuildGraph, type GraphResult } from './builder/graph.ts';
-import { assemble } from './builder/nasm.ts';
-import { buildReleaseIso, readRelease } from './builder/release.ts';
-import { mergeRelease } from './builder/kernel-merge.ts';
-import { createImage } from './gitfs/image.ts';
-import { renderLayoutInc } from './gitfs/layout.ts';
 import { createProgress, type Progress } from './core/progress.ts';
+import { defaultGdbPort, renderGdbInit } from './builder/gdbinit.ts';
+import { ToolError } from './core/errors.ts';
+// The recipes' modules (nasm's runner, the ISO writer, GitFS) are imported when a target runs:
+// a build with nothing to do loads none of them.
 
 export const ROOT = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_OUT = join(ROOT, 'out');
@@ -36,6 +36,10 @@ export interface BuildOptions {
 export interface BuildOutputs {
   outDir: string;
   image: string;
+  /** The kernel as an ELF with symbols and line information (gdb), same code as `kernel`. */
+  kernelElf: string;
+  /** A gdb script: architecture, symbols, `target remote` (docs/debugging.md). */
+  gdbinit: string;
   mbr: string;
   stage2: string;
   kernel: string;
@@ -89,6 +93,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: {},
     outputs: [LAYOUT_INC],
     async run() {
+      const { renderLayoutInc } = await import('./gitfs/layout.ts');
       const text = renderLayoutInc();
       if (!existsSync(LAYOUT_INC) || readFileSync(LAYOUT_INC, 'utf8') !== text) writeFileSync(LAYOUT_INC, text);
     },
@@ -104,6 +109,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
       params: { defines, includeDirs: [...includeDirs, ...extraIncludes] },
       outputs: [output, join(outDir, `${name}.lst`), join(outDir, `${name}.map`)],
       async run() {
+        const { assemble } = await import('./builder/nasm.ts');
         await assemble({ source, output, includeDirs: [...includeDirs, ...extraIncludes], defines, root: ROOT });
       },
     });
@@ -113,9 +119,10 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
   const mbr = nasmTarget('mbr', join(ASM, 'boot', 'mbr.asm'), [], {});
   const stage2 = nasmTarget('stage2', join(ASM, 'boot', 'stage2.asm'), [], {});
   const cdboot = nasmTarget('cdboot', join(ASM, 'boot', 'cdboot.asm'), [], {});
+  const kernelSource = join(ASM, 'kernel', 'main.asm');
   const kernelDefines: Record<string, string | number> = { KERNEL_VERSION: kernelVersion, ...(opts.kernelDefines ?? {}) };
   if (opts.fault) kernelDefines.FAULT_KIND = FAULT_KINDS[opts.fault];
-  const kernel = nasmTarget('kernel', join(ASM, 'kernel', 'main.asm'), [join(ASM, 'kernel')], kernelDefines);
+  const kernel = nasmTarget('kernel', kernelSource, [join(ASM, 'kernel')], kernelDefines);
 
   // The kernel release: an ISO 9660 image that boots by itself as a CD.
   const iso = join(outDir, 'release.iso');
@@ -126,6 +133,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: { kernelVersion },
     outputs: [iso],
     async run() {
+      const { buildReleaseIso } = await import('./builder/release.ts');
       writeFileAtomic(iso, buildReleaseIso({ kernel, stage2, mbr, cdboot, kernelVersion }));
     },
   });
@@ -141,6 +149,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     params: { imageSizeBytes },
     outputs: [image],
     async run() {
+      const [{ createImage }, { mergeRelease }, { readRelease }] = await Promise.all([
+        import('./gitfs/image.ts'),
+        import('./builder/kernel-merge.ts'),
+        import('./builder/release.ts'),
+      ]);
       const tmp = `${image}.tmp`;
       const img = createImage(tmp, { sizeBytes: imageSizeBytes, overwrite: true });
       try {
@@ -153,11 +166,47 @@ export async function build(opts: BuildOptions = {}): Promise<BuildOutputs> {
     },
   });
 
-  const result: GraphResult = await graph.build('image', progress);
+  // For gdb: the kernel as an ELF with symbols (the same code as kernel.bin, checked), and a
+  // script that loads it and attaches to `boot --gdb` on the default port.
+  const kernelElf = join(outDir, 'kernel.elf');
+  const kernelIncludes = [...includeDirs, join(ASM, 'kernel')];
+  graph.add({
+    name: 'kernel-elf',
+    deps: ['kernel'],
+    inputs: () => {
+      const deps = depsFromDepfile(join(outDir, 'kernel.d'), kernelSource);
+      return deps && [...deps, kernel, join(ROOT, 'builder', 'nasm.ts')];
+    },
+    params: { defines: kernelDefines, includeDirs: kernelIncludes },
+    outputs: [kernelElf],
+    async run() {
+      const { assembleElf, readSymbolMap } = await import('./builder/nasm.ts');
+      // the kernel's `org`, as the flat build saw it (generated from gitfs/layout.ts)
+      const loadAddr = readSymbolMap(join(outDir, 'kernel.map')).get('KERNEL_LOAD_ADDR');
+      if (loadAddr === undefined) throw new ToolError('kernel.map has no KERNEL_LOAD_ADDR: cannot link kernel.elf');
+      await assembleElf({ source: kernelSource, includeDirs: kernelIncludes, defines: kernelDefines, flat: kernel, output: kernelElf, loadAddr, entry: 'kernel_entry', root: ROOT });
+    },
+  });
+  const gdbinit = join(outDir, '.gdbinit');
+  const gdbPort = defaultGdbPort();
+  graph.add({
+    name: 'gdbinit',
+    deps: [],
+    inputs: () => [join(ROOT, 'builder', 'gdbinit.ts')],
+    params: { kernelElf, gdbPort },
+    outputs: [gdbinit],
+    async run() {
+      writeFileSync(gdbinit, renderGdbInit(kernelElf, gdbPort));
+    },
+  });
+
+  const result: GraphResult = await graph.build(['image', 'kernel-elf', 'gdbinit'], progress);
   if (result.built.length === 0) progress.log(`nothing to do: ${result.upToDate.length} targets up to date`);
   return {
     outDir,
     image,
+    kernelElf,
+    gdbinit,
     mbr,
     stage2,
     kernel,

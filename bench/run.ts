@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const names = readdirSync(dir)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_'))
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && f !== 'stats.ts' && !f.startsWith('_')) // stats.ts: shared helpers
   .map((f) => f.slice(0, -3))
   .sort();
 

@@ -1,7 +1,8 @@
 // A small content-hash build graph: each target names its dependencies, the files its output
 // depends on, its parameters and its outputs. A target runs only when the hash of all that
 // changed (or an output is missing or its size or mtime changed); a build where nothing changed does no
-// work and says so.
+// work and says so. An input's hash is remembered with its size and mtime (as git's index does):
+// a no-op build stats its inputs instead of reading them.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +24,16 @@ interface TargetState {
   outputs: Record<string, string>;
 }
 
+/** A remembered input hash: valid while the file's size and mtime are unchanged. */
+interface FileState {
+  sig: string;
+  sha1: string;
+  /** When it was hashed: a file modified within a second of that is hashed again (racy mtime). */
+  at: number;
+}
+
+const FILES_KEY = '#files';
+
 export interface GraphResult {
   built: string[];
   upToDate: string[];
@@ -41,23 +52,41 @@ function statSignature(path: string): string {
 export class BuildGraph {
   private readonly targets = new Map<string, Target>();
   private state: Record<string, TargetState> = {};
+  private files: Record<string, FileState> = {};
 
   constructor(private readonly stateFile: string) {
     if (existsSync(stateFile)) {
       try {
-        this.state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, TargetState>;
+        const raw = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+        const files = raw[FILES_KEY];
+        delete raw[FILES_KEY];
+        this.state = raw as Record<string, TargetState>;
+        if (typeof files === 'object' && files !== null) this.files = files as Record<string, FileState>;
       } catch {
         this.state = {}; // a damaged state file only costs a rebuild
       }
     }
   }
 
+  /** The input's SHA-1, from the remembered hash when its size and mtime are unchanged. */
+  private inputHash(path: string): string {
+    const sig = statSignature(path);
+    const known = this.files[path];
+    if (known && known.sig === sig && typeof known.sha1 === 'string' && statSync(path).mtimeMs + 1000 < known.at) return known.sha1;
+    const at = Date.now();
+    const sha1 = hashFile(path);
+    this.files[path] = { sig, sha1, at };
+    this.dirty = true;
+    return sha1;
+  }
+  private dirty = false;
+
   add(target: Target): void {
     this.targets.set(target.name, target);
   }
 
-  /** Builds the goal and everything it depends on, in dependency order. */
-  async build(goal: string, progress: Progress): Promise<GraphResult> {
+  /** Builds the goals and everything they depend on, in dependency order. */
+  async build(goals: string | readonly string[], progress: Progress): Promise<GraphResult> {
     const order: Target[] = [];
     const seen = new Set<string>();
     const visit = (name: string, path: string[]): void => {
@@ -69,7 +98,7 @@ export class BuildGraph {
       seen.add(name);
       order.push(t);
     };
-    visit(goal, []);
+    for (const goal of typeof goals === 'string' ? [goals] : goals) visit(goal, []);
 
     const result: GraphResult = { built: [], upToDate: [] };
     const keys = new Map<string, string>();
@@ -102,6 +131,7 @@ export class BuildGraph {
       result.built.push(t.name);
       progress.succeed(`built ${t.name} (${Date.now() - started} ms)`);
     }
+    if (this.dirty) this.save();
     return result;
   }
 
@@ -113,7 +143,7 @@ export class BuildGraph {
     for (const d of t.deps) h.update(`dep ${d} ${keys.get(d) ?? '?'}\0`);
     for (const f of [...inputs].sort()) {
       if (!existsSync(f)) return undefined;
-      h.update(`in ${f} ${hashFile(f)}\0`);
+      h.update(`in ${f} ${this.inputHash(f)}\0`);
     }
     return h.digest('hex');
   }
@@ -127,6 +157,7 @@ export class BuildGraph {
 
   private save(): void {
     mkdirSync(dirname(this.stateFile), { recursive: true });
-    writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
+    writeFileSync(this.stateFile, JSON.stringify({ ...this.state, [FILES_KEY]: this.files }, null, 2));
+    this.dirty = false;
   }
 }

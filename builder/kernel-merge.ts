@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { BadInputError, NotFoundError, UsageError } from '../core/errors.ts';
 import type { GitFSImage } from '../gitfs/image.ts';
 import type { BootState } from '../gitfs/refs.ts';
-import { BOOTSRC_DISK, BOOT_GOOD_REF, DEFAULT_WATCHDOG_MS, SECTOR_SIZE, STAGE2_LBA, STAGE2_MAX_BYTES } from '../gitfs/layout.ts';
+import { BOOTSRC_DISK, BOOT_GOOD_REF, BOOT_REF, DEFAULT_WATCHDOG_MS, SECTOR_SIZE, STAGE2_LBA, STAGE2_MAX_BYTES } from '../gitfs/layout.ts';
 import { RELEASE_PATHS, type Release } from './release.ts';
 import { patchStage2, readStage2Header } from './stage2-header.ts';
 
@@ -95,7 +95,7 @@ export function bootKernelCommit(img: GitFSImage, commit: string, opts: BootOpti
   if (where.size === 0) throw new BadInputError(`kernel commit ${commit.slice(0, 12)} has an empty kernel`);
   const watchdogMs = opts.watchdogMs ?? config?.watchdogMs ?? DEFAULT_WATCHDOG_MS;
   const state: BootState = opts.state;
-  img.setRef('boot', commit, { kind: 'boot', state, triesLeft: state === 'pending' ? tries : 0, reason: opts.reason });
+  img.setRef(BOOT_REF, commit, { kind: 'boot', state, triesLeft: state === 'pending' ? tries : 0, reason: opts.reason });
   if (state === 'good') img.setRef(BOOT_GOOD_REF, commit, { kind: 'symbolic', reason: 'known-good kernel' });
   img.writeBootArea(mbr, patchStage2(stage2, { source: BOOTSRC_DISK, kernelLba: 0n, kernelOffset: 0, kernelSize: 0, watchdogMs, defaultTries }));
   return { kernel: kernelHash, size: where.size };

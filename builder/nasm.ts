@@ -1,8 +1,9 @@
 // The assembler wrapper: runs nasm through execa, writes a listing (.lst), a symbol map
 // (.map) and a make-style dependency file (.d) next to each binary, and turns nasm's
-// diagnostics into file:line messages.
+// diagnostics into file:line messages. For gdb, an ELF with symbols of the same source.
 import { execa } from 'execa';
-import { readFileSync, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { AssemblyError, ToolError } from '../core/errors.ts';
 
@@ -148,4 +149,79 @@ export function readSymbolMap(mapPath: string): Map<string, number> {
     if (n && !symbols.has(n[2]!)) symbols.set(n[2]!, parseInt(n[1]!, 16));
   }
   return symbols;
+}
+
+export interface AssembleElfOptions {
+  /** The same source, include folders and definitions as the flat binary it describes. */
+  source: string;
+  includeDirs: string[];
+  defines?: Record<string, string | number>;
+  /** The flat binary (`org loadAddr`, sections .text then .bss) this ELF must match byte for byte. */
+  flat: string;
+  /** Where the ELF goes. */
+  output: string;
+  /** The address the flat binary is loaded at (its `org`). */
+  loadAddr: number;
+  /** A label made the ELF's entry point (and global). */
+  entry: string;
+  root?: string;
+}
+
+async function runTool(tool: string, args: string[], pkg: string, root: string): Promise<string> {
+  let r;
+  try {
+    r = await execa(tool, args, { reject: false, cwd: root });
+  } catch (e) {
+    throw new ToolError(`cannot run ${tool}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if ((r as { code?: string }).code === 'ENOENT') throw new ToolError(`${tool} is not installed (apt-get install ${pkg})`);
+  if (r.exitCode !== 0) {
+    const first = String(r.stderr ?? '').split('\n').find((l) => /error|fatal/i.test(l)) ?? String(r.stderr ?? '').split('\n')[0];
+    throw new ToolError(`${tool} failed: ${first || `exit ${r.exitCode}`}`);
+  }
+  return String(r.stderr ?? '');
+}
+
+/**
+ * Builds an ELF with symbols and DWARF line information beside a flat binary, for gdb: the same
+ * source assembled with `nasm -f elf64 -g -F dwarf` (a prelude turns `org` into nothing and
+ * declares the bin format's `section..bss.start`, which the linker script defines), linked by
+ * `ld` at the load address. The flat binary is not touched; the ELF's .text is checked to be
+ * byte-identical to it, so every symbol's address is the running kernel's.
+ */
+export async function assembleElf(opts: AssembleElfOptions): Promise<string> {
+  const root = opts.root ?? process.cwd();
+  const output = resolve(opts.output);
+  const work = mkdtempSync(join(tmpdir(), 'gt-elf-'));
+  try {
+    const prelude = join(work, 'prelude.inc');
+    writeFileSync(prelude, ['%macro org 1', '%endmacro', 'extern section..bss.start', `global ${opts.entry}`, ''].join('\n'));
+    const script = join(work, 'link.ld');
+    writeFileSync(
+      script,
+      [
+        `ENTRY(${opts.entry})`,
+        'SECTIONS {',
+        `  . = 0x${opts.loadAddr.toString(16)};`,
+        '  .text : { *(.text) }',
+        '  .bss (NOLOAD) : ALIGN(4096) { *(.bss) }',
+        '  "section..bss.start" = ADDR(.bss);',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const object = join(work, 'kernel.o');
+    const nasmArgs = ['-f', 'elf64', '-g', '-F', 'dwarf', '-p', prelude, ...opts.includeDirs.map((d) => `-I${resolve(d)}/`), ...defineArgs(opts.defines ?? {}), '-o', object, resolve(opts.source)];
+    await runTool('nasm', nasmArgs, 'nasm', root);
+    mkdirSync(dirname(output), { recursive: true });
+    await runTool('ld', ['-m', 'elf_x86_64', '-nostdlib', '-static', '-T', script, '-o', output, object], 'binutils', root);
+    const text = join(work, 'text.bin');
+    await runTool('objcopy', ['-O', 'binary', '-j', '.text', output, text], 'binutils', root);
+    if (!readFileSync(text).equals(readFileSync(opts.flat))) {
+      throw new ToolError(`${relative(root, output)}: its code differs from ${relative(root, opts.flat)} (the ELF build of ${relative(root, opts.source)} does not match the flat one)`);
+    }
+    return output;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

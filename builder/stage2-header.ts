@@ -10,6 +10,7 @@ import {
   STAGE2_MAGIC,
   STAGE2_MAX_BYTES,
   layoutOf,
+  type FieldName,
 } from '../gitfs/layout.ts';
 
 const HDR = layoutOf(STAGE2_HDR);
@@ -25,10 +26,8 @@ export interface Stage2Header {
   defaultTries?: number;
 }
 
-function field(name: string): number {
-  const off = HDR.offsets[name];
-  if (off === undefined) throw new Error(`stage2_hdr has no field ${name}`);
-  return STAGE2_HDR_OFFSET + off;
+function field(name: FieldName<typeof STAGE2_HDR>): number {
+  return STAGE2_HDR_OFFSET + HDR.offsets[name];
 }
 
 export function readStage2Header(stage2: Buffer): Stage2Header {

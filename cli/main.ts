@@ -10,7 +10,8 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
+/** The program with the commands `argv` needs registered (cli/commands/index.ts). */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('gittorrent')
@@ -18,14 +19,14 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv.slice(2));
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return 0;
   } catch (e) {

@@ -13,3 +13,12 @@ export function printResult<T>(result: T, opts: OutputOptions, render: (r: T) =>
     if (text.length > 0) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 }
+
+/**
+ * Shortens text a message repeats (a user's command, a tool's stderr) to its first `max`
+ * characters and `…`, on one line.
+ */
+export function abbreviate(text: string, max = 60): string {
+  const line = text.replace(/\s*\n\s*/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max)}…`;
+}

@@ -1,6 +1,6 @@
 // Progress for long work: a spinner on a terminal (ora), plain lines in CI or when piped.
 // Everything goes to stderr so stdout stays clean for --json results.
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 
 export interface Progress {
   /** Starts a step; the text is shown until the step ends. */
@@ -44,11 +44,14 @@ class PlainProgress implements Progress {
   }
 }
 
+// The spinner library is loaded only for a terminal: piped and CI runs never pay for it.
+const ora = isInteractive() ? (await import('ora')).default : undefined;
+
 class SpinnerProgress implements Progress {
   private spinner: Ora | undefined;
   start(text: string): void {
     this.spinner?.stop();
-    this.spinner = ora({ text, stream: process.stderr }).start();
+    this.spinner = ora!({ text, stream: process.stderr }).start();
   }
   update(text: string): void {
     if (this.spinner) this.spinner.text = text;
@@ -85,7 +88,7 @@ const silent: Progress = {
 
 export function createProgress(opts: ProgressOptions = {}): Progress {
   if (opts.quiet) return silent;
-  if (opts.plain || !isInteractive()) return new PlainProgress();
+  if (opts.plain || !ora) return new PlainProgress();
   return new SpinnerProgress();
 }
 

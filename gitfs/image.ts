@@ -16,6 +16,7 @@ import { type GitObject, hashObject, isFullHash, numToType, type ObjectType, typ
 import { type BootState, kindToNum, MAINLINE, numToKind, numToState, type RefKind, stateToNum, validateRefName } from './refs.ts';
 import { parseRev } from './rev.ts';
 import { decodeSuperblock, encodeSuperblock, type RefSlot, type Superblock } from './superblock.ts';
+import { decodeTag, peelTag, TAG_REF_PREFIX } from './tag.ts';
 import { buildTree, decodeTree, isTreeMode, MODE_GITLINK, modeString, normalizePath, type TreeEntry, type TreeFile } from './tree.ts';
 
 export const MIN_IMAGE_BYTES = 1024 * 1024;
@@ -429,6 +430,12 @@ export class GitFSImage {
     void opts;
     if (!isFullHash(ref.hash)) throw new UsageError(`bad hash ${ref.hash}`);
     if (this.hasObject(ref.hash)) return;
+    this.transaction(() => this.appendReferral(ref));
+  }
+
+  private appendReferral(ref: Referral): void {
+    if (!isFullHash(ref.hash)) throw new UsageError(`bad hash ${ref.hash}`);
+    if (this.hasObject(ref.hash)) return;
     const payload = Buffer.alloc(8 + ref.holders.length * REFERRAL_HOLDER_SIZE);
     payload.writeUInt32LE(ref.holders.length, 0);
     ref.holders.forEach((h, i) => {
@@ -437,7 +444,6 @@ export class GitFSImage {
       b.copy(payload, 8 + i * REFERRAL_HOLDER_SIZE);
     });
     this.append({ type: typeToNum(ref.type), storage: STORE_REFERRAL, depth: 0, payloadLen: payload.length, objectSize: ref.size, hash: ref.hash, base: ZERO_HASH }, payload);
-    this.commitState();
   }
 
   /** The referral record for a hash, if the index holds only a referral. */
@@ -691,10 +697,10 @@ export class GitFSImage {
 
   /** The tree of a commit, or the hash itself when it names a tree. */
   commitTreeHash(hash: string): string {
-    const o = this.readObject(hash);
-    if (o.type === 'tree') return hash;
-    if (o.type !== 'commit') throw new BadInputError(`${hash} is a ${o.type}, not a commit or tree`);
-    return decodeCommit(o.data, `commit ${hash}`).tree;
+    const p = peelTag((h) => this.readObject(h), hash);
+    if (p.type === 'tree') return p.hash;
+    if (p.type !== 'commit') throw new BadInputError(`${hash === p.hash ? hash : `tag ${hash} names ${p.hash}, which`} is a ${p.type}, not a commit or tree`);
+    return decodeCommit(this.readObject(p.hash).data, `commit ${p.hash}`).tree;
   }
 
   /** Every file under a tree, with full paths (flat and split trees alike). */
@@ -726,7 +732,7 @@ export class GitFSImage {
   resolveRev(rev: string): string {
     const p = parseRev(rev);
     let hash: string;
-    const ref = this.slotOf(p.base);
+    const ref = this.slotOf(p.base) >= 0 ? this.slotOf(p.base) : this.slotOf(TAG_REF_PREFIX + p.base); // `v1` finds tags/v1, as in git
     if (ref >= 0) {
       const t = this.refs[ref]!.target;
       if (t === ZERO_HASH) throw new NotFoundError(`ref ${p.base} has no commits yet`);
@@ -740,6 +746,7 @@ export class GitFSImage {
         hash = matches[0]!;
       }
     } else throw new NotFoundError(`unknown revision ${rev}`);
+    if (p.steps.length > 0) hash = peelTag((h) => this.readObject(h), hash).hash;
     for (const s of p.steps) {
       if (s.op === '~') {
         for (let i = 0; i < s.n; i++) {
@@ -771,7 +778,7 @@ export class GitFSImage {
 
   /** History from REV: commits newest first (by committer time, like `git log`). */
   log(rev: string, opts: { limit?: number; firstParent?: boolean } = {}): LogEntry[] {
-    const start = this.resolveRev(rev);
+    const start = peelTag((h) => this.readObject(h), this.resolveRev(rev)).hash;
     const out: LogEntry[] = [];
     const seen = new Set<string>([start]);
     let seq = 0;
@@ -836,6 +843,7 @@ export class GitFSImage {
           const o = this.loadEntry(e, 0);
           if (o.type === 'tree') decodeTree(o.data, `tree ${h}`);
           else if (o.type === 'commit') decodeCommit(o.data, `commit ${h}`);
+          else if (o.type === 'tag') decodeTag(o.data, `tag ${h}`);
         }
       } catch (err) {
         if (!isUserError(err)) throw err;
@@ -895,6 +903,11 @@ export class GitFSImage {
           stack.push(c.tree, ...c.parents);
         } else if (o.type === 'tree') {
           for (const t of decodeTree(o.data, `tree ${h}`)) if (t.mode !== MODE_GITLINK) stack.push(t.hash);
+        } else if (o.type === 'tag') {
+          const t = decodeTag(o.data, `tag ${h}`);
+          const te = this.lookup(t.object);
+          if (te && te.type !== typeToNum(t.type)) problems.push(`tag ${h}: names a ${t.type} but ${t.object} is a ${numToType(te.type) ?? te.type}`);
+          stack.push(t.object);
         }
       } catch (err) {
         if (!isUserError(err)) throw err; // already reported above
@@ -944,8 +957,11 @@ export class GitFSImage {
     this.dev.close();
   }
 
-  /** Store raw objects read elsewhere (git import) in one transaction, with their ref updates. */
-  importObjects(objects: Iterable<{ hash: string; type: ObjectType; data: Buffer }>, refs: Array<{ name: string; hash: string; kind?: RefKind; forkedFrom?: string }>, onObject?: () => void): number {
+  /**
+   * Store raw objects read elsewhere (git import) in one transaction, with referrals for objects
+   * held elsewhere (a shallow clone's boundary parents) and the ref updates.
+   */
+  importObjects(objects: Iterable<{ hash: string; type: ObjectType; data: Buffer }>, refs: Array<{ name: string; hash: string; kind?: RefKind; forkedFrom?: string }>, onObject?: () => void, referrals: readonly Referral[] = []): number {
     return this.transaction(() => {
       let n = 0;
       for (const o of objects) {
@@ -953,6 +969,7 @@ export class GitFSImage {
         if (this.putObject(o.type, o.data, { hash: o.hash, raw: true }).stored) n++;
         onObject?.();
       }
+      for (const r of referrals) this.appendReferral(r);
       for (const r of refs) this.updateRef(r.name, r.hash, { ...(r.kind ? { kind: r.kind } : {}), ...(r.forkedFrom ? { forkedFrom: r.forkedFrom } : {}) });
       return n;
     });

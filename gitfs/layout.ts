@@ -12,21 +12,26 @@ export interface FieldDef {
   readonly doc: string;
 }
 
-/** An on-disk structure (little-endian); offsets follow from the field order. */
+/** An on-disk structure (little-endian); offsets follow from the field order. Declare one
+ * `as const satisfies StructDef` so that its field names stay literal types. */
 export interface StructDef {
   readonly name: string;
   readonly doc: string;
   readonly fields: readonly FieldDef[];
 }
 
-export interface StructLayout {
+/** The field names of a structure, as a union of string literals. */
+export type FieldName<D extends StructDef> = D['fields'][number]['name'];
+
+export interface StructLayout<F extends string = string> {
   readonly name: string;
   readonly size: number;
-  readonly offsets: Readonly<Record<string, number>>;
-  readonly sizes: Readonly<Record<string, number>>;
+  readonly offsets: Readonly<Record<F, number>>;
+  readonly sizes: Readonly<Record<F, number>>;
 }
 
-export function layoutOf(def: StructDef): StructLayout {
+/** Offsets and sizes of a structure's fields; a misspelled field name does not compile. */
+export function layoutOf<const D extends StructDef>(def: D): StructLayout<FieldName<D>> {
   const offsets: Record<string, number> = {};
   const sizes: Record<string, number> = {};
   let off = 0;
@@ -35,32 +40,169 @@ export function layoutOf(def: StructDef): StructLayout {
     sizes[f.name] = f.size;
     off += f.size;
   }
-  return { name: def.name, size: off, offsets, sizes };
+  return { name: def.name, size: off, offsets, sizes } as StructLayout<FieldName<D>>;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Boot area: sector 0 the MBR, then a fixed run of sectors for stage 2.
+// The constants shared with the NASM side. Each is written once, in TABLE below (name, value,
+// one-line doc); the TS exports are destructured from TABLE.values (the compiler rejects a name
+// that is not in it) and renderLayoutInc() writes every entry into the include.
 
-export const SECTOR_SIZE = 512;
-export const MBR_LBA = 0;
-export const STAGE2_LBA = 1;
-/** Stage 2 owns LBA 1..127; the GitFS area starts right after, at LBA 128 (64 KiB). */
-export const STAGE2_SECTORS = 127;
-export const STAGE2_MAX_BYTES = STAGE2_SECTORS * SECTOR_SIZE;
-/** Real-mode address stage 2 is loaded to (by the MBR, or by El Torito behind a 512-byte stub). */
-export const STAGE2_LOAD_ADDR = 0x7e00;
-/** First LBA after the boot area. */
-export const BOOT_AREA_END_LBA = STAGE2_LBA + STAGE2_SECTORS;
+export type ConstantValue = number | string;
 
-/** Offset of the stage-2 header inside the stage-2 binary (after a 16-byte jump slot). */
-export const STAGE2_HDR_OFFSET = 16;
-export const STAGE2_MAGIC = 0x32535447; // "GTS2" little-endian
+export interface LayoutConstant {
+  readonly name: string;
+  /** A number (NASM `equ`) or a string (NASM `%define NAME "..."` plus `NAME_LEN equ n`). */
+  readonly value: ConstantValue;
+  readonly doc: string;
+}
 
-/** How stage 2 finds the kernel (patched by the builder). */
-export const BOOTSRC_DISK = 1; // kernel bytes at (kernel_lba, kernel_offset) on the boot disk
-export const BOOTSRC_APPENDED = 2; // kernel bytes appended right after stage 2 in memory (CD boot)
+/** Constants are plain numbers and strings in TS (not literal types). */
+type Widen<V> = V extends number ? number : string;
 
-export const STAGE2_HDR: StructDef = {
+type TableRow = { readonly section: string } | LayoutConstant;
+
+/** An ordered table of constants; a value may be computed from the ones before it. */
+export class ConstantTable<T extends Record<string, ConstantValue>> {
+  private constructor(
+    readonly values: T,
+    readonly rows: readonly TableRow[],
+  ) {}
+
+  static create(): ConstantTable<Record<never, ConstantValue>> {
+    return new ConstantTable({}, []);
+  }
+
+  /** Starts a titled group (a comment in the include). */
+  section(title: string): ConstantTable<T> {
+    return new ConstantTable(this.values, [...this.rows, { section: title }]);
+  }
+
+  add<const N extends string, V extends ConstantValue>(
+    name: N,
+    value: V | ((c: T) => V),
+    doc: string,
+  ): ConstantTable<T & { readonly [K in N]: Widen<V> }> {
+    if (name in this.values) throw new Error(`layout constant ${name} defined twice`);
+    const v = typeof value === 'function' ? value(this.values) : value;
+    const values = { ...this.values, [name]: v } as T & { readonly [K in N]: Widen<V> };
+    return new ConstantTable(values, [...this.rows, { name, value: v, doc }]);
+  }
+
+  get constants(): LayoutConstant[] {
+    return this.rows.filter((r): r is LayoutConstant => 'name' in r);
+  }
+}
+
+function log2(n: number): number {
+  const k = Math.log2(n);
+  if (!Number.isInteger(k)) throw new Error(`${n} is not a power of two`);
+  return k;
+}
+
+const TABLE = ConstantTable.create()
+  .section('Hashes')
+  .add('HASH_SIZE', 20, 'bytes of a SHA-1 (an object id)')
+  .add('HASH_HEX_LEN', (c) => c.HASH_SIZE * 2, 'hex digits of a SHA-1')
+
+  .section('Boot area: sector 0 the MBR, then a fixed run of sectors for stage 2')
+  .add('SECTOR_SIZE', 512, 'bytes per disk sector')
+  .add('SECTOR_SHIFT', (c) => log2(c.SECTOR_SIZE), 'log2(SECTOR_SIZE): bytes <-> sectors by shifting')
+  .add('STAGE2_LBA', 1, 'first sector of stage 2')
+  .add('STAGE2_SECTORS', 127, 'sectors of stage 2 (LBA 1..127); GitFS starts at LBA 128')
+  .add('STAGE2_MAX_BYTES', (c) => c.STAGE2_SECTORS * c.SECTOR_SIZE, 'largest stage 2')
+  .add('BOOT_AREA_END_LBA', (c) => c.STAGE2_LBA + c.STAGE2_SECTORS, 'first sector after the boot area')
+  .add('STAGE2_HDR_OFFSET', 16, 'offset of stage2_hdr in stage 2 (after a 16-byte jump slot)')
+  .add('STAGE2_MAGIC', 0x32535447, '"GTS2"')
+  .add('BOOTSRC_DISK', 1, 'kernel read through GitFS from the boot disk')
+  .add('BOOTSRC_APPENDED', 2, 'kernel appended to stage 2 in memory (CD boot)')
+  .add('KERNEL_MAX_BYTES', 0x60000, 'largest kernel stage 2 loads (384 KiB)')
+  .add('DEFAULT_WATCHDOG_MS', 2000, 'default loader watchdog timeout (the ib700 counts in 2 s steps)')
+
+  .section('Memory map: physical addresses shared by the loader and the kernel (identity-mapped)')
+  .add('PML4_ADDR', 0x1000, '4 KiB: level-4 page table')
+  .add('PDPT_ADDR', 0x2000, '4 KiB: page-directory-pointer table')
+  .add('PD_ADDR', 0x3000, '4 KiB: page directory, 512 x 2 MiB = the first 1 GiB')
+  .add('BOOTINFO_ADDR', 0x4000, 'struc bootinfo (boot.inc), filled by stage 2 for the kernel')
+  .add('REALMODE_STACK', 0x7c00, 'real-mode stack top (grows down from the MBR)')
+  .add('STAGE2_LOAD_ADDR', 0x7e00, 'stage 2 is loaded here (by the MBR, or by El Torito behind a stub)')
+  .add('LOADER_STACK_TOP', 0x90000, "stage 2's long-mode stack top: off every page holding code")
+  .add('KERNEL_LOAD_ADDR', 0x100000, 'the kernel runs here')
+  .add('HEAP_ADDR', 0x1000000, "16 MiB: the loader's GitFS arena; later the kernel's scratch (hash)")
+  .add('FS_ARENA_ADDR', 0x3000000, "48 MiB: end of the loader's arena; the kernel's GitFS arena to RAM end")
+  .add('IDENTITY_MAP_BYTES', 0x40000000, 'stage 2 identity-maps the first 1 GiB')
+
+  .section('Ref names the loader and the kernel use')
+  .add('MAINLINE_REF', 'mainline', 'slot 0: the log of every ref update')
+  .add('BOOT_REF', 'boot', 'the kernel commit to boot')
+  .add('BOOT_GOOD_REF', 'boot-good', 'the newest kernel commit known good (rollback target)')
+
+  .section('GitFS area (docs/gitfs-format.md); byte offsets are from the start of the disk')
+  .add('SB_A_LBA', (c) => c.BOOT_AREA_END_LBA, 'superblock copy A, right after the boot area')
+  .add('SB_SECTORS', 64, 'sectors per superblock copy (32 KiB)')
+  .add('SB_BYTES', (c) => c.SB_SECTORS * c.SECTOR_SIZE, 'bytes per superblock copy (checksummed)')
+  .add('SB_B_LBA', (c) => c.SB_A_LBA + c.SB_SECTORS, 'superblock copy B follows copy A')
+  .add('LOG_LBA', (c) => c.SB_B_LBA + c.SB_SECTORS, 'the object log starts after both copies')
+  .add('SB_MAGIC_LO', 0x53465447, '"GTFS"')
+  .add('SB_MAGIC_HI', 0x31425300, '"\\0SB1" (bytes "GTFS\\0SB1")')
+  .add('GITFS_VERSION', 1, 'on-disk format version')
+  .add('SB_HDR_SIZE', 128, 'superblock header (struc gitfs_sb); the ref table follows')
+  .add('REF_SLOTS', 255, 'ref slots per superblock copy; slot 0 is the mainline log')
+  .add('REF_SLOT_SIZE', 128, 'bytes per ref slot (struc gitfs_ref)')
+  .add('REF_NAME_MAX', 64, 'bytes of a ref name (zero padded)')
+  .add('REF_NONE', 0xffff, 'no forked-from slot')
+  .add('REF_KIND_FREE', 0, 'ref kind: a free slot')
+  .add('REF_KIND_MAINLINE', 1, 'ref kind: the mainline log (slot 0)')
+  .add('REF_KIND_BRANCH', 2, 'ref kind: a branch')
+  .add('REF_KIND_SYMBOLIC', 3, 'ref kind: a named pointer to any object')
+  .add('REF_KIND_BOOT', 4, 'ref kind: the kernel commit to boot')
+  .add('BOOT_STATE_NONE', 0, 'boot state: no boot counting')
+  .add('BOOT_STATE_PENDING', 1, 'boot state: a new kernel with tries_left boots')
+  .add('BOOT_STATE_GOOD', 2, 'boot state: the kernel passed its self-test')
+  .add('BOOT_STATE_BAD', 3, 'boot state: the kernel failed; rolled back')
+  .add('OBJ_COMMIT', 1, "object type (git's pack numbers): commit")
+  .add('OBJ_TREE', 2, 'object type: tree')
+  .add('OBJ_BLOB', 3, 'object type: blob')
+  .add('OBJ_TAG', 4, 'object type: tag')
+  .add('STORE_RAW', 0, 'record storage: the payload is the object content')
+  .add('STORE_DELTA', 1, 'record storage: a git delta against base')
+  .add('STORE_REFERRAL', 2, 'record storage: holders only, no content')
+  .add('REC_MAGIC', 0x43455247, '"GREC"')
+  .add('REC_ALIGN', 64, 'log records start on multiples of this (a header never straddles a sector)')
+  .add('REC_HDR_SIZE', 64, 'log record header bytes (struc gitfs_rec)')
+  .add('DELTA_MAX_DEPTH', 16, 'longest delta chain a writer creates and a reader accepts')
+  .add('REFERRAL_HOLDER_SIZE', 32, 'bytes per referral holder id')
+  .add('IDX_MAGIC', 0x58444947, '"GIDX"')
+  .add('IDX_FANOUT_OFFSET', 512, 'fanout (256 x u32 cumulative counts), after the 1-sector header')
+  .add('IDX_ENTRIES_OFFSET', (c) => c.IDX_FANOUT_OFFSET + 256 * 4, 'first index entry')
+  .add('IDX_ENTRY_SIZE', 32, 'bytes per index entry (struc gitfs_idx_entry)')
+  .add('IDX_ENTRY_SHIFT', (c) => log2(c.IDX_ENTRY_SIZE), 'log2(IDX_ENTRY_SIZE): entry number <-> byte offset')
+  .add('TREE_SPLIT_THRESHOLD', 256, 'a flat tree holds at most this many entries');
+
+/** Every shared constant, in include order. */
+export const CONSTANTS: readonly LayoutConstant[] = TABLE.constants;
+
+export const {
+  HASH_SIZE, HASH_HEX_LEN,
+  SECTOR_SIZE, SECTOR_SHIFT, STAGE2_LBA, STAGE2_SECTORS, STAGE2_MAX_BYTES, BOOT_AREA_END_LBA, STAGE2_HDR_OFFSET,
+  STAGE2_MAGIC, BOOTSRC_DISK, BOOTSRC_APPENDED, KERNEL_MAX_BYTES, DEFAULT_WATCHDOG_MS,
+  PML4_ADDR, PDPT_ADDR, PD_ADDR, BOOTINFO_ADDR, REALMODE_STACK, STAGE2_LOAD_ADDR, LOADER_STACK_TOP,
+  KERNEL_LOAD_ADDR, HEAP_ADDR, FS_ARENA_ADDR, IDENTITY_MAP_BYTES,
+  MAINLINE_REF, BOOT_REF, BOOT_GOOD_REF,
+  SB_A_LBA, SB_SECTORS, SB_BYTES, SB_B_LBA, LOG_LBA, SB_MAGIC_LO, SB_MAGIC_HI, GITFS_VERSION,
+  SB_HDR_SIZE, REF_SLOTS, REF_SLOT_SIZE, REF_NAME_MAX, REF_NONE,
+  REF_KIND_FREE, REF_KIND_MAINLINE, REF_KIND_BRANCH, REF_KIND_SYMBOLIC, REF_KIND_BOOT,
+  BOOT_STATE_NONE, BOOT_STATE_PENDING, BOOT_STATE_GOOD, BOOT_STATE_BAD,
+  OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG, STORE_RAW, STORE_DELTA, STORE_REFERRAL,
+  REC_MAGIC, REC_ALIGN, REC_HDR_SIZE, DELTA_MAX_DEPTH, REFERRAL_HOLDER_SIZE,
+  IDX_MAGIC, IDX_FANOUT_OFFSET, IDX_ENTRIES_OFFSET, IDX_ENTRY_SIZE, IDX_ENTRY_SHIFT,
+  TREE_SPLIT_THRESHOLD,
+} = TABLE.values;
+
+// ---------------------------------------------------------------------------------------------
+// On-disk structures.
+
+export const STAGE2_HDR = {
   name: 'stage2_hdr',
   doc: 'Header at STAGE2_HDR_OFFSET in the stage-2 binary, patched by the image builder',
   fields: [
@@ -72,82 +214,9 @@ export const STAGE2_HDR: StructDef = {
     { name: 'watchdog_ms', size: 4, doc: 'watchdog timeout the loader arms (0: none)' },
     { name: 'default_tries', size: 4, doc: 'tries a new kernel gets by default (0 means 1)' },
   ],
-};
+} as const satisfies StructDef;
 
-/** The ref that names the newest kernel commit known good (rollback target). */
-export const BOOT_GOOD_REF = 'boot-good';
-/** Default watchdog timeout (ms) the loader arms: the ib700 counts in 2 s steps (docs/boot.md). */
-export const DEFAULT_WATCHDOG_MS = 2000;
-
-/** Where the kernel runs (identity-mapped) and the bounce buffer stage 2 reads it into. */
-export const KERNEL_LOAD_ADDR = 0x100000;
-export const KERNEL_BUFFER_ADDR = 0x20000;
-export const KERNEL_MAX_BYTES = 0x60000; // 384 KiB: the buffer ends at 0x80000
-
-// ---------------------------------------------------------------------------------------------
-// GitFS area (docs/gitfs-format.md). All integers little-endian; byte offsets are absolute
-// offsets from the start of the disk unless a field says otherwise.
-
-/** Superblock copy A: 64 sectors (32 KiB) right after the boot area. */
-export const SB_A_LBA = BOOT_AREA_END_LBA;
-export const SB_SECTORS = 64;
-export const SB_BYTES = SB_SECTORS * SECTOR_SIZE;
-/** Superblock copy B follows copy A. */
-export const SB_B_LBA = SB_A_LBA + SB_SECTORS;
-/** The object log starts after both superblock copies. */
-export const LOG_LBA = SB_B_LBA + SB_SECTORS;
-export const SB_MAGIC_LO = 0x53465447; // "GTFS"
-export const SB_MAGIC_HI = 0x31425300; // "\0SB1"  -> bytes "GTFS\0SB1"
-export const GITFS_VERSION = 1;
-/** Size of the superblock header that precedes the ref table. */
-export const SB_HDR_SIZE = 128;
-/** Ref slots in each superblock copy; slot 0 is the mainline log. */
-export const REF_SLOTS = 255;
-export const REF_SLOT_SIZE = 128;
-export const REF_NAME_MAX = 64;
-export const REF_NONE = 0xffff;
-
-/** Ref kinds (ref_slot.kind). 0 = free slot. */
-export const REF_KIND_FREE = 0;
-export const REF_KIND_MAINLINE = 1;
-export const REF_KIND_BRANCH = 2;
-export const REF_KIND_SYMBOLIC = 3;
-export const REF_KIND_BOOT = 4;
-/** Boot-counting states (ref_slot.state). */
-export const BOOT_STATE_NONE = 0;
-export const BOOT_STATE_PENDING = 1;
-export const BOOT_STATE_GOOD = 2;
-export const BOOT_STATE_BAD = 3;
-
-/** Object types: git's pack type numbers. */
-export const OBJ_COMMIT = 1;
-export const OBJ_TREE = 2;
-export const OBJ_BLOB = 3;
-export const OBJ_TAG = 4;
-/** How a log record stores its object. */
-export const STORE_RAW = 0;
-export const STORE_DELTA = 1;
-export const STORE_REFERRAL = 2;
-
-export const REC_MAGIC = 0x43455247; // "GREC"
-/** Every log record starts on a multiple of REC_ALIGN bytes, so a header never straddles a sector. */
-export const REC_ALIGN = 64;
-export const REC_HDR_SIZE = 64;
-/** Longest delta chain a writer creates (a reader accepts up to this depth). */
-export const DELTA_MAX_DEPTH = 16;
-export const REFERRAL_HOLDER_SIZE = 32;
-
-export const IDX_MAGIC = 0x58444947; // "GIDX"
-/** Index region: a 1-sector header, the 256-entry fanout (2 sectors), then 32-byte entries. */
-export const IDX_HDR_SIZE = 512;
-export const IDX_FANOUT_OFFSET = 512;
-export const IDX_ENTRIES_OFFSET = 1536;
-export const IDX_ENTRY_SIZE = 32;
-
-/** A flat tree holds at most this many entries before directories are split off. */
-export const TREE_SPLIT_THRESHOLD = 256;
-
-export const SUPERBLOCK_HDR: StructDef = {
+export const SUPERBLOCK_HDR = {
   name: 'gitfs_sb',
   doc: 'Superblock header (first 128 bytes of each 32 KiB copy; the ref table follows)',
   fields: [
@@ -171,14 +240,14 @@ export const SUPERBLOCK_HDR: StructDef = {
     { name: 'reserved', size: 20, doc: 'reserved, 0' },
     { name: 'checksum', size: 4, doc: 'CRC-32 of the whole copy with this field zero' },
   ],
-};
+} as const satisfies StructDef;
 
-export const REF_SLOT: StructDef = {
+export const REF_SLOT = {
   name: 'gitfs_ref',
   doc: 'Ref slot (128 bytes); REF_SLOTS of them follow the superblock header',
   fields: [
     { name: 'name', size: REF_NAME_MAX, doc: 'UTF-8, zero padded; empty = free slot' },
-    { name: 'target', size: 20, doc: 'SHA-1 the ref points to (zero = none yet)' },
+    { name: 'target', size: HASH_SIZE, doc: 'SHA-1 the ref points to (zero = none yet)' },
     { name: 'kind', size: 1, doc: 'REF_KIND_*' },
     { name: 'state', size: 1, doc: 'BOOT_STATE_* (boot counting)' },
     { name: 'tries_left', size: 1, doc: 'boots left before rollback (pending state)' },
@@ -188,9 +257,9 @@ export const REF_SLOT: StructDef = {
     { name: 'updated_gen', size: 8, doc: 'superblock generation of the last update' },
     { name: 'reserved', size: 28, doc: 'reserved, 0' },
   ],
-};
+} as const satisfies StructDef;
 
-export const REC_HDR: StructDef = {
+export const REC_HDR = {
   name: 'gitfs_rec',
   doc: 'Object log record header (64 bytes, REC_ALIGN aligned); payload follows',
   fields: [
@@ -200,12 +269,12 @@ export const REC_HDR: StructDef = {
     { name: 'depth', size: 2, doc: 'delta chain depth (0 for raw)' },
     { name: 'payload_len', size: 8, doc: 'bytes of payload after this header' },
     { name: 'object_size', size: 8, doc: 'size of the object content' },
-    { name: 'hash', size: 20, doc: 'SHA-1 of "<type> <size>\\0" + content' },
-    { name: 'base', size: 20, doc: 'delta base hash (STORE_DELTA), else zero' },
+    { name: 'hash', size: HASH_SIZE, doc: 'SHA-1 of "<type> <size>\\0" + content' },
+    { name: 'base', size: HASH_SIZE, doc: 'delta base hash (STORE_DELTA), else zero' },
   ],
-};
+} as const satisfies StructDef;
 
-export const IDX_HDR: StructDef = {
+export const IDX_HDR = {
   name: 'gitfs_idx',
   doc: 'Index region header (sector 0 of the region; fanout at +512, entries at +1536)',
   fields: [
@@ -214,90 +283,43 @@ export const IDX_HDR: StructDef = {
     { name: 'count', size: 4, doc: 'entries' },
     { name: 'generation', size: 4, doc: 'low 32 bits of the superblock generation' },
   ],
-};
+} as const satisfies StructDef;
 
-export const IDX_ENTRY: StructDef = {
+export const IDX_ENTRY = {
   name: 'gitfs_idx_entry',
   doc: 'Index entry (32 bytes), sorted by hash',
   fields: [
-    { name: 'hash', size: 20, doc: 'object SHA-1' },
+    { name: 'hash', size: HASH_SIZE, doc: 'object SHA-1' },
     { name: 'type', size: 1, doc: 'OBJ_*' },
     { name: 'storage', size: 1, doc: 'STORE_* (STORE_REFERRAL: record holds size and holders only)' },
     { name: 'depth', size: 2, doc: 'delta chain depth (0 raw)' },
     { name: 'offset', size: 8, doc: 'absolute byte offset of the log record header' },
   ],
-};
+} as const satisfies StructDef;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering the NASM include.
 
-export interface LayoutConstant {
-  readonly name: string;
-  readonly value: number;
-  readonly doc: string;
-}
+export const STRUCTS: readonly StructDef[] = [STAGE2_HDR, SUPERBLOCK_HDR, REF_SLOT, REC_HDR, IDX_HDR, IDX_ENTRY];
 
-export const CONSTANTS: LayoutConstant[] = [
-  { name: 'SECTOR_SIZE', value: SECTOR_SIZE, doc: 'bytes per disk sector' },
-  { name: 'MBR_LBA', value: MBR_LBA, doc: 'the MBR sector' },
-  { name: 'STAGE2_LBA', value: STAGE2_LBA, doc: 'first sector of stage 2' },
-  { name: 'STAGE2_SECTORS', value: STAGE2_SECTORS, doc: 'sectors reserved for stage 2' },
-  { name: 'STAGE2_LOAD_ADDR', value: STAGE2_LOAD_ADDR, doc: 'where stage 2 is loaded' },
-  { name: 'BOOT_AREA_END_LBA', value: BOOT_AREA_END_LBA, doc: 'first sector after the boot area' },
-  { name: 'STAGE2_HDR_OFFSET', value: STAGE2_HDR_OFFSET, doc: 'offset of stage2_hdr in stage 2' },
-  { name: 'STAGE2_MAGIC', value: STAGE2_MAGIC, doc: '"GTS2"' },
-  { name: 'BOOTSRC_DISK', value: BOOTSRC_DISK, doc: 'kernel read from the boot disk' },
-  { name: 'BOOTSRC_APPENDED', value: BOOTSRC_APPENDED, doc: 'kernel appended to stage 2 (CD)' },
-  { name: 'KERNEL_LOAD_ADDR', value: KERNEL_LOAD_ADDR, doc: 'kernel runs here' },
-  { name: 'KERNEL_BUFFER_ADDR', value: KERNEL_BUFFER_ADDR, doc: 'stage 2 reads the kernel here' },
-  { name: 'KERNEL_MAX_BYTES', value: KERNEL_MAX_BYTES, doc: 'largest kernel stage 2 loads' },
-  { name: 'DEFAULT_WATCHDOG_MS', value: DEFAULT_WATCHDOG_MS, doc: 'default loader watchdog timeout' },
-  { name: 'SB_A_LBA', value: SB_A_LBA, doc: 'superblock copy A' },
-  { name: 'SB_B_LBA', value: SB_B_LBA, doc: 'superblock copy B' },
-  { name: 'SB_SECTORS', value: SB_SECTORS, doc: 'sectors per superblock copy' },
-  { name: 'SB_BYTES', value: SB_BYTES, doc: 'bytes per superblock copy (checksummed)' },
-  { name: 'LOG_LBA', value: LOG_LBA, doc: 'first sector of the object log' },
-  { name: 'SB_MAGIC_LO', value: SB_MAGIC_LO, doc: '"GTFS"' },
-  { name: 'SB_MAGIC_HI', value: SB_MAGIC_HI, doc: '"\\0SB1"' },
-  { name: 'GITFS_VERSION', value: GITFS_VERSION, doc: 'on-disk format version' },
-  { name: 'SB_HDR_SIZE', value: SB_HDR_SIZE, doc: 'superblock header; ref table follows' },
-  { name: 'REF_SLOTS', value: REF_SLOTS, doc: 'ref slots per superblock copy' },
-  { name: 'REF_SLOT_SIZE', value: REF_SLOT_SIZE, doc: 'bytes per ref slot' },
-  { name: 'REF_NAME_MAX', value: REF_NAME_MAX, doc: 'bytes of a ref name' },
-  { name: 'REF_NONE', value: REF_NONE, doc: 'no forked-from slot' },
-  { name: 'REF_KIND_FREE', value: REF_KIND_FREE, doc: 'free slot' },
-  { name: 'REF_KIND_MAINLINE', value: REF_KIND_MAINLINE, doc: 'the mainline log (slot 0)' },
-  { name: 'REF_KIND_BRANCH', value: REF_KIND_BRANCH, doc: 'a branch' },
-  { name: 'REF_KIND_SYMBOLIC', value: REF_KIND_SYMBOLIC, doc: 'a named pointer to any object' },
-  { name: 'REF_KIND_BOOT', value: REF_KIND_BOOT, doc: 'the kernel commit to boot' },
-  { name: 'BOOT_STATE_NONE', value: BOOT_STATE_NONE, doc: 'no boot counting' },
-  { name: 'BOOT_STATE_PENDING', value: BOOT_STATE_PENDING, doc: 'new kernel, tries_left boots' },
-  { name: 'BOOT_STATE_GOOD', value: BOOT_STATE_GOOD, doc: 'kernel passed its self-test' },
-  { name: 'BOOT_STATE_BAD', value: BOOT_STATE_BAD, doc: 'kernel rolled back' },
-  { name: 'OBJ_COMMIT', value: OBJ_COMMIT, doc: 'git commit' },
-  { name: 'OBJ_TREE', value: OBJ_TREE, doc: 'git tree' },
-  { name: 'OBJ_BLOB', value: OBJ_BLOB, doc: 'git blob' },
-  { name: 'OBJ_TAG', value: OBJ_TAG, doc: 'git tag' },
-  { name: 'STORE_RAW', value: STORE_RAW, doc: 'payload is the object content' },
-  { name: 'STORE_DELTA', value: STORE_DELTA, doc: 'payload is a git delta against base' },
-  { name: 'STORE_REFERRAL', value: STORE_REFERRAL, doc: 'payload lists holders; no content' },
-  { name: 'REC_MAGIC', value: REC_MAGIC, doc: '"GREC"' },
-  { name: 'REC_ALIGN', value: REC_ALIGN, doc: 'log record alignment' },
-  { name: 'REC_HDR_SIZE', value: REC_HDR_SIZE, doc: 'log record header bytes' },
-  { name: 'DELTA_MAX_DEPTH', value: DELTA_MAX_DEPTH, doc: 'longest delta chain' },
-  { name: 'REFERRAL_HOLDER_SIZE', value: REFERRAL_HOLDER_SIZE, doc: 'bytes per referral holder id' },
-  { name: 'IDX_MAGIC', value: IDX_MAGIC, doc: '"GIDX"' },
-  { name: 'IDX_HDR_SIZE', value: IDX_HDR_SIZE, doc: 'index region header bytes' },
-  { name: 'IDX_FANOUT_OFFSET', value: IDX_FANOUT_OFFSET, doc: 'fanout: 256 x u32 cumulative counts' },
-  { name: 'IDX_ENTRIES_OFFSET', value: IDX_ENTRIES_OFFSET, doc: 'first index entry' },
-  { name: 'IDX_ENTRY_SIZE', value: IDX_ENTRY_SIZE, doc: 'bytes per index entry' },
-  { name: 'TREE_SPLIT_THRESHOLD', value: TREE_SPLIT_THRESHOLD, doc: 'max entries of a flat tree' },
+/** Structures whose size a constant also states: loading this module fails when they disagree. */
+const STRUCT_SIZES: readonly (readonly [StructDef, string, number])[] = [
+  [SUPERBLOCK_HDR, 'SB_HDR_SIZE', SB_HDR_SIZE],
+  [REF_SLOT, 'REF_SLOT_SIZE', REF_SLOT_SIZE],
+  [REC_HDR, 'REC_HDR_SIZE', REC_HDR_SIZE],
+  [IDX_ENTRY, 'IDX_ENTRY_SIZE', IDX_ENTRY_SIZE],
 ];
-
-export const STRUCTS: StructDef[] = [STAGE2_HDR, SUPERBLOCK_HDR, REF_SLOT, REC_HDR, IDX_HDR, IDX_ENTRY];
+for (const [def, name, size] of STRUCT_SIZES) {
+  if (layoutOf(def).size !== size) throw new Error(`struct ${def.name} is ${layoutOf(def).size} bytes, ${name} says ${size}`);
+}
 
 function hex(v: number): string {
   return '0x' + v.toString(16).toUpperCase();
+}
+
+function nasmString(s: string): string {
+  if (!/^[\x20-\x7e]*$/.test(s) || s.includes('"')) throw new Error(`constant string ${JSON.stringify(s)} cannot be a NASM string`);
+  return `"${s}"`;
 }
 
 export function renderLayoutInc(): string {
@@ -306,9 +328,16 @@ export function renderLayoutInc(): string {
   lines.push('; Regenerate with: npx tsx gitfs/gen-layout-inc.ts');
   lines.push('%ifndef GITFS_LAYOUT_INC');
   lines.push('%define GITFS_LAYOUT_INC');
-  lines.push('');
-  for (const c of CONSTANTS) {
-    lines.push(`${c.name.padEnd(24)} equ ${hex(c.value).padEnd(12)} ; ${c.doc}`);
+  for (const row of TABLE.rows) {
+    if ('section' in row) {
+      lines.push('');
+      lines.push(`; ---- ${row.section}`);
+    } else if (typeof row.value === 'number') {
+      lines.push(`${row.name.padEnd(24)} equ ${hex(row.value).padEnd(12)} ; ${row.doc}`);
+    } else {
+      lines.push(`%define ${row.name.padEnd(16)} ${nasmString(row.value).padEnd(12)} ; ${row.doc}`);
+      lines.push(`${(row.name + '_LEN').padEnd(24)} equ ${String(row.value.length).padEnd(12)} ; bytes of ${row.name}`);
+    }
   }
   for (const s of STRUCTS) {
     lines.push('');

@@ -1,11 +1,11 @@
 // Ref names and kinds.
 import { UsageError } from '../core/errors.ts';
-import { REF_KIND_BOOT, REF_KIND_BRANCH, REF_KIND_MAINLINE, REF_KIND_SYMBOLIC, REF_NAME_MAX, BOOT_STATE_BAD, BOOT_STATE_GOOD, BOOT_STATE_NONE, BOOT_STATE_PENDING } from './layout.ts';
+import { MAINLINE_REF, REF_KIND_BOOT, REF_KIND_BRANCH, REF_KIND_MAINLINE, REF_KIND_SYMBOLIC, REF_NAME_MAX, BOOT_STATE_BAD, BOOT_STATE_GOOD, BOOT_STATE_NONE, BOOT_STATE_PENDING } from './layout.ts';
 
 export type RefKind = 'mainline' | 'branch' | 'symbolic' | 'boot';
 export type BootState = 'none' | 'pending' | 'good' | 'bad';
 
-export const MAINLINE = 'mainline';
+export const MAINLINE = MAINLINE_REF;
 
 export function kindToNum(k: RefKind): number {
   return { mainline: REF_KIND_MAINLINE, branch: REF_KIND_BRANCH, symbolic: REF_KIND_SYMBOLIC, boot: REF_KIND_BOOT }[k];

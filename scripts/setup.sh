@@ -18,6 +18,8 @@ declare -A PKGS=(
   [python3]=python3
   [git]=git
   [util-linux]=setpriv
+  [gdb]=gdb
+  [binutils]=ld
 )
 
 missing=()
@@ -45,3 +47,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi
+
+# The CLI compiled to dist/ (bin/cli-bundle.js): rebuilt only when a source changed.
+node bin/cli-bundle.js

@@ -1,5 +1,9 @@
 // gittorrent boot IMAGE: boots one node in QEMU and shows the kernel's events.
 import type { Command } from 'commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultGdbPort, renderGdbInit } from '../../builder/gdbinit.ts';
 import { checkBootableImage } from '../../builder/disk-check.ts';
 import { UsageError } from '../../core/errors.ts';
 import { createProgress } from '../../core/progress.ts';
@@ -30,6 +34,32 @@ function parseSeconds(text: string, flag: string): number {
   return n;
 }
 
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--gdb takes a TCP port (1-65535), not "${text}"`);
+  return n;
+}
+
+const REPO_OUT = fileURLToPath(new URL('../../out/', import.meta.url));
+
+/**
+ * How to attach gdb: the .gdbinit of the build the image comes from (its folder when it holds
+ * kernel.elf, else out/), rewritten for this port when it names another; without a kernel.elf,
+ * gdb without symbols.
+ */
+function gdbHint(image: string, port: number): string {
+  const dir = [dirname(resolve(image)), REPO_OUT].find((d) => existsSync(join(d, 'kernel.elf')));
+  if (!dir) return `gdb -ex 'set architecture i386:x86-64' -ex 'target remote 127.0.0.1:${port}' (no kernel.elf with symbols: run gittorrent build)`;
+  const gdbinit = join(dir, '.gdbinit');
+  const text = renderGdbInit(join(dir, 'kernel.elf'), port);
+  try {
+    if (!existsSync(gdbinit) || readFileSync(gdbinit, 'utf8') !== text) writeFileSync(gdbinit, text);
+  } catch {
+    return `gdb -ex 'set architecture i386:x86-64' -ex 'file ${join(dir, 'kernel.elf')}' -ex 'target remote 127.0.0.1:${port}'`;
+  }
+  return `gdb -x ${relative(process.cwd(), gdbinit) || gdbinit}   (then e.g. hbreak kernel_entry, continue; docs/debugging.md)`;
+}
+
 export function registerBoot(program: Command): void {
   program
     .command('boot')
@@ -37,7 +67,7 @@ export function registerBoot(program: Command): void {
     .argument('<image>', 'node disk image (from gittorrent build)')
     .option('--until <event>', 'exit 0 once the kernel reaches this state (ready)')
     .option('--timeout <seconds>', 'give up after this many seconds', '30')
-    .option('--accel <a>', 'auto, tcg or kvm (auto: TCG unless KVM is measured faster here)', 'auto')
+    .option('--accel <a>', 'auto, tcg or kvm (auto: KVM only if it boots the reference kernel faster here)', 'auto')
     .option('--memory <mb>', 'guest memory in MiB', '256')
     .option('--gdb [port]', 'wait for gdb on a TCP port (default 1234 + uid % 1000)')
     .option('--qemu-arg <arg>', 'extra QEMU argument (repeatable)', collect, [])
@@ -52,18 +82,12 @@ export function registerBoot(program: Command): void {
       if (!Number.isInteger(memoryMb) || memoryMb < 16) throw new UsageError(`--memory must be at least 16 (MiB), not "${flags.memory}"`);
       checkBootableImage(image);
       const choice = parseAccel(flags.accel);
-      const gdbPort = flags.gdb === undefined ? undefined : flags.gdb === true ? 1234 + ((process.getuid?.() ?? 0) % 1000) : Number(flags.gdb);
+      const gdbPort = flags.gdb === undefined ? undefined : flags.gdb === true ? defaultGdbPort() : parsePort(String(flags.gdb));
       const base = { disk: image, memoryMb, extraArgs: flags.qemuArg, snapshot: false, watchdog: flags.watchdog && gdbPort === undefined };
-      const accel = await resolveAccel(choice, image, async (a) => {
-        const { vm, result } = await bootToReady({ ...base, accel: a, snapshot: true, watchdog: false }, timeoutMs);
-        await vm.stop(200);
-        return result.readyMs;
-      });
+      const accel = await resolveAccel(choice, image, (note) => process.stderr.write(`gittorrent: ${note}\n`));
       const progress = createProgress({ quiet: flags.json });
 
-      if (gdbPort !== undefined) {
-        process.stderr.write(`QEMU waits for gdb: gdb out/kernel.bin -ex 'target remote 127.0.0.1:${gdbPort}'\n`);
-      }
+      if (gdbPort !== undefined) process.stderr.write(`QEMU waits for gdb: ${gdbHint(image, gdbPort)}\n`);
 
       if (flags.until === 'ready') {
         progress.start(`booting ${image} (${accel})`);

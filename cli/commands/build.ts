@@ -37,6 +37,7 @@ function renderBuild(r: BuildOutputs): string {
     `kernel   ${r.kernel} (version ${r.kernelVersion})`,
     `listing  ${r.kernelListing}`,
     `map      ${r.kernelMap}`,
+    `elf      ${r.kernelElf} (symbols for gdb: gdb -x ${r.gdbinit})`,
     r.upToDate ? 'nothing to do: up to date' : `built: ${r.built.join(', ')}`,
   ].join('\n');
 }

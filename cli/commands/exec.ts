@@ -8,6 +8,7 @@ import { bootToReady } from '../../emulator/boot.ts';
 import { parseAccel, resolveAccel } from '../../emulator/accel.ts';
 import { ShellClient, type ShellResult } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
+import { abbreviate } from '../../core/output.ts';
 
 interface NodeFlags {
   timeout: string;
@@ -20,11 +21,7 @@ async function bootNode(image: string, flags: NodeFlags): Promise<Vm> {
   checkBootableImage(image);
   const timeoutMs = Number(flags.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of seconds`);
-  const accel = await resolveAccel(parseAccel(flags.accel), image, async (a) => {
-    const { vm, result } = await bootToReady({ disk: image, accel: a, snapshot: true }, timeoutMs);
-    await vm.stop(200);
-    return result.readyMs;
-  });
+  const accel = await resolveAccel(parseAccel(flags.accel), image, (note) => process.stderr.write(`gittorrent: ${note}\n`));
   const { vm } = await bootToReady({ disk: image, accel, snapshot: Boolean(flags.snapshot) }, timeoutMs);
   return vm;
 }
@@ -34,7 +31,7 @@ function printResult(r: ShellResult): void {
   for (const line of r.lines) process.stdout.write(line + '\n');
   if (r.data) process.stdout.write(r.data);
   for (const e of r.events) {
-    if (e.name === 'error') process.stderr.write(`${r.command.split(' ')[0]}: ${e.fields.reason ?? 'error'}${e.fields.object ? ` (object ${e.fields.object})` : ''}\n`);
+    if (e.name === 'error') process.stderr.write(`${abbreviate(r.command.split(' ')[0]!)}: ${e.fields.reason ?? 'error'}${e.fields.object ? ` (object ${e.fields.object})` : ''}\n`);
     else if (e.name !== 'data') process.stdout.write(e.line + '\n');
   }
 }
@@ -79,7 +76,7 @@ export function registerExec(program: Command): void {
     }
     const failed = results.filter((r) => r.status !== 'ok');
     if (failed.length > 0) {
-      throw new BootError(`${failed.length} of ${results.length} commands failed (first: ${failed[0]!.command}: ${failed[0]!.error ?? 'error'})`);
+      throw new BootError(`${failed.length} of ${results.length} commands failed (first: ${abbreviate(failed[0]!.command)}: ${abbreviate(failed[0]!.error ?? 'error')})`);
     }
   });
 

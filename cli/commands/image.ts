@@ -263,12 +263,15 @@ export function registerImage(program: Command): void {
     .argument('<img>', 'GitFS image')
     .argument('<gitrepo>', 'git repository')
     .option('--branch <b...>', 'branches to import (default: all)')
+    .option('--no-tags', 'import no tags (default: every tag; with --branch, the tags in those branches)')
     .option('--json', 'print JSON')
-    .description('Import branches of a git repository, keeping every hash')
-    .action(async (imgPath: string, repo: string, o: { branch?: string[] } & JsonOpt) => {
+    .description('Import branches and tags of a git repository, keeping every hash (a shallow clone keeps its boundary)')
+    .action(async (imgPath: string, repo: string, o: { branch?: string[]; tags: boolean } & JsonOpt) => {
       const progress = createProgress({});
-      const r = await withImageAsync(imgPath, false, (img) => importGit(img, repo, { ...(o.branch ? { branches: o.branch } : {}), progress }));
-      printResult(r, o, (x) => x.branches.map((b) => `${b.name} ${b.hash}`).join('\n'));
+      const r = await withImageAsync(imgPath, false, (img) => importGit(img, repo, { ...(o.branch ? { branches: o.branch } : {}), tags: o.tags, progress }));
+      printResult(r, o, (x) =>
+        [...x.branches.map((b) => `${b.name} ${b.hash}`), ...x.tags.map((t) => `${t.name} ${t.hash} (${t.type})`), ...(x.shallow.length > 0 ? [`shallow: ${x.shallow.length} boundary commit(s), their parents recorded as referrals`] : [])].join('\n'),
+      );
     });
 
   image

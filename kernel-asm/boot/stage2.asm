@@ -167,7 +167,7 @@ long_mode_entry:
 	push rdi
 	lea rdi, [rdi + bootinfo.commit]
 	mov rsi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rdi
 	mov al, [s2_wd_nibble]
@@ -201,18 +201,16 @@ long_mode_entry:
 ;       EVENT boot stage=loader commit=... kernel=... size=N state=... tries-left=N.
 ;       When nothing bootable is left: EVENT error ... and EVENT halt ..., and halts.
 ;  CLOBBERS: everything
-S2_ARENA_START      equ 0x1000000       ; 16 MiB .. 48 MiB: GitFS reads (the VM has >= 64 MiB)
-S2_ARENA_END        equ 0x3000000
 s2_load_from_gitfs:
-	mov rax, S2_ARENA_START
-	mov rcx, S2_ARENA_END
+	mov rax, HEAP_ADDR                  ; the loader's arena: HEAP_ADDR .. FS_ARENA_ADDR
+	mov rcx, FS_ARENA_ADDR
 	call gitfs_heap_init
 	call ata_init
 	jc .no_disk
 	call gitfs_mount
 	jc s2_gitfs_halt
 	mov rsi, s2_boot_ref
-	mov ecx, s2_boot_ref_len
+	mov ecx, BOOT_REF_LEN
 	call gitfs_ref_find
 	jc .no_boot_ref
 	mov al, [rdi + gitfs_ref.state]
@@ -221,7 +219,7 @@ s2_load_from_gitfs:
 	mov [s2_tries], al
 	lea rsi, [rdi + gitfs_ref.target]
 	mov rdi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	cmp byte [s2_state], BOOT_STATE_BAD
 	je .unhealthy
@@ -262,7 +260,7 @@ s2_rollback:
 	cmp byte [s2_rolled_back], 0
 	jne .none                           ; the rollback target failed too
 	mov rsi, s2_good_ref
-	mov ecx, s2_good_ref_len
+	mov ecx, BOOT_GOOD_REF_LEN
 	call gitfs_ref_find
 	jc .none
 	lea rsi, [rdi + gitfs_ref.target]
@@ -270,23 +268,23 @@ s2_rollback:
 	je .none
 	push rsi
 	mov rdi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	je .none                            ; the good kernel is the one that failed
 	mov rdi, s2_good
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	; EVENT rollback from=<commit> to=<good> reason=<reason>
 	mov rsi, s2_msg_rollback
 	call serial_puts
 	mov rsi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, s2_msg_to
 	call serial_puts
 	mov rsi, s2_good
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, s2_msg_reason
 	call serial_puts
@@ -297,7 +295,7 @@ s2_rollback:
 	; the log message: "rollback from <commit>: <reason>"
 	mov rdi, s2_message
 	mov rsi, s2_msg_rollback_from
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, s2_commit
 	call gitfs_put_hex20
 	mov al, ':'
@@ -305,11 +303,11 @@ s2_rollback:
 	mov al, ' '
 	stosb
 	mov rsi, [s2_reason]
-	call gfs_put_str
+	call gitfs_put_str
 	mov byte [rdi], 0
 	mov rsi, s2_good
 	mov rdi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov byte [s2_state], BOOT_STATE_GOOD
 	mov byte [s2_tries], 0
@@ -331,12 +329,12 @@ s2_loaded:
 	mov rsi, s2_msg_loader
 	call serial_puts
 	mov rsi, s2_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, s2_msg_kernel
 	call serial_puts
 	mov rsi, s2_kernel_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, s2_msg_size
 	call serial_puts
@@ -349,7 +347,7 @@ s2_loaded:
 	jbe .state
 	xor eax, eax
 .state:
-	mov rsi, [gfs_state_words + rax * 8]
+	mov rsi, [gitfs_state_names + rax * 8]
 	call serial_puts
 	mov rsi, s2_msg_tries
 	call serial_puts
@@ -362,7 +360,9 @@ s2_loaded:
 ; s2_fail -- (continuation) RSI = reason: EVENT error stage=stage2 reason=..., halt.
 s2_fail:
 	push rsi
-	mov rsi, s2_msg_error
+	mov rsi, s2_msg_error_stage
+	call serial_puts
+	mov rsi, s2_msg_reason
 	call serial_puts
 	pop rsi
 	call serial_puts
@@ -384,31 +384,14 @@ s2_halt:
 	jmp .stop
 
 ; ---------------------------------------------------------------------------------------------
-; s2_print_gitfs_error -- EVENT error stage=stage2 reason=<gitfs error> [object=<hash>]
-;  IN:  gitfs_error, gitfs_error_hash
+; s2_print_gitfs_error -- EVENT error stage=stage2 reason=<gitfs error> [object=<hash>] [lba=N]
+;  IN:  gitfs_error, gitfs_error_hash, ata_error_lba
 ;  OUT: nothing
-;  CLOBBERS: RAX, RCX, RSI
+;  CLOBBERS: RSI
 s2_print_gitfs_error:
-	mov rsi, s2_msg_error
+	mov rsi, s2_msg_error_stage
 	call serial_puts
-	movzx eax, byte [gitfs_error]
-	cmp eax, GFS_E_MAX
-	jbe .known
-	xor eax, eax
-.known:
-	mov rsi, [gitfs_reason_table + rax * 8]
-	call serial_puts
-	cmp eax, GFS_E_HASH
-	je .object
-	cmp eax, GFS_E_CORRUPT
-	jne .end
-.object:
-	mov rsi, s2_msg_object
-	call serial_puts
-	mov rsi, gitfs_error_hash
-	mov ecx, 20
-	call serial_put_hexbytes
-.end:
+	call gitfs_put_reason
 	mov rsi, s2_crlf
 	call serial_puts
 	ret
@@ -431,7 +414,7 @@ s2_set_boot:
 	pop r9
 	pop r8
 	jc .failed
-	mov rsi, s2_boot_ref_z
+	mov rsi, s2_boot_ref
 	mov rdx, s2_commit
 	call gitfs_tx_set_ref
 	jc .failed
@@ -453,14 +436,14 @@ s2_read_kernel:
 	jc .out
 	mov rsi, gitfs_tmp_hash
 	mov rdi, s2_tree
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, s2_tree
 	mov rdi, s2_kernel_path
 	mov ecx, s2_kernel_path_len
 	call gitfs_lookup_path
 	jc .out
-	cmp al, GFS_LOOKUP_ENTRY
+	cmp al, GITFS_LOOKUP_ENTRY
 	jne .no_kernel
 	cmp r8, 0o100644
 	je .blob
@@ -469,7 +452,7 @@ s2_read_kernel:
 .blob:
 	mov rsi, gitfs_tmp_hash
 	mov rdi, s2_kernel_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, s2_kernel_hash
 	call gitfs_read_object              ; verified against the blob's hash
@@ -486,7 +469,7 @@ s2_read_kernel:
 .out:
 	ret
 .no_kernel:
-	mov byte [gitfs_error], GFS_E_NOT_FOUND
+	mov byte [gitfs_error], GITFS_E_NOT_FOUND
 	stc
 	ret
 
@@ -537,14 +520,12 @@ s2_arm_watchdog:
 %include "crc32.asm"
 %include "gitfs.asm"
 %include "gitfs_write.asm"
+%include "gitfs_report.asm"
 %include "rtc.asm"
 
 ; ---- data ------------------------------------------------------------------------------------
-s2_boot_ref:        db "boot"
-s2_boot_ref_len     equ $ - s2_boot_ref
-s2_boot_ref_z:      db "boot", 0
-s2_good_ref:        db "boot-good"
-s2_good_ref_len     equ $ - s2_good_ref
+s2_boot_ref:        db BOOT_REF, 0
+s2_good_ref:        db BOOT_GOOD_REF, 0
 s2_kernel_path:     db "boot/kernel.bin"
 s2_kernel_path_len  equ $ - s2_kernel_path
 s2_msg_loader:      db "EVENT boot stage=loader commit=", 0
@@ -562,8 +543,7 @@ s2_r_unhealthy:     db "unhealthy", 0
 s2_r_exhausted:     db "tries-exhausted", 0
 s2_r_bad_kernel:    db "bad-kernel", 0
 s2_r_no_good:       db "no-good-kernel", 0
-s2_msg_error:       db "EVENT error stage=stage2 reason=", 0
-s2_msg_object:      db " object=", 0
+s2_msg_error_stage: db "EVENT error stage=stage2", 0
 s2_msg_halt:        db "EVENT halt stage=stage2 reason=no-bootable-kernel", 13, 10, 0
 s2_crlf:            db 13, 10, 0
 s2_r_no_disk:       db "no-disk", 0
@@ -572,10 +552,10 @@ s2_r_no_boot_ref:   db "no-boot-ref", 0
 section .bss
 alignb 8
 s2_reason:          resq 1
-s2_commit:          resb 20
-s2_good:            resb 20
-s2_tree:            resb 20
-s2_kernel_hash:     resb 20
+s2_commit:          resb HASH_SIZE
+s2_good:            resb HASH_SIZE
+s2_tree:            resb HASH_SIZE
+s2_kernel_hash:     resb HASH_SIZE
 s2_state:           resb 1
 s2_tries:           resb 1
 s2_rolled_back:     resb 1

@@ -110,8 +110,11 @@ disk_write:
 .ok:
 	ret
 
-; disk_failed -- (internal) the common failing tail: the event, then CF = 1.
-;  IN: RSI = operation name, the caller's RSI on the stack.  OUT: returns to the caller, CF = 1
+; disk_failed -- (internal) the common failing tail of disk_read/disk_write (jumped to): the
+; event, then CF = 1.
+;  IN:  RSI = operation name, the caller's RSI on the stack
+;  OUT: returns to the caller with CF = 1 and its RSI restored
+;  CLOBBERS: nothing
 disk_failed:
 	call disk_report_error
 	pop rsi
@@ -138,3 +141,7 @@ str_ata_nodisk:     db "no-disk", 0
 str_ata_timeout:    db "timeout", 0
 str_ata_device:     db "device-error", 0
 str_ata_range:      db "out-of-range", 0
+
+section .bss
+disk_ok:            resb 1              ; 1 when disk_init found a usable disk
+section .text

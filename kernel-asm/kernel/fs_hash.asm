@@ -33,11 +33,11 @@ fs_resolve_hash:
 	clc
 	ret
 .not_file:
-	mov byte [gitfs_error], GFS_E_NOT_FILE
+	mov byte [gitfs_error], GITFS_E_NOT_FILE
 	stc
 	ret
 .absent:
-	mov byte [gitfs_error], GFS_E_NOT_FOUND
+	mov byte [gitfs_error], GITFS_E_NOT_FOUND
 .fail:
 	stc
 	ret

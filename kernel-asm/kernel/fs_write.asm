@@ -6,6 +6,8 @@
 PUT_MAX_BYTES       equ 0x1000000       ; 16 MiB per put
 
 ; cmd_put -- `put /BRANCH/PATH SIZE` + SIZE bytes (PATH may contain spaces; SIZE is the last word)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_put:
 	call fs_begin
 	jc .out
@@ -104,7 +106,7 @@ cmd_put:
 	call gitfs_is_zero20
 	je .empty_branch
 	mov rdi, fs_put_parent
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	; the transaction
 	call rtc_unix_time
@@ -125,7 +127,7 @@ cmd_put:
 	jc fs_fail
 	mov rsi, gitfs_tmp_hash
 	mov rdi, fs_tmp20
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, fs_tmp20
 	mov rdi, fs_put_path
@@ -138,9 +140,9 @@ cmd_put:
 	; message "put <path>"
 	mov rdi, fs_put_message
 	mov rsi, str_put_word
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, fs_put_path
-	call gfs_put_str
+	call gitfs_put_str
 	mov byte [rdi], 0
 	mov rsi, fs_put_tree
 	mov rdx, fs_put_parent
@@ -168,12 +170,12 @@ cmd_put:
 	mov rsi, str_key_commit
 	call event_key
 	mov rsi, fs_put_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_blob
 	call event_key
 	mov rsi, fs_put_blob
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_size
 	mov rax, [fs_put_size]
@@ -182,7 +184,7 @@ cmd_put:
 	call event_key
 	mov rbx, [gitfs_sb_ptr]
 	lea rsi, [rbx + SB_HDR_SIZE + gitfs_ref.target]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	call event_end
 	clc
@@ -226,3 +228,17 @@ str_key_commit:     db "commit", 0
 str_key_blob:       db "blob", 0
 str_no_such_branch: db "no-such-branch", 0
 str_empty_branch:   db "empty-branch", 0
+
+section .bss
+alignb 8
+fs_put_size:        resq 1
+fs_put_data:        resq 1              ; the bytes, in the arena
+fs_put_path_len:    resq 1
+fs_put_parent:      resb HASH_SIZE      ; the branch head before the put
+fs_put_blob:        resb HASH_SIZE
+fs_put_tree:        resb HASH_SIZE
+fs_put_commit:      resb HASH_SIZE
+fs_put_branch:      resb REF_NAME_MAX + 8
+fs_put_path:        resb FS_PATH_MAX + 8
+fs_put_message:     resb FS_PATH_MAX + 16
+section .text

@@ -76,3 +76,10 @@ gdt_end:
 gdt_ptr:
 	dw gdt_end - gdt - 1
 	dq gdt
+
+section .bss
+alignb 16
+kernel_tss:         resb tss64_size
+alignb 16
+ist1_stack:         resb IST_STACK_BYTES ; #DF, NMI, #MC run on this stack
+section .text

@@ -142,8 +142,8 @@ struc gtp_peer
   .heard            resq 1              ; ticks at the last verified ANNOUNCE
   .objects          resd 1
   .flags            resd 1
-  .rev              resb 20
-  .kernel           resb 20
+  .rev              resb HASH_SIZE
+  .kernel           resb HASH_SIZE
   .version          resb GTP_VERSION_MAX
 endstruc
 
@@ -231,11 +231,11 @@ gtp_hmac:
 	mov rdi, rsi
 	push rsi
 	mov rsi, rdx
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb                           ; the inner hash, moved out of the output buffer
 	pop rsi
 	pop rdi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call sha1_update
 	call sha1_final
 	pop rcx
@@ -430,10 +430,10 @@ gtp_announce:
 	rep stosb
 	call gtp_current_rev
 	mov rdi, gtp_tx_payload
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb                           ; rev
 	mov rsi, hc_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb                           ; kernel
 	mov rbx, [gitfs_sb_ptr]
 	xor eax, eax
@@ -464,7 +464,7 @@ gtp_announce:
 	mov rsi, gtp_tx_payload
 	mov rdi, gtp_announced_rev
 	push rcx
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rcx
 	mov al, GTP_T_ANNOUNCE
@@ -512,7 +512,7 @@ gtp_rx_announce:
 	mov [rbx + gtp_peer.heard], rax
 	add rsi, gtp_hdr_size
 	lea rdi, [rbx + gtp_peer.rev]
-	mov ecx, 40
+	mov ecx, 2 * HASH_SIZE
 	rep movsb                           ; rev and kernel (adjacent in both)
 	lodsd
 	mov [rbx + gtp_peer.objects], eax
@@ -536,7 +536,7 @@ gtp_rx_announce:
 gtp_tick:
 	call gtp_current_rev
 	mov rdi, gtp_announced_rev
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	jne .announce
 	mov rax, [ticks]
@@ -612,12 +612,12 @@ cmd_peers:
 	mov rsi, str_key_rev
 	call event_key
 	lea rsi, [gtp_peers + rbx + gtp_peer.rev]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_kernel
 	call event_key
 	lea rsi, [gtp_peers + rbx + gtp_peer.kernel]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_version
 	call event_key
@@ -719,7 +719,7 @@ str_gc_bad_chunk:    db "bad_chunk", 0
 str_gc_bad_object:   db "bad_object", 0
 str_gc_auth_fail:    db "auth_fail", 0
 str_gc_replay:       db "replay", 0
-gtp_zero20:          times 20 db 0
+gtp_zero20:          times HASH_SIZE db 0
 
 	section .bss
 	alignb 8
@@ -741,9 +741,9 @@ gtp_have_key:       resb 1
 	alignb 16
 gtp_hmac_ipad:      resb GTP_HMAC_BLOCK  ; key ^ 0x36 (the key is never kept or printed)
 gtp_hmac_opad:      resb GTP_HMAC_BLOCK  ; key ^ 0x5c
-gtp_hmac_inner:     resb 20
-gtp_hmac_out:       resb 20
-gtp_announced_rev:  resb 20
+gtp_hmac_inner:     resb HASH_SIZE
+gtp_hmac_out:       resb HASH_SIZE
+gtp_announced_rev:  resb HASH_SIZE
 	alignb 16
 gtp_sha_ctx:        resb sha1_ctx_size
 	alignb 16

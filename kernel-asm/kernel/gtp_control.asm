@@ -17,7 +17,7 @@ GTP_CS_BUSY         equ 4               ; a COMMIT is already running
 struc gtp_commit_req
   .op               resb 1
   .pad              resb 3
-  .tree             resb 20
+  .tree             resb HASH_SIZE
   .blen             resb 1
 endstruc                                ; + branch[blen] · mlen u16 · message[mlen]
 
@@ -60,7 +60,7 @@ gtp_rx_control:
 	mov [gtp_c_ip], eax
 	lea rsi, [rbx + gtp_commit_req.tree]
 	mov rdi, gtp_c_tree
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	lea rsi, [rbx + gtp_commit_req_size]
 	mov rdi, gtp_c_branch
@@ -84,7 +84,7 @@ gtp_rx_control:
 	mov word [rdi + 2], 0
 	lea rsi, [rbx + gtp_commit_req.tree]     ; no commit: echo the tree asked for
 	add rdi, 4
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov byte [rdi], GTP_CS_BUSY
 	mov al, GTP_T_CONTROL
@@ -113,7 +113,7 @@ gtp_control_run:
 	mov qword [gtp_c_fetched], 0
 	mov rdi, gtp_c_commit
 	xor eax, eax
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep stosb
 	cmp byte [fs_mounted], 0
 	je .fs
@@ -128,12 +128,12 @@ gtp_control_run:
 	jne .bad
 	lea rsi, [rdi + gitfs_ref.target]
 	mov rdi, gtp_c_parent
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	; the walk: a stack of hashes, the tree first
 	mov rsi, gtp_c_tree
 	mov rdi, gtp_c_work
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov qword [gtp_c_depth], 1
 	mov byte [gtp_c_want_tree], 1       ; the first one must be a tree
@@ -143,10 +143,10 @@ gtp_control_run:
 	jz .commit
 	dec rcx
 	mov [gtp_c_depth], rcx
-	imul rsi, rcx, 20
+	imul rsi, rcx, HASH_SIZE
 	add rsi, gtp_c_work
 	mov rdi, gtp_f_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, gtp_f_hash
 	call gitfs_find
@@ -185,11 +185,11 @@ gtp_control_run:
 	mov rcx, [gtp_c_depth]
 	cmp rcx, GTP_WORK_MAX
 	jae .too_many
-	imul rdi, rcx, 20
+	imul rdi, rcx, HASH_SIZE
 	add rdi, gtp_c_work
 	push rsi
 	mov rsi, r11
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	inc qword [gtp_c_depth]
@@ -259,7 +259,7 @@ gtp_control_run:
 	mov word [rdi + 2], 0
 	mov rsi, gtp_c_commit
 	add rdi, 4
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov al, [gtp_c_status]
 	mov [rdi], al
@@ -286,7 +286,7 @@ gtp_control_run:
 	mov rsi, str_key_commit
 	call event_key
 	mov rsi, gtp_c_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_gtp_key_fetched
 	mov rax, [gtp_c_fetched]
@@ -316,11 +316,11 @@ gtp_c_blen:         resd 1
 gtp_c_state:        resb 1              ; 0 idle, 1 queued, 2 running
 gtp_c_status:       resb 1
 gtp_c_want_tree:    resb 1
-gtp_c_tree:         resb 20
-gtp_c_parent:       resb 20
-gtp_c_commit:       resb 20
+gtp_c_tree:         resb HASH_SIZE
+gtp_c_parent:       resb HASH_SIZE
+gtp_c_commit:       resb HASH_SIZE
 gtp_c_branch:       resb REF_NAME_MAX + 8
 gtp_c_message:      resb GTP_MSG_MAX + 8
 	alignb 8
-gtp_c_work:         resb GTP_WORK_MAX * 20
+gtp_c_work:         resb GTP_WORK_MAX * HASH_SIZE
 	section .text

@@ -20,7 +20,7 @@ GTP_CHUNKS_MAX      equ (GTP_OBJECT_MAX + GTP_CHUNK_MAX - 1) / GTP_CHUNK_MAX
 GTP_WINDOW_CHUNKS   equ GTP_GET_MAX / GTP_CHUNK_MAX
 
 struc gtp_holder
-  .hash             resb 20
+  .hash             resb HASH_SIZE
   .count            resb 1
   .otype            resb 1
   .pad              resw 1
@@ -37,7 +37,7 @@ struc gtp_answer
   .size             resq 1
   .otype            resb 1
   .pad              resb 3
-  .hash             resb 20
+  .hash             resb HASH_SIZE
 endstruc
 
 ; ---------------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ gtp_serve_load:
 	je .load
 	mov rdi, gtp_serve_hash
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	je .hit
@@ -102,7 +102,7 @@ gtp_serve_load:
 	pop rsi
 	mov rdi, gtp_serve_hash
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	mov byte [gtp_serve_valid], 1
@@ -131,7 +131,7 @@ gtp_object_info:
 	je .index
 	mov rdi, gtp_serve_hash
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	jne .index
@@ -144,7 +144,7 @@ gtp_object_info:
 	je .lookup
 	mov rdi, gtp_info_hash
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	jne .lookup
@@ -166,7 +166,7 @@ gtp_object_info:
 	shr rax, 9
 	mov ecx, 1
 	mov rdi, gtp_rec_sector
-	call gfs_read
+	call ata_read                       ; quiet: a failed read is a miss
 	pop rdx
 	jc .miss
 	and ebx, SECTOR_SIZE - 1
@@ -178,7 +178,7 @@ gtp_object_info:
 	push rsi
 	push rdi
 	lea rdi, [rdi + gitfs_rec.hash]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rdi
 	pop rsi
@@ -190,7 +190,7 @@ gtp_object_info:
 	mov [gtp_info_type], dl
 	mov rdi, gtp_info_hash
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	mov byte [gtp_info_valid], 1
@@ -212,7 +212,7 @@ gtp_holder_find:
 .scan:
 	lea rdi, [gtp_holder_cache + rax]
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	je .hit
@@ -253,7 +253,7 @@ gtp_holder_add:
 	jnc .have_entry
 	mov rdi, rbx
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	mov byte [rbx + gtp_holder.count], 0
@@ -340,7 +340,7 @@ gtp_rx_who_has:
 	mov [rbx + gtp_answer.otype], al
 	lea rdi, [rbx + gtp_answer.hash]
 	add rsi, gtp_hdr_size + gtp_who_has.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov eax, [net_node]
 	and eax, 7
@@ -365,7 +365,7 @@ gtp_answer_due:
 	ja .next
 	lea rsi, [gtp_answers + r15 + gtp_answer.hash]
 	mov rdi, gtp_tx_payload + gtp_i_have.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov eax, [gtp_answers + r15 + gtp_answer.qid]
 	mov [gtp_tx_payload + gtp_i_have.qid], eax
@@ -410,7 +410,7 @@ gtp_rx_i_have:
 	push rsi
 	add rsi, gtp_hdr_size + gtp_i_have.hash
 	mov rdi, gtp_q_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	jne .out
@@ -469,7 +469,7 @@ gtp_rx_get:
 	push rsi
 	add rsi, gtp_hdr_size + gtp_get.hash
 	mov rdi, gtp_get_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	mov rsi, gtp_get_hash
@@ -496,7 +496,7 @@ gtp_rx_get:
 	mov r14, rcx
 	mov rsi, gtp_get_hash
 	mov rdi, gtp_tx_payload + gtp_data.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov eax, [gtp_get_fid]
 	mov [gtp_tx_payload + gtp_data.fid], eax
@@ -532,7 +532,7 @@ gtp_rx_get:
 .not_here:
 	mov rsi, gtp_get_hash
 	mov rdi, gtp_tx_payload + gtp_not_here.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov eax, [gtp_get_fid]
 	mov [gtp_tx_payload + gtp_not_here.fid], eax
@@ -576,7 +576,7 @@ gtp_fetch_match:
 	push rsi
 	add rsi, gtp_hdr_size + gtp_data.hash
 	mov rdi, gtp_f_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 .out:
@@ -693,7 +693,7 @@ gtp_query:
 	mov byte [gtp_q_active], 1
 	mov rsi, gtp_q_hash
 	mov rdi, gtp_tx_payload + gtp_who_has.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov [gtp_tx_payload + gtp_who_has.qid], eax
 	call rdtsc64
@@ -788,7 +788,7 @@ cmd_whohas:
 	mov rsi, str_gtp_key_hash
 	call event_key
 	mov rsi, gtp_q_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_gtp_key_holders
 	mov eax, [gtp_q_count]
@@ -834,7 +834,7 @@ gtp_fetch_window:
 	push r10
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_tx_payload + gtp_get.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rax, rbx
 	imul rax, rax, GTP_CHUNK_MAX
@@ -883,7 +883,7 @@ cmd_fetch:
 	mov rsi, str_gtp_key_hash
 	call event_key
 	mov rsi, gtp_f_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_size
 	mov rax, [gtp_f_size]
@@ -955,7 +955,7 @@ gtp_fetch_object:
 	mov byte [gtp_f_queried], 1
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_q_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	call gtp_query
 	cmp dword [gtp_q_count], 0
@@ -1062,7 +1062,7 @@ gtp_fetch_object:
 	jc .bad_object
 	mov rsi, gtp_f_digest
 	mov rdi, gtp_f_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	jne .bad_object
 	mov byte [gtp_f_active], 0
@@ -1093,7 +1093,7 @@ gtp_fetch_object:
 	; HAVE to the group
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_tx_payload + gtp_have.hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rax, [gtp_f_size]
 	mov [gtp_tx_payload + gtp_have.size], rax
@@ -1229,7 +1229,7 @@ gtp_serve_type:     resb 1
 gtp_info_type:      resb 1
 gtp_info_valid:     resb 1
 gtp_ans_type:       resb 1
-gtp_info_hash:      resb 20
+gtp_info_hash:      resb HASH_SIZE
 gtp_serve_valid:    resb 1
 gtp_q_active:       resb 1
 gtp_f_active:       resb 1
@@ -1237,11 +1237,11 @@ gtp_f_not_here:     resb 1
 gtp_f_type:         resb 1
 gtp_f_queried:      resb 1
 gtp_f_entry_tried:  resb 1
-gtp_serve_hash:     resb 20
-gtp_get_hash:       resb 20
-gtp_q_hash:         resb 20
-gtp_f_hash:         resb 20
-gtp_f_digest:       resb 20
+gtp_serve_hash:     resb HASH_SIZE
+gtp_get_hash:       resb HASH_SIZE
+gtp_q_hash:         resb HASH_SIZE
+gtp_f_hash:         resb HASH_SIZE
+gtp_f_digest:       resb HASH_SIZE
 	alignb 8
 gtp_asked:          resq GTP_ASKED_SLOTS ; (asker, qid) pairs answered
 gtp_q_answers:      resb GTP_QUERY_ANSWERS * 32   ; node, ip, size, type, TSC delay

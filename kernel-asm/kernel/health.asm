@@ -61,13 +61,13 @@ health_check:
 	; the boot ref names us
 	mov qword [hc_reason], str_hc_boot_ref
 	mov rsi, str_boot_ref
-	mov ecx, 4
+	mov ecx, BOOT_REF_LEN
 	call gitfs_ref_find
 	jc .fail
 	mov [hc_slot], rdi
 	lea rsi, [rdi + gitfs_ref.target]
 	mov rdi, hc_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	jne .fail
 	; the commit and its root tree verify
@@ -118,7 +118,7 @@ health_check:
 	mov rsi, str_key_commit
 	call event_key
 	mov rsi, hc_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	call event_end
 .out:
@@ -132,7 +132,7 @@ health_check:
 	mov rsi, str_key_op
 	mov rdx, str_op_mark_good
 	call event_kv_str
-	call fs_print_reason
+	call gitfs_put_reason
 	call event_end
 	ret
 .fail:
@@ -149,7 +149,7 @@ health_check:
 	cmp byte [fs_mounted], 0
 	je .reboot
 	mov rsi, str_boot_ref
-	mov ecx, 4
+	mov ecx, BOOT_REF_LEN
 	call gitfs_ref_find
 	jc .reboot
 	cmp byte [rdi + gitfs_ref.state], BOOT_STATE_PENDING
@@ -204,6 +204,7 @@ machine_reset:
 ; fault_fixture -- Build-time faults for the rollback tests (FAULT_KIND; none in a normal build).
 ;  IN:  nothing
 ;  OUT: returns only for FAULT_UNHEALTHY (the self-test fails later) and normal builds
+;  CLOBBERS: nothing
 fault_fixture:
 %if FAULT_KIND == FAULT_HANG
 	mov rsi, str_ev_fixture
@@ -239,9 +240,9 @@ fault_fixture:
 align 8
 hc_null_idt:        dw 0
                     dq 0
-str_boot_ref:       db "boot", 0
+str_boot_ref:       db BOOT_REF, 0
 str_boot_ref_z      equ str_boot_ref
-str_good_ref_z:     db "boot-good", 0
+str_good_ref_z:     db BOOT_GOOD_REF, 0
 str_ev_kernel_good: db "kernel-good", 0
 str_ev_health:      db "health", 0
 str_ev_fixture:     db "fixture", 0

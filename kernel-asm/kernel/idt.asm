@@ -271,3 +271,11 @@ align 8
 idt_ptr:
 	dw IDT_ENTRIES * 16 - 1
 	dq idt_table
+
+section .bss
+alignb 8
+irq_other_count:    resq 1              ; IRQs nobody handles (irq_common)
+panic_active:       resb 1              ; 1 once exc_common runs
+alignb 16
+idt_table:          resb IDT_ENTRIES * 16
+section .text

@@ -8,10 +8,15 @@
 ;                            (0 divide, 3 breakpoint, 6 invalid opcode, 13 GP, 14 page fault)
 ;   FAULT_KIND=N             a broken kernel for the rollback tests (health.asm: 1 hang,
 ;                            2 triple fault, 3 panic, 4 unhealthy)
+;   CONTRACT_CHECK="path"    test build: every call goes through a thunk that checks the
+;                            callee's CLOBBERS line (test/helpers/asm-contracts.ts)
 %include "gitfs_layout.inc"
 %include "boot.inc"
 %include "e1000.inc"
 %include "net.inc"
+%ifdef CONTRACT_CHECK
+%include CONTRACT_CHECK
+%endif
 
 %ifndef KERNEL_VERSION
 %define KERNEL_VERSION "0.0.0-dev"
@@ -20,10 +25,14 @@
 %define FAULT_KIND 0
 %endif
 
+; Memory (gitfs_layout.inc, from gitfs/layout.ts): the kernel at KERNEL_LOAD_ADDR with its .bss
+; after it; scratch for command data from HEAP_ADDR (over the loader's arena, once fs_init has
+; adopted what it needs); the GitFS arena from FS_ARENA_ADDR to the end of RAM.
+%ifdef CONTRACT_CHECK
+KERNEL_STACK_BYTES  equ 65536           ; the check's thunks take 128 bytes of stack per call
+%else
 KERNEL_STACK_BYTES  equ 16384
-HEAP_ADDR           equ 0x1000000       ; 16 MiB: scratch memory for command data (hash)
-FS_ARENA_ADDR       equ 0x3000000       ; 48 MiB: GitFS objects, up to the end of RAM
-HASH_INPUT_MAX      equ 0x2000000       ; 32 MiB: largest `hash` input (needs -m 64 or more)
+%endif
 
 	bits 64
 	org KERNEL_LOAD_ADDR
@@ -54,7 +63,7 @@ kernel_entry:
 	jne .no_bootinfo
 	lea rsi, [rbx + bootinfo.commit]
 	mov rdi, hc_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov al, [rbx + bootinfo.watchdog_nibble]
 	mov [wd_nibble], al
@@ -113,7 +122,7 @@ kernel_entry:
 	mov rsi, str_key_commit
 	call event_key
 	mov rsi, hc_commit
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	call serial_put_hexbytes
 	call event_end
 	call shell_prompt
@@ -149,7 +158,16 @@ panic_halt:
 	hlt
 	jmp .halt
 
+; ---- libraries shared with stage 2 (kernel-asm/lib/) ------------------------------------------
 %include "serial_out.asm"
+%include "sha1.asm"
+%include "crc32.asm"
+%include "ata.asm"
+%include "rtc.asm"
+%include "gitfs.asm"
+%include "gitfs_write.asm"
+%include "gitfs_report.asm"
+; ---- the machine (kernel-asm/kernel/) ---------------------------------------------------------
 %include "serial.asm"
 %include "event.asm"
 %include "gdt.asm"
@@ -157,28 +175,31 @@ panic_halt:
 %include "pic.asm"
 %include "pit.asm"
 %include "time.asm"
-%include "shell.asm"
-%include "sha1.asm"
-%include "crc32.asm"
-%include "ata.asm"
-%include "gitfs.asm"
-%include "gitfs_write.asm"
-%include "disk.asm"
 %include "mem.asm"
-%include "fs.asm"
-%include "fs_write.asm"
-%include "fs_hash.asm"
-%include "rtc.asm"
+%include "disk.asm"
 %include "health.asm"
+%ifdef TEST_FAULT
+%include "fault.asm"
+%endif
+; ---- the filesystem ---------------------------------------------------------------------------
+%include "fs.asm"
+%include "fs_hash.asm"
+; ---- the network (PCI, the e1000, Ethernet/ARP/IPv4/ICMP/UDP, the GTP protocol) --------------
 %include "pci.asm"
+%include "fwcfg.asm"
 %include "e1000.asm"
 %include "net.asm"
-%include "fwcfg.asm"
 %include "gtp.asm"
 %include "gtp_fetch.asm"
 %include "gtp_control.asm"
-%ifdef TEST_FAULT
-%include "fault.asm"
+; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
+%include "shell.asm"
+%include "fs_cmds.asm"
+%include "fs_bench.asm"
+%include "fs_write.asm"
+
+%ifdef CONTRACT_CHECK
+	contract_thunks
 %endif
 
 str_event_prefix: db "EVENT ", 0
@@ -200,66 +221,18 @@ str_no_ticks:     db "no-ticks", 0
 kernel_image_end:
 
 ; ---------------------------------------------------------------------------------------------
+; The kernel's own state (each included file keeps its own in its .bss; this part comes last, so
+; bss_end ends the section).
 	section .bss
-	alignb 16
-bootinfo_ptr:       resq 1
-ticks:              resq 1
-tsc_per_ms:         resq 1
-irq_other_count:    resq 1
-serial_rx_head:     resq 1              ; bytes ever put in the ring
-serial_rx_tail:     resq 1              ; bytes ever taken from the ring
-serial_rx_paused:   resb 1
-shell_len:          resq 1
-shell_cmd_name:     resq 1
-shell_line:         resb SHELL_LINE_MAX + 8
-shell_overflow:     resb 1
-panic_active:       resb 1
-disk_ok:            resb 1
-fs_mounted:         resb 1
-fs_kind:            resb 1
-fs_last_dir_len:    resq 1
 	alignb 8
-mem_top:            resq 1
-fs_arena_base:      resq 1
-fs_mount_from:      resq 1
-fs_mode:            resq 1
-fs_dir:             resq 1
-fs_dir_len:         resq 1
-fs_walk_depth:      resq 1
-fs_log_left:        resq 1
-fs_bench_tsc:       resq 1
+bootinfo_ptr:       resq 1
+; health.asm's state
 wd_last_feed:       resq 1
 hc_reason:          resq 1
 hc_slot:            resq 1
 hc_ticks:           resq 1
-hc_commit:          resb 20
+hc_commit:          resb HASH_SIZE
 wd_nibble:          resb 1
-	alignb 8
-fs_put_size:        resq 1
-fs_put_data:        resq 1
-fs_put_path_len:    resq 1
-fs_put_parent:      resb 20
-fs_put_blob:        resb 20
-fs_put_tree:        resb 20
-fs_put_commit:      resb 20
-fs_put_branch:      resb REF_NAME_MAX + 8
-fs_put_path:        resb FS_PATH_MAX + 8
-fs_put_message:     resb FS_PATH_MAX + 16
-fs_hash:            resb 20
-fs_tmp20:           resb 20
-fs_root_tree:       resb 20
-fs_prefix:          resb 20
-fs_walk_path:       resb FS_PATH_MAX + 8
-fs_last_dir:        resb FS_PATH_MAX + 8
-	alignb 8
-hash_len:           resq 1
-hash_crc:           resd 1
-hash_digest:        resb 20
-	alignb 16
-kernel_tss:         resb tss64_size
 	alignb 4096
-serial_rx_ring:     resb SERIAL_RING_BYTES
-idt_table:          resb IDT_ENTRIES * 16
-ist1_stack:         resb IST_STACK_BYTES
 kernel_stack:       resb KERNEL_STACK_BYTES
 bss_end:

@@ -30,3 +30,8 @@ mem_init:
 .ok:
 	mov [mem_top], rcx
 	ret
+
+section .bss
+alignb 8
+mem_top:            resq 1              ; end of usable RAM (mem_init)
+section .text

@@ -570,7 +570,12 @@ udp_rx:
 udp_pseudo_sum:
 	mov eax, [net_rx_src_ip]
 	mov edx, [net_rx_dst_ip]
-udp_pseudo_sum_of:                      ; EAX = source, EDX = destination (network order)
+	; falls through
+; udp_pseudo_sum_of -- (internal) the unfolded sum of an IPv4 pseudo-header for UDP.
+;  IN:  EAX = source, EDX = destination (network order), ECX = UDP length
+;  OUT: RAX = sum
+;  CLOBBERS: RDX
+udp_pseudo_sum_of:
 	push rcx
 	mov rcx, rax
 	shr ecx, 16

@@ -59,3 +59,8 @@ pit_wait_tick:
 	pop rax
 	clc
 	ret
+
+section .bss
+alignb 8
+ticks:              resq 1              ; PIT ticks since pit_init (~1 ms each)
+section .text

@@ -125,3 +125,12 @@ serial_read_exact:
 	pop rbx
 	stc
 	ret
+
+section .bss
+alignb 8
+serial_rx_head:     resq 1              ; bytes ever put in the ring
+serial_rx_tail:     resq 1              ; bytes ever taken from the ring
+serial_rx_paused:   resb 1              ; 1: the ring was full, the RX interrupt is off
+alignb 64
+serial_rx_ring:     resb SERIAL_RING_BYTES
+section .text

@@ -12,6 +12,8 @@
 ; command gives reason=unknown-command.
 
 SHELL_LINE_MAX      equ 1024
+HASH_INPUT_MAX      equ FS_ARENA_ADDR - HEAP_ADDR   ; 32 MiB: the largest `hash` input, read to
+                                                    ; HEAP_ADDR (needs -m 64 or more)
 
 ; One row of the command table: the name and the handler.
 ; Handler contract:  IN: RSI = the arguments (after the name and its spaces, zero-terminated)
@@ -157,7 +159,12 @@ shell_end_error:
 	call shell_end
 	pop rdx
 	ret
-shell_end:                              ; RDX = status word
+
+; shell_end -- (internal) `EVENT end cmd=<current command> status=<RDX>`, then the prompt.
+;  IN:  RDX = status word
+;  OUT: nothing
+;  CLOBBERS: nothing
+shell_end:
 	push rsi
 	push rdx
 	mov rsi, str_ev_end
@@ -176,6 +183,8 @@ shell_end:                              ; RDX = status word
 ; ---- built-in commands -------------------------------------------------------------------------
 
 ; cmd_ping -- `ping`: EVENT pong ticks=N ms=N tx_dropped=N (serial bytes lost so far)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_ping:
 	mov rsi, str_ev_pong
 	call event_begin
@@ -193,6 +202,8 @@ cmd_ping:
 	ret
 
 ; cmd_help -- `help`: one line per command name
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_help:
 	mov rbx, shell_table
 .row:
@@ -209,6 +220,8 @@ cmd_help:
 	ret
 
 ; cmd_exit -- `exit N`: writes N to the QEMU debug-exit port (QEMU exits with (N << 1) | 1)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_exit:
 	call parse_number
 	mov rdx, rax
@@ -223,6 +236,8 @@ cmd_exit:
 	jmp shell_error
 
 ; cmd_reboot -- `reboot`: resets the machine (the loader runs again)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_reboot:
 	mov rsi, str_ev_reboot
 	call event_begin
@@ -231,6 +246,8 @@ cmd_reboot:
 
 ; cmd_hash -- `hash N` then N raw bytes: EVENT hash size=N sha1=<40 hex> crc32=0x...
 ; (tests the kernel's SHA-1 and CRC-32 against the host's)
+;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
+;  but RSP/RBP)
 cmd_hash:
 	call parse_number
 	cmp rax, HASH_INPUT_MAX
@@ -255,7 +272,7 @@ cmd_hash:
 	mov rsi, str_key_sha1
 	call event_key
 	mov rsi, hash_digest
-	mov rcx, 20
+	mov rcx, HASH_SIZE
 	call serial_put_hexbytes
 	mov rsi, str_key_crc32
 	mov eax, [hash_crc]
@@ -357,29 +374,36 @@ parse_number:
 .out:
 	ret
 
+; The command table (struc shell_cmd rows; `help` lists them in this order). A subsystem's
+; commands live in its own file; add a row here for each.
 align 8
 shell_table:
-	dq str_cmd_help,   cmd_help
-	dq str_cmd_ping,   cmd_ping
-	dq str_cmd_exit,   cmd_exit
-	dq str_cmd_reboot, cmd_reboot
-	dq str_cmd_hash,   cmd_hash
-	dq str_cmd_ls,     cmd_ls
-	dq str_cmd_cat,    cmd_cat
-	dq str_cmd_stat,   cmd_stat
-	dq str_cmd_sha1,   cmd_sha1
-	dq str_cmd_log,    cmd_log
+	; shell.asm
+	dq str_cmd_help,     cmd_help
+	dq str_cmd_ping,     cmd_ping
+	dq str_cmd_exit,     cmd_exit
+	dq str_cmd_reboot,   cmd_reboot
+	dq str_cmd_hash,     cmd_hash
+	; fs_cmds.asm
+	dq str_cmd_ls,       cmd_ls
+	dq str_cmd_cat,      cmd_cat
+	dq str_cmd_stat,     cmd_stat
+	dq str_cmd_sha1,     cmd_sha1
+	dq str_cmd_log,      cmd_log
 	dq str_cmd_branches, cmd_branches
-	dq str_cmd_rev,    cmd_rev
-	dq str_cmd_readraw, cmd_readraw
+	dq str_cmd_rev,      cmd_rev
+	; fs_bench.asm
+	dq str_cmd_readraw,  cmd_readraw
 	dq str_cmd_readfile, cmd_readfile
-	dq str_cmd_put,    cmd_put
-	dq str_cmd_net,    cmd_net
-	dq str_cmd_peers,  cmd_peers
-	dq str_cmd_whohas, cmd_whohas
-	dq str_cmd_fetch,  cmd_fetch
-	dq str_cmd_netsend, cmd_netsend
-	dq 0, 0
+	; fs_write.asm
+	dq str_cmd_put,      cmd_put
+	; net.asm, gtp.asm, gtp_fetch.asm
+	dq str_cmd_net,      cmd_net
+	dq str_cmd_peers,    cmd_peers
+	dq str_cmd_whohas,   cmd_whohas
+	dq str_cmd_fetch,    cmd_fetch
+	dq str_cmd_netsend,  cmd_netsend
+	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0
 str_shell:           db "shell", 0
@@ -422,3 +446,14 @@ str_line_too_long:   db "line-too-long", 0
 str_no_debug_exit:   db "no-debug-exit", 0
 str_too_big:         db "too-big", 0
 str_input_timeout:   db "input-timeout", 0
+
+section .bss
+alignb 8
+shell_len:          resq 1              ; bytes in shell_line
+shell_cmd_name:     resq 1              ; the running command's name (for EVENT end/error)
+hash_len:           resq 1              ; hash: input bytes
+hash_crc:           resd 1
+hash_digest:        resb HASH_SIZE
+shell_overflow:     resb 1              ; 1: the line grew past SHELL_LINE_MAX (dropped whole)
+shell_line:         resb SHELL_LINE_MAX + 8
+section .text

@@ -61,3 +61,22 @@ time_ms_since_reset:
 	div rcx
 	pop rcx
 	ret
+
+; ---------------------------------------------------------------------------------------------
+; time_us_since -- Microseconds since a TSC value.
+;  IN:  RBX = earlier TSC
+;  OUT: RAX = microseconds
+;  CLOBBERS: RCX, RDX
+time_us_since:
+	call rdtsc64
+	sub rax, rbx
+	mov rcx, 1000
+	mul rcx
+	mov rcx, [tsc_per_ms]
+	div rcx
+	ret
+
+section .bss
+alignb 8
+tsc_per_ms:         resq 1              ; TSC ticks per millisecond (time_calibrate)
+section .text

@@ -5,33 +5,39 @@
 ;
 ; Needs: ata.asm (ata_read), sha1.asm, crc32.asm, and a memory arena set up with
 ; gitfs_heap_init. Prints nothing: failures return CF = 1 with the reason in gitfs_error
-; (GFS_E_*) and, where an object is concerned, its hash in gitfs_error_hash.
-; All names start with gitfs_ (public) or gfs_ (internal).
+; (GITFS_E_*) and, where an object is concerned, its hash in gitfs_error_hash.
+; Names: gitfs_ / GITFS_ are the public API (used by stage 2 and the kernel), gfs_ / GFS_ are
+; internal to lib/ (test/unit/asm-names.test.ts). Public routines: gitfs_heap_init, gitfs_alloc,
+; gitfs_mark, gitfs_release, gitfs_compact, gitfs_mount, gitfs_adopt, gitfs_find,
+; gitfs_read_object, gitfs_read_tree, gitfs_object_size, gitfs_commit_tree, gitfs_lookup_path,
+; gitfs_ref_find, gitfs_tree_next, gitfs_hash_object, gitfs_delta_apply, gitfs_parse_hex20,
+; gitfs_hex_digit, gitfs_is_zero20; state: gitfs_sb_ptr, gitfs_idx_ptr, gitfs_error,
+; gitfs_error_hash, gitfs_tmp_hash.
 
 %ifndef GITFS_ASM
 %define GITFS_ASM
 
-; gitfs_error codes (gitfs_reason_table has their names)
-GFS_OK              equ 0
-GFS_E_IO            equ 1               ; the disk failed (ata_error tells why)
-GFS_E_NO_SB         equ 2               ; no usable superblock copy
-GFS_E_NOT_FOUND     equ 3               ; no such object / path / ref
-GFS_E_CORRUPT       equ 4               ; a record or index entry does not check out
-GFS_E_HASH          equ 5               ; an object's content does not match its hash
-GFS_E_DELTA         equ 6               ; a malformed delta
-GFS_E_DEPTH         equ 7               ; delta chain or tree nesting too deep
-GFS_E_NOMEM         equ 8               ; the arena is exhausted
-GFS_E_REFERRAL      equ 9               ; the object is only a referral: held elsewhere
-GFS_E_TREE          equ 10              ; a malformed tree
-GFS_E_NOT_MOUNTED   equ 11
-GFS_E_NOT_FILE      equ 12              ; a path names a directory, not a file
-GFS_E_MAX           equ 14              ; (13 full, 14 conflict: gitfs_write.asm)
+; gitfs_error codes (gitfs_report.asm has their names)
+GITFS_OK            equ 0
+GITFS_E_IO          equ 1               ; the disk failed (ata_error tells why)
+GITFS_E_NO_SB       equ 2               ; no usable superblock copy
+GITFS_E_NOT_FOUND   equ 3               ; no such object / path / ref
+GITFS_E_CORRUPT     equ 4               ; a record or index entry does not check out
+GITFS_E_HASH        equ 5               ; an object's content does not match its hash
+GITFS_E_DELTA       equ 6               ; a malformed delta
+GITFS_E_DEPTH       equ 7               ; delta chain or tree nesting too deep
+GITFS_E_NOMEM       equ 8               ; the arena is exhausted
+GITFS_E_REFERRAL    equ 9               ; the object is only a referral: held elsewhere
+GITFS_E_TREE        equ 10              ; a malformed tree
+GITFS_E_NOT_MOUNTED equ 11
+GITFS_E_NOT_FILE    equ 12              ; a path names a directory, not a file
+                                        ; (13 full, 14 conflict: gitfs_write.asm)
 
-GFS_TREE_MAX_DEPTH  equ 64
+GITFS_TREE_MAX_DEPTH equ 64              ; tree nesting a path lookup follows
 
 ; Result of gitfs_lookup_path (in AL)
-GFS_LOOKUP_ENTRY    equ 1               ; an entry of that name (file, subtree, gitlink)
-GFS_LOOKUP_DIR      equ 2               ; a directory that exists only as a prefix in a flat tree
+GITFS_LOOKUP_ENTRY  equ 1               ; an entry of that name (file, subtree, gitlink)
+GITFS_LOOKUP_DIR    equ 2               ; a directory that exists only as a prefix in a flat tree
 
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_heap_init -- Sets the arena objects are read into.
@@ -46,7 +52,7 @@ gitfs_heap_init:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_alloc -- Takes RCX bytes (16-byte aligned) from the arena.
 ;  IN:  RCX = bytes
-;  OUT: CF = 0 and RAX = address; CF = 1 (GFS_E_NOMEM) when the arena is exhausted
+;  OUT: CF = 0 and RAX = address; CF = 1 (GITFS_E_NOMEM) when the arena is exhausted
 ;  CLOBBERS: nothing
 gitfs_alloc:
 	push rdx
@@ -63,7 +69,7 @@ gitfs_alloc:
 	clc
 	ret
 .nomem:
-	mov byte [gitfs_error], GFS_E_NOMEM
+	mov byte [gitfs_error], GITFS_E_NOMEM
 	pop rdx
 	stc
 	ret
@@ -113,7 +119,7 @@ gitfs_compact:
 	mov [gitfs_idx_ptr], rdi
 	mov rax, [gitfs_sb_ptr]
 	mov ecx, [rax + gitfs_sb.index_count]
-	shl rcx, 5
+	shl rcx, IDX_ENTRY_SHIFT
 	add rcx, IDX_ENTRIES_OFFSET
 	rep movsb
 	add rdi, 15
@@ -122,14 +128,14 @@ gitfs_compact:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; gfs_read -- (internal) reads sectors; a disk error becomes GFS_E_IO.
+; gfs_read -- (internal) reads sectors; a disk error becomes GITFS_E_IO.
 ;  IN:  RAX = LBA, RCX = sectors, RDI = buffer
 ;  OUT: CF = 1 on error
 ;  CLOBBERS: nothing
 gfs_read:
 	call ata_read
 	jnc .ok
-	mov byte [gitfs_error], GFS_E_IO
+	mov byte [gitfs_error], GITFS_E_IO
 	stc
 .ok:
 	ret
@@ -174,19 +180,19 @@ gfs_sb_valid:
 ;  CLOBBERS: RCX, RDX, RSI, RDI
 gfs_load_index:
 	mov eax, [rbx + gitfs_sb.index_count]
-	shl rax, 5
+	shl rax, IDX_ENTRY_SHIFT
 	add rax, IDX_ENTRIES_OFFSET         ; bytes
 	mov rdx, rax
 	add rax, SECTOR_SIZE - 1
-	shr rax, 9                          ; sectors
+	shr rax, SECTOR_SHIFT                          ; sectors
 	cmp eax, [rbx + gitfs_sb.index_sectors]
 	ja .bad
 	mov rcx, rax
-	shl rcx, 9
+	shl rcx, SECTOR_SHIFT
 	call gitfs_alloc
 	jc .fail
 	mov rdi, rax
-	shr rcx, 9
+	shr rcx, SECTOR_SHIFT
 	mov rax, [rbx + gitfs_sb.index_lba]
 	call gfs_read
 	jc .fail
@@ -196,7 +202,7 @@ gfs_load_index:
 	clc
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_CORRUPT
+	mov byte [gitfs_error], GITFS_E_CORRUPT
 .fail:
 	stc
 	ret
@@ -205,7 +211,7 @@ gfs_load_index:
 ; gfs_check_index -- (internal) checks an index in memory against its superblock copy: magic,
 ; count, fanout total and CRC-32.
 ;  IN:  RBX = superblock copy, RDI = index, RDX = index bytes
-;  OUT: CF = 1 (GFS_E_CORRUPT) when it does not check out
+;  OUT: CF = 1 (GITFS_E_CORRUPT) when it does not check out
 ;  CLOBBERS: RAX, RCX, RSI
 gfs_check_index:
 	cmp dword [rdi + gitfs_idx.magic], IDX_MAGIC
@@ -224,7 +230,7 @@ gfs_check_index:
 	clc
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_CORRUPT
+	mov byte [gitfs_error], GITFS_E_CORRUPT
 	stc
 	ret
 
@@ -249,7 +255,7 @@ gitfs_adopt:
 	call gfs_sb_valid
 	jc .bad
 	mov edx, [rbx + gitfs_sb.index_count]
-	shl rdx, 5
+	shl rdx, IDX_ENTRY_SHIFT
 	add rdx, IDX_ENTRIES_OFFSET
 	mov rcx, rdx
 	call gitfs_alloc
@@ -266,7 +272,7 @@ gitfs_adopt:
 	clc
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_NO_SB
+	mov byte [gitfs_error], GITFS_E_NO_SB
 .fail:
 	stc
 	ret
@@ -278,7 +284,7 @@ gitfs_adopt:
 ;  OUT: CF = 0 when mounted (gitfs_sb_ptr, gitfs_idx_ptr set); CF = 1 otherwise
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9
 gitfs_mount:
-	mov byte [gitfs_error], GFS_OK
+	mov byte [gitfs_error], GITFS_OK
 	mov qword [gitfs_sb_ptr], 0
 	mov qword [gitfs_idx_ptr], 0
 	; read both copies
@@ -327,7 +333,7 @@ gitfs_mount:
 	mov rbx, r8
 	call gfs_load_index
 	jnc .mounted
-	cmp byte [gitfs_error], GFS_E_NOMEM
+	cmp byte [gitfs_error], GITFS_E_NOMEM
 	je .fail
 	mov r8, r9                          ; fall back to the other copy
 	xor r9d, r9d
@@ -338,7 +344,7 @@ gitfs_mount:
 	clc
 	ret
 .none:
-	mov byte [gitfs_error], GFS_E_NO_SB
+	mov byte [gitfs_error], GITFS_E_NO_SB
 .fail:
 	stc
 	ret
@@ -346,7 +352,7 @@ gitfs_mount:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_find -- Binary search of the index for a hash (fanout first).
 ;  IN:  RSI = 20-byte hash
-;  OUT: CF = 0 and RDI = its index entry; CF = 1 (GFS_E_NOT_FOUND) when absent
+;  OUT: CF = 0 and RDI = its index entry; CF = 1 (GITFS_E_NOT_FOUND) when absent
 ;  CLOBBERS: RAX, RCX, RDX
 gitfs_find:
 	push rbx
@@ -367,11 +373,11 @@ gitfs_find:
 	lea rax, [r8 + rdx]
 	shr rax, 1                          ; mid
 	mov rdi, rax
-	shl rdi, 5
+	shl rdi, IDX_ENTRY_SHIFT
 	lea rdi, [rbx + IDX_ENTRIES_OFFSET + rdi]
 	push rsi
 	push rdi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rdi
 	pop rsi
@@ -388,10 +394,10 @@ gitfs_find:
 	clc
 	ret
 .unmounted:
-	mov byte [gitfs_error], GFS_E_NOT_MOUNTED
+	mov byte [gitfs_error], GITFS_E_NOT_MOUNTED
 	jmp .fail
 .absent:
-	mov byte [gitfs_error], GFS_E_NOT_FOUND
+	mov byte [gitfs_error], GITFS_E_NOT_FOUND
 .fail:
 	call gfs_note_hash
 	pop r8
@@ -409,7 +415,7 @@ gfs_note_hash:
 	push rdi
 	push rcx
 	mov rdi, gitfs_error_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rcx
 	pop rdi
@@ -418,11 +424,11 @@ gfs_note_hash:
 
 ; Frame of gfs_load (one per level of a delta chain)
 struc gfs_frame
-  .hash             resb 20
+  .hash             resb HASH_SIZE
   .type             resb 1
   .storage          resb 1
   .pad              resb 2
-  .base             resb 20
+  .base             resb HASH_SIZE
   .pad2             resb 4
   .object_size      resq 1
   .payload_len      resq 1
@@ -457,7 +463,7 @@ gfs_load:
 	mov rbp, rsp
 	mov [rbp + gfs_frame.depth], r8
 	mov rdi, rbp                        ; keep the hash: RSI may point into a buffer we reuse
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	push rsi
 	rep movsb
 	pop rsi
@@ -471,7 +477,7 @@ gfs_load:
 	mov al, [rdi + gitfs_idx_entry.type]
 	mov [rbp + gfs_frame.type], al
 	mov rax, rbx
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	mov ecx, 1
 	mov rdi, gfs_sector
 	call gfs_read
@@ -493,13 +499,13 @@ gfs_load:
 	push rdi
 	lea rsi, [rdi + gitfs_rec.hash]
 	mov rdi, rbp
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rdi
 	jne .corrupt
 	lea rsi, [rdi + gitfs_rec.base]
 	lea rdi, [rbp + gfs_frame.base]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	; sanity: sizes inside the log
 	mov rax, [rbp + gfs_frame.payload_len]
@@ -518,10 +524,10 @@ gfs_load:
 	mov rcx, [rbp + gfs_frame.payload_len]
 	add rcx, rdx
 	add rcx, SECTOR_SIZE - 1
-	shr rcx, 9                          ; sectors
+	shr rcx, SECTOR_SHIFT                          ; sectors
 	push rax
 	push rcx
-	shl rcx, 9
+	shl rcx, SECTOR_SHIFT
 	test rcx, rcx
 	jnz .alloc
 	mov ecx, 16
@@ -531,7 +537,7 @@ gfs_load:
 	pop rcx
 	pop rax
 	jc .fail
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	test rcx, rcx
 	jz .no_read
 	call gfs_read
@@ -585,7 +591,7 @@ gfs_load:
 	jc .corrupt
 	mov rsi, gfs_digest
 	mov rdi, rbp
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	jne .mismatch
 	mov rax, [rbp + gfs_frame.content]
@@ -597,19 +603,19 @@ gfs_load:
 	clc
 	ret
 .referral:
-	mov byte [gitfs_error], GFS_E_REFERRAL
+	mov byte [gitfs_error], GITFS_E_REFERRAL
 	jmp .note
 .too_deep:
-	mov byte [gitfs_error], GFS_E_DEPTH
+	mov byte [gitfs_error], GITFS_E_DEPTH
 	jmp .note
 .bad_delta:
-	mov byte [gitfs_error], GFS_E_DELTA
+	mov byte [gitfs_error], GITFS_E_DELTA
 	jmp .note
 .mismatch:
-	mov byte [gitfs_error], GFS_E_HASH
+	mov byte [gitfs_error], GITFS_E_HASH
 	jmp .note
 .corrupt:
-	mov byte [gitfs_error], GFS_E_CORRUPT
+	mov byte [gitfs_error], GITFS_E_CORRUPT
 .note:
 	mov rsi, rbp
 	call gfs_note_hash
@@ -847,7 +853,7 @@ gitfs_delta_apply:
 ;  IN:  RSI = cursor, RDX = end of the tree
 ;  OUT: CF = 0: R8 = mode (octal value, e.g. 0o100644), R9 = name, R10 = name length,
 ;       R11 = 20-byte hash, RSI = next entry;
-;       CF = 1 at the end (AL = 0) or on a malformed entry (AL = 1, gitfs_error = GFS_E_TREE)
+;       CF = 1 at the end (AL = 0) or on a malformed entry (AL = 1, gitfs_error = GITFS_E_TREE)
 ;  CLOBBERS: RAX, RCX
 gitfs_tree_next:
 	cmp rsi, rdx
@@ -886,7 +892,7 @@ gitfs_tree_next:
 	sub r10, r9
 	jz .bad                             ; empty name
 	inc rsi
-	lea rax, [rsi + 20]
+	lea rax, [rsi + HASH_SIZE]
 	cmp rax, rdx
 	ja .bad
 	mov r11, rsi
@@ -898,7 +904,7 @@ gitfs_tree_next:
 	stc
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_TREE
+	mov byte [gitfs_error], GITFS_E_TREE
 	mov eax, 1
 	stc
 	ret
@@ -906,30 +912,61 @@ gitfs_tree_next:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_read_tree -- Reads an object and checks that it is a tree.
 ;  IN:  RSI = 20-byte hash
-;  OUT: CF = 0, RAX = content, RCX = size; CF = 1 on failure (a non-tree: GFS_E_TREE)
+;  OUT: CF = 0, RAX = content, RCX = size; CF = 1 on failure (a non-tree: GITFS_E_TREE)
 ;  CLOBBERS: RBX, RDX, RDI, R8-R11
 gitfs_read_tree:
 	call gitfs_read_object
 	jc .out
 	cmp dl, OBJ_TREE
 	je .out
-	mov byte [gitfs_error], GFS_E_TREE
+	mov byte [gitfs_error], GITFS_E_TREE
 	call gfs_note_hash
 	stc
 .out:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gitfs_object_size -- An object's size from its log record header (no content read, no hash
+; check).
+;  IN:  RSI = hash
+;  OUT: CF = 0 and RCX = size; CF = 1 on failure (gitfs_error)
+;  CLOBBERS: RAX, RDX, RDI
+gitfs_object_size:
+	call gitfs_find
+	jc .out
+	mov rax, [rdi + gitfs_idx_entry.offset]
+	push rax
+	shr rax, SECTOR_SHIFT
+	mov ecx, 1
+	mov rdi, gfs_sector
+	call gfs_read
+	pop rax
+	jc .out
+	and eax, SECTOR_SIZE - 1
+	lea rdi, [gfs_sector + rax]
+	cmp dword [rdi + gitfs_rec.magic], REC_MAGIC
+	jne .corrupt
+	mov rcx, [rdi + gitfs_rec.object_size]
+	clc
+.out:
+	ret
+.corrupt:
+	mov byte [gitfs_error], GITFS_E_CORRUPT
+	call gfs_note_hash
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gitfs_commit_tree -- The tree a commit names (its first line, "tree <40 hex>").
 ;  IN:  RSI = commit hash
 ;  OUT: CF = 0 and gitfs_tmp_hash = the tree hash; CF = 1 on failure
-;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 gitfs_commit_tree:
 	call gitfs_read_object
 	jc .out
 	cmp dl, OBJ_COMMIT
 	jne .bad
-	cmp rcx, 46
+	cmp rcx, 5 + HASH_HEX_LEN + 1       ; "tree <hex>\n"
 	jb .bad
 	cmp dword [rax], 'tree'
 	jne .bad
@@ -943,23 +980,24 @@ gitfs_commit_tree:
 .out:
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_CORRUPT
+	mov byte [gitfs_error], GITFS_E_CORRUPT
 	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; gitfs_parse_hex20 -- Parses 40 hex digits into 20 bytes.
+; gitfs_parse_hex20 -- Parses HASH_HEX_LEN hex digits into HASH_SIZE bytes.
 ;  IN:  RSI = text, RDI = output
-;  OUT: CF = 1 when a digit is not hex; RSI advanced by 40 on success
-;  CLOBBERS: RAX, RCX, RDX
+;  OUT: CF = 0: RSI advanced by HASH_HEX_LEN, RDI by HASH_SIZE; CF = 1 when a digit is not hex
+;       (RSI and RDI then point somewhere inside)
+;  CLOBBERS: RAX, RCX, RDX (and RSI, RDI as above)
 gitfs_parse_hex20:
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 .byte:
-	call gfs_hex_digit
+	call gitfs_hex_digit
 	jc .bad
 	mov dl, al
 	shl dl, 4
-	call gfs_hex_digit
+	call gitfs_hex_digit
 	jc .bad
 	or al, dl
 	stosb
@@ -970,9 +1008,13 @@ gitfs_parse_hex20:
 	stc
 	ret
 
-; gfs_hex_digit -- (internal) RSI -> AL = value of one hex digit (either case), RSI + 1.
-;  OUT: CF = 1 when not a hex digit.  CLOBBERS: RAX
-gfs_hex_digit:
+; ---------------------------------------------------------------------------------------------
+; gitfs_hex_digit -- The value of one hex digit (either case).
+;  IN:  RSI = the digit
+;  OUT: CF = 0 and AL = 0..15 (RAX = AL); CF = 1 when it is not a hex digit; RSI advanced by 1
+;       either way
+;  CLOBBERS: RAX
+gitfs_hex_digit:
 	movzx eax, byte [rsi]
 	inc rsi
 	sub al, '0'
@@ -1014,9 +1056,9 @@ gfs_name_eq_path:
 ; entry whose name is a prefix (descending into it), or a directory that exists only as the
 ; prefix of flat entry names.
 ;  IN:  RSI = tree hash, RDI = path, RCX = path length (no leading or trailing '/')
-;  OUT: CF = 0 and AL = GFS_LOOKUP_ENTRY: R8 = mode, gitfs_tmp_hash = the entry's hash;
-;       CF = 0 and AL = GFS_LOOKUP_DIR: a flat-tree directory (gitfs_tmp_hash = its tree);
-;       CF = 1 when absent (GFS_E_NOT_FOUND) or on a read error
+;  OUT: CF = 0 and AL = GITFS_LOOKUP_ENTRY: R8 = mode, gitfs_tmp_hash = the entry's hash;
+;       CF = 0 and AL = GITFS_LOOKUP_DIR: a flat-tree directory (gitfs_tmp_hash = its tree);
+;       CF = 1 when absent (GITFS_E_NOT_FOUND) or on a read error
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 gitfs_lookup_path:
 	xor r15d, r15d                      ; nesting depth
@@ -1024,8 +1066,8 @@ gitfs_lookup_path:
 	mov r12, rdi                        ; path
 	mov r13, rcx                        ; path length
 	push rsi
-	mov rdi, gitfs_tmp_hash             ; remember the tree (for GFS_LOOKUP_DIR)
-	mov ecx, 20
+	mov rdi, gitfs_tmp_hash             ; remember the tree (for GITFS_LOOKUP_DIR)
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	call gitfs_read_tree
@@ -1043,9 +1085,9 @@ gitfs_lookup_path:
 	jne .entry
 	mov rsi, r11
 	mov rdi, gitfs_tmp_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
-	mov al, GFS_LOOKUP_ENTRY
+	mov al, GITFS_LOOKUP_ENTRY
 	clc
 	ret
 .prefix:
@@ -1064,7 +1106,7 @@ gitfs_lookup_path:
 	jne .entry
 	; descend
 	inc r15
-	cmp r15, GFS_TREE_MAX_DEPTH
+	cmp r15, GITFS_TREE_MAX_DEPTH
 	ja .too_deep
 	lea rdi, [r12 + r10 + 1]
 	mov rcx, r13
@@ -1075,7 +1117,7 @@ gitfs_lookup_path:
 	push rdi
 	push rcx
 	mov rdi, gfs_lookup_hash
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rcx
 	pop rdi
@@ -1099,15 +1141,15 @@ gitfs_lookup_path:
 	jnz .fail                           ; malformed tree
 	test r14d, r14d
 	jz .absent
-	mov al, GFS_LOOKUP_DIR
+	mov al, GITFS_LOOKUP_DIR
 	clc
 	ret
 .too_deep:
-	mov byte [gitfs_error], GFS_E_DEPTH
+	mov byte [gitfs_error], GITFS_E_DEPTH
 	stc
 	ret
 .absent:
-	mov byte [gitfs_error], GFS_E_NOT_FOUND
+	mov byte [gitfs_error], GITFS_E_NOT_FOUND
 .fail:
 	stc
 .out:
@@ -1116,8 +1158,8 @@ gitfs_lookup_path:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_ref_find -- Finds a ref slot by name in the mounted superblock.
 ;  IN:  RSI = name, RCX = name length
-;  OUT: CF = 0 and RDI = the slot (struc gitfs_ref); CF = 1 (GFS_E_NOT_FOUND) when absent
-;  CLOBBERS: RAX, RDX
+;  OUT: CF = 0 and RDI = the slot (struc gitfs_ref); CF = 1 (GITFS_E_NOT_FOUND) when absent
+;  CLOBBERS: RDX
 gitfs_ref_find:
 	mov rdi, [gitfs_sb_ptr]
 	test rdi, rdi
@@ -1151,7 +1193,7 @@ gitfs_ref_find:
 	cmp edx, REF_SLOTS
 	jb .slot
 .absent:
-	mov byte [gitfs_error], GFS_E_NOT_FOUND
+	mov byte [gitfs_error], GITFS_E_NOT_FOUND
 	stc
 	ret
 .found:
@@ -1167,25 +1209,6 @@ gfs_tn_blob:        db "blob", 0
 gfs_tn_tag:         db "tag", 0
 gfs_zero4:          dd 0
 
-gitfs_reason_table:
-	dq gfs_r_ok, gfs_r_io, gfs_r_no_sb, gfs_r_not_found, gfs_r_corrupt, gfs_r_hash
-	dq gfs_r_delta, gfs_r_depth, gfs_r_nomem, gfs_r_referral, gfs_r_tree, gfs_r_unmounted
-	dq gfs_r_not_file, gfs_r_full, gfs_r_conflict
-gfs_r_ok:           db "none", 0
-gfs_r_io:           db "io-error", 0
-gfs_r_no_sb:        db "no-usable-superblock", 0
-gfs_r_not_found:    db "not-found", 0
-gfs_r_corrupt:      db "corrupt-record", 0
-gfs_r_hash:         db "hash-mismatch", 0
-gfs_r_delta:        db "bad-delta", 0
-gfs_r_depth:        db "too-deep", 0
-gfs_r_nomem:        db "out-of-memory", 0
-gfs_r_referral:     db "referral-only", 0
-gfs_r_tree:         db "bad-tree", 0
-gfs_r_unmounted:    db "not-mounted", 0
-gfs_r_not_file:     db "not-a-file", 0
-gfs_r_full:         db "disk-full", 0
-gfs_r_conflict:     db "path-conflict", 0
 
 ; Written data lives in .bss, away from the code (TCG discards translated code on a write to
 ; its page); the includer zeroes .bss.
@@ -1195,11 +1218,11 @@ gitfs_sb_ptr:       resq 1              ; the mounted superblock copy
 gitfs_idx_ptr:      resq 1              ; its index in memory
 gfs_heap_ptr:       resq 1
 gfs_heap_end:       resq 1
-gitfs_error:        resb 1              ; GFS_E_*
-gitfs_error_hash:   resb 20             ; the object an error concerns
-gitfs_tmp_hash:     resb 20             ; a hash result (lookup, commit tree)
-gfs_lookup_hash:    resb 20
-gfs_digest:         resb 20
+gitfs_error:        resb 1              ; GITFS_E_*
+gitfs_error_hash:   resb HASH_SIZE      ; the object an error concerns
+gitfs_tmp_hash:     resb HASH_SIZE      ; a hash result (lookup, commit tree)
+gfs_lookup_hash:    resb HASH_SIZE
+gfs_digest:         resb HASH_SIZE
 gfs_hdr_buf:        resb 32
 alignb 16
 gfs_sha_ctx:        resb sha1_ctx_size

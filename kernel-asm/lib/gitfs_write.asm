@@ -7,14 +7,15 @@
 ; Use: gitfs_tx_begin, then gitfs_tx_put / gitfs_tx_tree_put / gitfs_tx_commit_object /
 ; gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts from the disk).
 ; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
-; Failures: CF = 1 with gitfs_error (GFS_E_* of gitfs.asm, or GFS_E_FULL / GFS_E_CONFLICT).
+; Failures: CF = 1 with gitfs_error (GITFS_E_* of gitfs.asm, or GITFS_E_FULL / GITFS_E_CONFLICT).
+; Public: the gitfs_tx_* routines, gitfs_tx_time, gitfs_put_hex20, gitfs_put_str.
 
 %ifndef GITFS_WRITE_ASM
 %define GITFS_WRITE_ASM
 
 GFS_TX_MAX_NEW      equ 256             ; new objects per transaction
-GFS_E_FULL          equ 13              ; the log, the index or the transaction is full
-GFS_E_CONFLICT      equ 14              ; a file where a directory is, or the other way round
+GITFS_E_FULL        equ 13              ; the log, the index or the transaction is full
+GITFS_E_CONFLICT    equ 14              ; a file where a directory is, or the other way round
 GFS_TX_SLACK        equ 0x40000         ; log buffer bytes beyond the caller's estimate
 
 ; ---------------------------------------------------------------------------------------------
@@ -40,7 +41,7 @@ gitfs_tx_begin:
 	mov eax, [rbx + gitfs_sb.index_count]
 	mov [gfs_tx_count], rax
 	add rax, GFS_TX_MAX_NEW
-	shl rax, 5
+	shl rax, IDX_ENTRY_SHIFT
 	add rax, IDX_ENTRIES_OFFSET + SECTOR_SIZE
 	mov rcx, rax
 	call gitfs_alloc
@@ -49,14 +50,14 @@ gitfs_tx_begin:
 	mov rdi, rax
 	mov rsi, [gitfs_idx_ptr]
 	mov rcx, [gfs_tx_count]
-	shl rcx, 5
+	shl rcx, IDX_ENTRY_SHIFT
 	add rcx, IDX_ENTRIES_OFFSET
 	rep movsb
 	mov qword [gfs_tx_new], 0
 	; the log buffer starts at the sector holding log_end, pre-filled with that sector
 	mov rax, [rbx + gitfs_sb.log_end]
 	mov [gfs_tx_pos], rax
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	mov [gfs_tx_base_lba], rax
 	lea rcx, [r8 + GFS_TX_SLACK]
 	mov [gfs_tx_cap], rcx
@@ -84,7 +85,7 @@ gitfs_tx_begin:
 	clc
 	ret
 .unmounted:
-	mov byte [gitfs_error], GFS_E_NOT_MOUNTED
+	mov byte [gitfs_error], GITFS_E_NOT_MOUNTED
 .fail:
 	stc
 	ret
@@ -96,7 +97,7 @@ gitfs_tx_begin:
 ;  CLOBBERS: nothing
 gfs_tx_entry:
 	mov rdi, rax
-	shl rdi, 5
+	shl rdi, IDX_ENTRY_SHIFT
 	add rdi, [gfs_tx_idx]
 	add rdi, IDX_ENTRIES_OFFSET
 	ret
@@ -116,7 +117,7 @@ gfs_tx_lower_bound:
 	shr rax, 1
 	call gfs_tx_entry
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	jbe .left                           ; entry >= hash  (CMPS: [rsi] - [rdi] <= 0)
@@ -131,7 +132,7 @@ gfs_tx_lower_bound:
 	jae .not_equal
 	call gfs_tx_entry
 	push rsi
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	ret                                 ; ZF from the comparison
@@ -142,7 +143,7 @@ gfs_tx_lower_bound:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it).
 ;  IN:  DL = type (OBJ_*), RSI = content, RCX = length, RDI = 20-byte output for its hash
-;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GFS_E_FULL: the log or the
+;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GITFS_E_FULL: the log or the
 ;       transaction is full)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, R8-R11
 gitfs_tx_put:
@@ -164,11 +165,11 @@ gitfs_tx_put:
 	and rdx, ~(REC_ALIGN - 1)           ; next record position
 	mov rcx, [gitfs_sb_ptr]
 	mov rcx, [rcx + gitfs_sb.log_limit_lba]
-	shl rcx, 9
+	shl rcx, SECTOR_SHIFT
 	cmp rdx, rcx
 	ja .full
 	mov rcx, [gfs_tx_base_lba]
-	shl rcx, 9
+	shl rcx, SECTOR_SHIFT
 	mov r8, rdx
 	sub r8, rcx                         ; bytes of buffer used after this record
 	add r8, SECTOR_SIZE
@@ -187,10 +188,10 @@ gitfs_tx_put:
 	push rdi
 	lea rdi, [rdi + gitfs_rec.hash]
 	mov rsi, [rsp + 8]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	xor eax, eax
-	mov ecx, 20                         ; base: zero
+	mov ecx, HASH_SIZE                         ; base: zero
 	rep stosb
 	pop rdi
 	; the payload
@@ -204,23 +205,24 @@ gitfs_tx_put:
 	mov rax, [gfs_tx_insert_at]
 	mov rcx, [gfs_tx_count]
 	sub rcx, rax                        ; entries to move up
-	shl rcx, 5
+	shl rcx, IDX_ENTRY_SHIFT
 	mov rsi, [gfs_tx_count]
-	shl rsi, 5
+	shl rsi, IDX_ENTRY_SHIFT
 	add rsi, [gfs_tx_idx]
 	add rsi, IDX_ENTRIES_OFFSET - 1     ; last byte of the last entry
-	lea rdi, [rsi + 32]
+	lea rdi, [rsi + IDX_ENTRY_SIZE]
 	std
 	rep movsb
 	cld
 	call gfs_tx_entry
 	mov rsi, [rsp]
-	mov ecx, 20
-	rep movsb                           ; hash
-	mov [rdi], bl                       ; type
-	mov byte [rdi + 1], STORE_RAW
-	mov word [rdi + 2], 0               ; depth
-	mov [rdi + 4], r9                   ; offset
+	mov [rdi + gitfs_idx_entry.type], bl
+	mov byte [rdi + gitfs_idx_entry.storage], STORE_RAW
+	mov word [rdi + gitfs_idx_entry.depth], 0
+	mov [rdi + gitfs_idx_entry.offset], r9
+	add rdi, gitfs_idx_entry.hash
+	mov ecx, HASH_SIZE
+	rep movsb
 	inc qword [gfs_tx_count]
 	inc qword [gfs_tx_new]
 .present:
@@ -228,12 +230,12 @@ gitfs_tx_put:
 	clc
 	ret
 .full:
-	mov byte [gitfs_error], GFS_E_FULL
+	mov byte [gitfs_error], GITFS_E_FULL
 	pop rdi
 	stc
 	ret
 .bad_type:
-	mov byte [gitfs_error], GFS_E_CORRUPT
+	mov byte [gitfs_error], GITFS_E_CORRUPT
 	pop rdi
 	stc
 	ret
@@ -306,7 +308,7 @@ gfs_name_cmp:
 
 ; Frame of gitfs_tx_tree_put (one per subtree level)
 struc gfs_tp
-  .tree             resb 20             ; the tree being changed
+  .tree             resb HASH_SIZE      ; the tree being changed
   .pad0             resb 4
   .path             resq 1
   .path_len         resq 1
@@ -317,7 +319,7 @@ struc gfs_tp
   .size             resq 1
   .sub_index        resq 1              ; subtree entry we descend into (its name pointer)
   .sub_name_len     resq 1
-  .new_sub          resb 20
+  .new_sub          resb HASH_SIZE
   .pad1             resb 4
 endstruc
 GFS_TP_BYTES        equ (gfs_tp_size + 15) & ~15
@@ -327,7 +329,7 @@ GFS_TP_BYTES        equ (gfs_tp_size + 15) & ~15
 ; subtrees where the path runs into one, as a flat entry otherwise. Stores the new tree(s).
 ;  IN:  RSI = old tree hash, RDI = path, RCX = path length, R8 = mode, R9 = entry hash,
 ;       RDX = 20-byte output for the new tree's hash
-;  OUT: CF = 0 on success; CF = 1 on failure (GFS_E_CONFLICT: a file where a directory is,
+;  OUT: CF = 0 on success; CF = 1 on failure (GITFS_E_CONFLICT: a file where a directory is,
 ;       or the other way round)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 gitfs_tx_tree_put:
@@ -340,7 +342,7 @@ gitfs_tx_tree_put:
 	mov [rbp + gfs_tp.blob], r9
 	mov [rbp + gfs_tp.out], rdx
 	lea rdi, [rbp + gfs_tp.tree]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	lea rsi, [rbp + gfs_tp.tree]
 	call gitfs_read_tree
@@ -479,7 +481,7 @@ gitfs_tx_tree_put:
 	sub rcx, rsi                        ; "<mode> <name>\0"
 	rep movsb
 	mov rsi, r15
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	jmp .copy
@@ -513,7 +515,7 @@ gitfs_tx_tree_put:
 	pop rdx
 	pop rsi
 .conflict:
-	mov byte [gitfs_error], GFS_E_CONFLICT
+	mov byte [gitfs_error], GITFS_E_CONFLICT
 .fail:
 	add rsp, GFS_TP_BYTES
 	pop rbp
@@ -536,7 +538,7 @@ struc gfs_st
   .cur_count        resq 1
   .cur_start        resq 1
   .cur_end          resq 1
-  .sub              resb 20
+  .sub              resb HASH_SIZE
   .pad              resb 4
 endstruc
 GFS_ST_BYTES        equ (gfs_st_size + 15) & ~15
@@ -642,7 +644,7 @@ gfs_store_tree:
 	xor al, al
 	stosb
 	mov rsi, r11
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	pop rsi
 	jmp .sub_entry
@@ -667,14 +669,14 @@ gfs_store_tree:
 	sub rcx, rsi
 	rep movsb
 	mov rsi, gfs_str_tree_mode
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, [rbp + gfs_st.best_name]
 	mov rcx, [rbp + gfs_st.best_len]
 	rep movsb
 	xor al, al
 	stosb
 	lea rsi, [rbp + gfs_st.sub]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, [rbp + gfs_st.best_end]
 	mov rcx, [rbp + gfs_st.content]
@@ -697,7 +699,7 @@ gfs_store_tree:
 	clc
 	ret
 .bad:
-	mov byte [gitfs_error], GFS_E_TREE
+	mov byte [gitfs_error], GITFS_E_TREE
 .fail:
 	add rsp, GFS_ST_BYTES
 	pop rbp
@@ -734,11 +736,14 @@ gfs_tp_emit_new:
 	xor al, al
 	stosb
 	mov rsi, [rbp + gfs_tp.blob]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	ret
 
-; gfs_put_octal -- (internal) RAX in octal at RDI, no leading zeros.  CLOBBERS: RAX, RCX
+; gfs_put_octal -- (internal) writes RAX in octal at RDI, no leading zeros.
+;  IN:  RAX = value, RDI = output
+;  OUT: RDI advanced past the digits
+;  CLOBBERS: RAX, RCX
 gfs_put_octal:
 	push rdx
 	xor ecx, ecx
@@ -760,10 +765,10 @@ gfs_put_octal:
 ; ---------------------------------------------------------------------------------------------
 ; gitfs_put_hex20 -- Writes 20 bytes as 40 lowercase hex digits.
 ;  IN:  RSI = bytes, RDI = output
-;  OUT: RDI advanced by 40
+;  OUT: RDI advanced by HASH_HEX_LEN
 ;  CLOBBERS: RAX, RCX, RSI
 gitfs_put_hex20:
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 .b:
 	lodsb
 	push rax
@@ -783,14 +788,17 @@ gitfs_put_hex20:
 	stosb
 	ret
 
-; gfs_put_str -- (internal) copies the zero-terminated string at RSI to RDI (no NUL).
-;  CLOBBERS: RAX, RSI
-gfs_put_str:
+; ---------------------------------------------------------------------------------------------
+; gitfs_put_str -- Copies a zero-terminated string, without its NUL (to build object text).
+;  IN:  RSI = string, RDI = output
+;  OUT: RDI advanced past the copied bytes; RSI past the NUL
+;  CLOBBERS: RAX (and RSI, RDI as above)
+gitfs_put_str:
 	lodsb
 	test al, al
 	jz .done
 	stosb
-	jmp gfs_put_str
+	jmp gitfs_put_str
 .done:
 	ret
 
@@ -798,12 +806,12 @@ gfs_put_str:
 ;  IN: RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RDX, RSI
 gfs_put_author_committer:
 	mov rsi, gfs_str_author
-	call gfs_put_str
+	call gitfs_put_str
 	call gfs_put_signature
 	mov al, 10
 	stosb
 	mov rsi, gfs_str_committer
-	call gfs_put_str
+	call gitfs_put_str
 	call gfs_put_signature
 	mov al, 10
 	stosb
@@ -813,11 +821,11 @@ gfs_put_author_committer:
 ;  IN: RDI = output.  OUT: RDI advanced.  CLOBBERS: RAX, RDX, RSI
 gfs_put_signature:
 	mov rsi, gfs_str_ident
-	call gfs_put_str
+	call gitfs_put_str
 	mov rax, [gitfs_tx_time]
 	call gfs_put_dec
 	mov rsi, gfs_str_tz
-	call gfs_put_str
+	call gitfs_put_str
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -838,7 +846,7 @@ gitfs_tx_commit_object:
 	mov rbx, rax
 	mov rdi, rax
 	mov rsi, gfs_str_tree
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, r12
 	call gitfs_put_hex20
 	mov al, 10
@@ -846,7 +854,7 @@ gitfs_tx_commit_object:
 	test rdx, rdx
 	jz .no_parent
 	mov rsi, gfs_str_parent
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, rdx
 	call gitfs_put_hex20
 	mov al, 10
@@ -854,14 +862,14 @@ gitfs_tx_commit_object:
 .no_parent:
 	call gfs_put_author_committer
 	mov rsi, gfs_str_branch
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, r8
-	call gfs_put_str
+	call gitfs_put_str
 	mov al, 10
 	stosb
 	stosb                               ; blank line
 	mov rsi, r9
-	call gfs_put_str
+	call gitfs_put_str
 	mov al, 10
 	stosb
 	mov rcx, rdi
@@ -907,11 +915,11 @@ gitfs_tx_set_ref:
 	mov rbx, rdi                        ; the slot
 	lea rsi, [rbx + gitfs_ref.target]
 	mov rdi, gfs_tx_old
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov rsi, r15
 	lea rdi, [rbx + gitfs_ref.target]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	mov al, [gfs_tx_new_state]
 	cmp al, 0xFF
@@ -933,7 +941,7 @@ gitfs_tx_set_ref:
 	mov r12, rax
 	mov rdi, rax
 	mov rsi, gfs_str_tree
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, gfs_tx_tree
 	call gitfs_put_hex20
 	mov al, 10
@@ -944,7 +952,7 @@ gitfs_tx_set_ref:
 	je .no_parent
 	push rsi
 	mov rsi, gfs_str_parent
-	call gfs_put_str
+	call gitfs_put_str
 	pop rsi
 	call gitfs_put_hex20
 	mov al, 10
@@ -952,21 +960,21 @@ gitfs_tx_set_ref:
 .no_parent:
 	call gfs_put_author_committer
 	mov rsi, gfs_str_branch_mainline
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, gfs_str_ref
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, r14
-	call gfs_put_str
+	call gitfs_put_str
 	mov al, 10
 	stosb
 	mov rsi, gfs_str_ref_old
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, gfs_tx_old
 	call gitfs_put_hex20
 	mov al, 10
 	stosb
 	mov rsi, gfs_str_ref_new
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, r15
 	call gitfs_put_hex20
 	mov al, 10
@@ -979,12 +987,12 @@ gitfs_tx_set_ref:
 	jbe .kind_ok
 	xor eax, eax
 .kind_ok:
-	mov rsi, [gfs_kind_words + rax * 8]
-	call gfs_put_str
+	mov rsi, [gitfs_kind_names + rax * 8]
+	call gitfs_put_str
 	mov al, ' '
 	stosb
 	mov rsi, r14
-	call gfs_put_str
+	call gitfs_put_str
 	mov al, ':'
 	stosb
 	mov al, ' '
@@ -993,13 +1001,13 @@ gitfs_tx_set_ref:
 	call gitfs_is_zero20
 	jne .old12
 	mov rsi, gfs_str_new
-	call gfs_put_str
+	call gitfs_put_str
 	jmp .arrow
 .old12:
 	call gfs_put_hex12
 .arrow:
 	mov rsi, gfs_str_arrow
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, r15
 	call gfs_put_hex12
 	mov al, 10
@@ -1013,12 +1021,12 @@ gitfs_tx_set_ref:
 	mov al, 10
 	stosb
 	mov rsi, gfs_str_boot_state
-	call gfs_put_str
+	call gitfs_put_str
 	movzx eax, byte [rbx + gitfs_ref.state]
-	mov rsi, [gfs_state_words + rax * 8]
-	call gfs_put_str
+	mov rsi, [gitfs_state_names + rax * 8]
+	call gitfs_put_str
 	mov rsi, gfs_str_tries_left
-	call gfs_put_str
+	call gitfs_put_str
 	movzx eax, byte [rbx + gitfs_ref.tries_left]
 	call gfs_put_dec
 	mov al, 10
@@ -1029,7 +1037,7 @@ gitfs_tx_set_ref:
 	jz .no_reason
 	mov al, 10
 	stosb
-	call gfs_put_str
+	call gitfs_put_str
 	mov al, 10
 	stosb
 .no_reason:
@@ -1043,7 +1051,7 @@ gitfs_tx_set_ref:
 	mov rax, [gfs_tx_sb]
 	lea rdi, [rax + SB_HDR_SIZE + gitfs_ref.target]
 	mov rsi, gfs_tx_mainline
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	clc
 	ret
@@ -1051,7 +1059,10 @@ gitfs_tx_set_ref:
 	stc
 	ret
 
-; gfs_put_hex12 -- (internal) the first 12 hex digits of the hash at RSI.  CLOBBERS: RAX, RCX, RSI
+; gfs_put_hex12 -- (internal) writes the first 12 hex digits of a hash (a short commit id).
+;  IN:  RSI = hash, RDI = output
+;  OUT: RDI advanced by 12
+;  CLOBBERS: RAX, RCX, RSI
 gfs_put_hex12:
 	push rdi
 	mov rdi, gfs_hex40
@@ -1125,7 +1136,7 @@ gfs_tx_mainline_tree:
 	cmp r10, r9
 	jae .store
 	mov rsi, gfs_str_gitlink_mode
-	call gfs_put_str
+	call gitfs_put_str
 	mov rsi, [gfs_tx_slots + r10 * 8]
 	mov ecx, REF_NAME_MAX
 .name:
@@ -1139,7 +1150,7 @@ gfs_tx_mainline_tree:
 	stosb
 	mov rsi, [gfs_tx_slots + r10 * 8]
 	add rsi, gitfs_ref.target
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	rep movsb
 	inc r10
 	jmp .emit
@@ -1168,11 +1179,11 @@ gitfs_tx_publish:
 	; (1) the log records
 	mov rax, [gfs_tx_pos]
 	mov rcx, [gfs_tx_base_lba]
-	shl rcx, 9
+	shl rcx, SECTOR_SHIFT
 	sub rax, rcx
 	jz .index
 	add rax, SECTOR_SIZE - 1
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	mov rcx, rax
 	mov rax, [gfs_tx_base_lba]
 	mov rsi, [gfs_tx_buf]
@@ -1200,8 +1211,8 @@ gitfs_tx_publish:
 	cmp rcx, [gfs_tx_count]
 	jae .prefix
 	mov rax, rcx
-	shl rax, 5
-	movzx eax, byte [rdi + IDX_ENTRIES_OFFSET + rax]
+	shl rax, IDX_ENTRY_SHIFT
+	movzx eax, byte [rdi + IDX_ENTRIES_OFFSET + gitfs_idx_entry.hash + rax]   ; first hash byte
 	inc dword [rdi + IDX_FANOUT_OFFSET + rax * 4]
 	inc rcx
 	jmp .count
@@ -1216,7 +1227,7 @@ gitfs_tx_publish:
 	jb .cumulate
 	; bytes and sectors; it must fit the region
 	mov rcx, [gfs_tx_count]
-	shl rcx, 5
+	shl rcx, IDX_ENTRY_SHIFT
 	add rcx, IDX_ENTRIES_OFFSET
 	mov r9, rcx                         ; index bytes
 	; zero the tail of the last sector
@@ -1230,7 +1241,7 @@ gitfs_tx_publish:
 	pop rdi
 	mov rax, r9
 	add rax, SECTOR_SIZE - 1
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	cmp eax, [rbx + gitfs_sb.index_sectors]
 	ja .full
 	mov r10, rax                        ; index sectors
@@ -1272,7 +1283,7 @@ gitfs_tx_publish:
 	push rsi
 	lea rdi, [rbx + rax + gitfs_ref.target]
 	lea rsi, [rsi + rax + gitfs_ref.target]
-	mov ecx, 20
+	mov ecx, HASH_SIZE
 	repe cmpsb
 	pop rsi
 	pop rcx
@@ -1302,11 +1313,11 @@ gitfs_tx_publish:
 	call gitfs_mount
 	ret
 .full:
-	mov byte [gitfs_error], GFS_E_FULL
+	mov byte [gitfs_error], GITFS_E_FULL
 	stc
 	ret
 .io:
-	mov byte [gitfs_error], GFS_E_IO
+	mov byte [gitfs_error], GITFS_E_IO
 	stc
 	ret
 
@@ -1316,7 +1327,7 @@ gfs_str_parent:          db "parent ", 0
 gfs_str_author:          db "author ", 0
 gfs_str_committer:       db "committer ", 0
 gfs_str_branch:          db "branch ", 0
-gfs_str_branch_mainline: db "branch mainline", 10, 0
+gfs_str_branch_mainline: db "branch ", MAINLINE_REF, 10, 0
 gfs_str_ref:             db "ref ", 0
 gfs_str_ref_old:         db "ref-old ", 0
 gfs_str_ref_new:         db "ref-new ", 0
@@ -1328,18 +1339,6 @@ gfs_str_boot_state:      db "boot-state: ", 0
 gfs_str_tries_left:      db " tries-left ", 0
 gfs_str_gitlink_mode:    db "160000 ", 0
 gfs_str_tree_mode:       db "40000 ", 0
-gfs_w_free:              db "ref", 0
-gfs_w_mainline:          db "mainline", 0
-gfs_w_branch:            db "branch", 0
-gfs_w_symbolic:          db "symbolic", 0
-gfs_w_boot:              db "boot", 0
-gfs_w_none:              db "none", 0
-gfs_w_pending:           db "pending", 0
-gfs_w_good:              db "good", 0
-gfs_w_bad:               db "bad", 0
-align 8
-gfs_kind_words:          dq gfs_w_free, gfs_w_mainline, gfs_w_branch, gfs_w_symbolic, gfs_w_boot
-gfs_state_words:         dq gfs_w_none, gfs_w_pending, gfs_w_good, gfs_w_bad
 
 section .bss
 alignb 8
@@ -1354,10 +1353,10 @@ gfs_tx_base_lba:    resq 1              ; sector the log buffer starts at
 gfs_tx_buf:         resq 1
 gfs_tx_cap:         resq 1
 gfs_tx_slots:       resq REF_SLOTS
-gfs_tx_old:         resb 20
-gfs_tx_tree:        resb 20
-gfs_tx_mainline:    resb 20
-gfs_hex40:          resb 40
+gfs_tx_old:         resb HASH_SIZE
+gfs_tx_tree:        resb HASH_SIZE
+gfs_tx_mainline:    resb HASH_SIZE
+gfs_hex40:          resb HASH_HEX_LEN
 gfs_tx_reason:      resq 1
 gfs_tx_new_state:   resb 1
 gfs_tx_new_tries:   resb 1

@@ -14,16 +14,22 @@ describe('rollback from the command line', () => {
     const bad = await cli(['build', '--fault', 'hang', '--out', join(dir, 'hang'), '--json']);
     expect(bad.exitCode, bad.stderr).toBe(0);
     const { iso } = JSON.parse(bad.stdout) as { iso: string };
-    const img = join(dir, 'node.img');
+    // beside its build: `--accel auto` probes that build's release ISO (never this image)
+    const img = join(dir, 'good', 'h.img');
     const { copyFileSync } = await import('node:fs');
     copyFileSync(good.image, img);
     const merged = await cli(['image', 'merge-iso', img, iso, '--boot', '--json']);
     expect(merged.exitCode, merged.stderr).toBe(0);
     const { commit: badCommit, parent: goodCommit } = JSON.parse(merged.stdout) as { commit: string; parent: string };
 
+    // the default accelerator (auto): a pending hanging kernel never breaks the choice
     const booted = await cli(['boot', img, '--until', 'ready', '--json', '--timeout', '60']);
     expect(booted.exitCode, booted.stderr).toBe(0);
-    const r = JSON.parse(booted.stdout) as { commit: string; resets: number; rollbacks: Array<{ from: string; to: string; reason: string }> };
+    const r = JSON.parse(booted.stdout) as { commit: string; resets: number; accel: string; rollbacks: Array<{ from: string; to: string; reason: string }> };
+    for (const line of booted.stderr.split('\n').filter((l) => l.includes('accel auto'))) {
+      expect(line).toMatch(/^gittorrent: accel auto: KVM failed its probe \(.+\); using TCG$/);
+      expect(r.accel).toBe('tcg');
+    }
     expect(r.commit).toBe(goodCommit);
     expect(r.resets).toBe(1);
     expect(r.rollbacks).toEqual([{ from: badCommit, to: goodCommit, reason: 'tries-exhausted' }]);

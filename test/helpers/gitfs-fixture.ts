@@ -313,11 +313,11 @@ export function directoriesOf(files: Iterable<string>): string[] {
 }
 
 /**
- * Runs a shell command and judges its result, re-running it (up to `tries` times) while the
- * judge finds a mismatch. Why: the kernel's serial_putc drops a byte after a fixed number of
- * LSR polls (kernel-asm/lib/serial_out.asm, SERIAL_TX_SPIN) when QEMU's chardev is slow to
- * drain (a loaded host), so a correct answer can arrive with bytes missing, or without its end
- * marker (a timeout). A real disagreement repeats on every try; a transmission loss does not.
+ * Runs a shell command and judges its result; re-runs it (up to `tries` times) only on a
+ * measured cause: the kernel counted serial bytes it dropped (`ping` reports tx_dropped; its
+ * serial_putc drops bytes when QEMU's chardev stays busy, kernel-asm/lib/serial_out.asm) while
+ * the command ran. A mismatch, or a lost end marker, with no bytes dropped is returned at once:
+ * an intermittent kernel bug fails instead of passing on a later try.
  * `judge` returns undefined when the result is right, else a description of the mismatch.
  */
 export async function runJudged(
@@ -329,11 +329,12 @@ export async function runJudged(
 ): Promise<unknown> {
   const tries = opts.tries ?? 4;
   let last: unknown;
+  let before = await txDropped(sh);
   for (let i = 0; i < tries; i++) {
     stats.commands++;
     let r: ShellResult | undefined;
     try {
-      r = await sh.run(cmd, { timeoutMs: opts.timeoutMs ?? 8_000 });
+      r = await sh.run(cmd, { timeoutMs: opts.timeoutMs ?? 30_000 });
     } catch (e) {
       last = `no end marker: ${(e as Error).message}`;
       await resync(sh);
@@ -345,8 +346,20 @@ export async function runJudged(
         return undefined;
       }
     }
+    const after = await txDropped(sh);
+    if (after === before) return last; // nothing lost on the way: a real disagreement
+    before = after;
   }
   return last;
+}
+
+/** The kernel's count of serial bytes dropped so far (`ping`'s tx_dropped). */
+export async function txDropped(sh: ShellClient): Promise<number> {
+  const r = await sh.run('ping', { timeoutMs: 10_000 });
+  const pong = r.events.find((e) => e.name === 'pong');
+  const n = Number(pong?.fields.tx_dropped);
+  if (r.status !== 'ok' || !Number.isInteger(n)) throw new Error(`ping did not report tx_dropped: ${r.events.map((e) => e.line).join(' | ')}`);
+  return n;
 }
 
 /** After a lost end marker (or a short payload that swallowed one): ping until the shell answers. */

@@ -1,4 +1,4 @@
-// Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs.asm)
+// Differential test of the kernel's GitFS reader (kernel-asm/lib/gitfs.asm, kernel/fs*.asm)
 // against the TypeScript store (gitfs/image.ts) on one image: the fixture of
 // test/helpers/gitfs-fixture.ts (1,000+ files, split and flat trees, deltas, UTF-8 names,
 // history, a forked branch). One VM for the whole file. For every directory the kernel's `ls`

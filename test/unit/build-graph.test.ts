@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from '../../Makefile.ts';
+import { BuildGraph } from '../../builder/graph.ts';
+import { createProgress } from '../../core/progress.ts';
 import { assemble, parseDepfile, readSymbolMap } from '../../builder/nasm.ts';
 import { AssemblyError } from '../../core/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -11,12 +13,12 @@ describe('build graph', () => {
   it('a second build with nothing changed does no work; a parameter change rebuilds only what depends on it', async () => {
     const out = tempDir();
     const first = await build({ outDir: out });
-    expect(first.built).toEqual(['layout-inc', 'mbr', 'stage2', 'cdboot', 'kernel', 'iso', 'image']);
+    expect(first.built).toEqual(['layout-inc', 'mbr', 'stage2', 'cdboot', 'kernel', 'iso', 'image', 'kernel-elf', 'gdbinit']);
     const second = await build({ outDir: out });
     expect(second.built).toEqual([]);
     expect(second.upToDate).toBe(true);
     const third = await build({ outDir: out, kernelVersion: '2.0.0' });
-    expect(third.built).toEqual(['kernel', 'iso', 'image']);
+    expect(third.built).toEqual(['kernel', 'iso', 'image', 'kernel-elf']);
   });
 
   it('rebuilds when an output was modified or removed', async () => {
@@ -28,6 +30,36 @@ describe('build graph', () => {
     utimesSync(r.kernel, t, t);
     // rebuilt to the same bytes: the image, keyed by content, is still up to date
     expect((await build({ outDir: out })).built).toEqual(['kernel']);
+  });
+});
+
+describe('build graph input hashes', () => {
+  function graphOf(dir: string, input: string, runs: string[]): BuildGraph {
+    const g = new BuildGraph(join(dir, 'state.json'));
+    const output = join(dir, 'out.txt');
+    g.add({ name: 'copy', deps: [], inputs: () => [input], params: {}, outputs: [output], run: async () => { runs.push('copy'); writeFileSync(output, readFileSync(input)); } });
+    return g;
+  }
+  const quiet = createProgress({ quiet: true });
+
+  it('are remembered by size and mtime, and still see a same-size edit', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'in.txt');
+    writeFileSync(input, 'aaaa');
+    const runs: string[] = [];
+    expect((await graphOf(dir, input, runs).build('copy', quiet)).built).toEqual(['copy']);
+    expect((await graphOf(dir, input, runs).build('copy', quiet)).built).toEqual([]);
+    // a same-size edit, even with the mtime put back (hashed within a second of it: racy), rebuilds
+    const { mtime } = (await import('node:fs')).statSync(input);
+    writeFileSync(input, 'bbbb');
+    utimesSync(input, mtime, mtime);
+    expect((await graphOf(dir, input, runs).build('copy', quiet)).built).toEqual(['copy']);
+    // touched, same bytes: keyed by content, nothing to do
+    const later = new Date(Date.now() + 5000);
+    utimesSync(input, later, later);
+    expect((await graphOf(dir, input, runs).build('copy', quiet)).built).toEqual([]);
+    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('bbbb');
+    expect(runs).toEqual(['copy', 'copy']);
   });
 });
 
