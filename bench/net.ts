@@ -8,7 +8,11 @@
 // 3. fetch throughput: node 2 fetches a 16 MiB blob (committed into node 1's image by the host)
 //    from node 1: the kernel's own time (find, transfer, SHA-1, store) in MiB/s; reference:
 //    node 1's raw UDP send loop (`netsend`) of the same number of DATA-sized datagrams to node 2,
-//    same run (goal >= 0.8x), with how many node 2 received. Last line JSON.
+//    same run (goal >= 0.8x), with how many node 2 received; the fetch's own split (transfer
+//    with its in-order hashing, final check, GitFS store).
+// 4. the receive gap: how long after `ready` each node first heard a frame (QEMU's 1 s RCTL
+//    delay, from the kernel's rctl_ms / first_rx_ms on the clock of EVENT ready ms=).
+// Last line JSON.
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -65,6 +69,7 @@ export default async function netBench(args: string[]): Promise<void> {
 
     // 2. who-has latency between two nodes
     const big = randomBytes(16 * 1024 * 1024);
+    const readyMs: number[] = [];
     const nodes = await Promise.all(
       [1, 2].map(async (n) => {
         const disk = join(work, `node${n}.img`);
@@ -74,7 +79,8 @@ export default async function netBench(args: string[]): Promise<void> {
           img.commitTree('data', [{ path: 'big.bin', data: big }], { message: 'a 16 MiB blob' });
           img.close();
         }
-        const { vm } = await bootToReady({ disk, accel: 'tcg', netns: ns.name, nic: { tap: `tap${n}`, mac: nodeMac(n) }, fwCfg }, 60_000);
+        const { vm, result } = await bootToReady({ disk, accel: 'tcg', netns: ns.name, nic: { tap: `tap${n}`, mac: nodeMac(n) }, fwCfg }, 60_000);
+        readyMs[n - 1] = Number(result.events.find((e) => e.name === 'ready')?.fields.ms);
         vms.push(vm);
         return new ShellClient(vm);
       }),
@@ -87,6 +93,12 @@ export default async function netBench(args: string[]): Promise<void> {
     for (let i = 0; i < 100; i++) {
       if ((await nodes[1].run('peers')).events.some((e) => e.name === 'peer' && e.fields.node === '1')) break;
       await new Promise((r) => setTimeout(r, 100));
+    }
+    const gaps: Array<{ rctlMs: number; readyMs: number; firstRxMs: number; gapMs: number }> = [];
+    for (let i = 0; i < 2; i++) {
+      const f = (await nodes[i].run('net')).events.find((e) => e.name === 'net')?.fields ?? {};
+      const first = Number(f.first_rx_ms);
+      gaps.push({ rctlMs: Number(f.rctl_ms), readyMs: readyMs[i], firstRxMs: first, gapMs: first - readyMs[i] });
     }
     const lat: number[] = [];
     for (let i = 0; i < queries; i++) {
@@ -123,7 +135,11 @@ export default async function netBench(args: string[]): Promise<void> {
     console.log(`who-has -> i-have          median ${whoMs} ms over ${lat.length}/${queries} answered queries (target < 5 ms)`);
     console.log(`ping RTT (Linux -> node 1) avg ${pingMs} ms; ratio who-has/ping ${round(whoMs / pingMs)}`);
     console.log(`fetch 16 MiB node 1 -> node 2  ${round(fetchUs / 1000)} ms = ${mibPerS} MiB/s (retransmits ${fe.fields.retransmits})`);
+    console.log(`  of which transfer + hashing ${round(Number(fe.fields.xfer_us) / 1000)} ms, final check ${round(Number(fe.fields.verify_us) / 1000)} ms, store ${round(Number(fe.fields.store_us) / 1000)} ms`);
     console.log(`raw UDP send loop, same bytes  ${round(rawUs / 1000)} ms = ${rawMiBPerS} MiB/s (node 2 received ${rawReceived}/${chunks}); ratio fetch/raw ${round(mibPerS / rawMiBPerS)} (target >= 0.8)`);
+    for (const [i, g] of gaps.entries()) {
+      console.log(`node ${i + 1}: RCTL at ${g.rctlMs} ms, ready at ${g.readyMs} ms, first frame at ${g.firstRxMs} ms: heard the network ${g.gapMs} ms after ready`);
+    }
     console.log(
       JSON.stringify({
         bench: 'net',
@@ -140,6 +156,10 @@ export default async function netBench(args: string[]): Promise<void> {
         fetch16MiBMs: round(fetchUs / 1000),
         fetchMiBPerS: mibPerS,
         fetchRetransmits: Number(fe.fields.retransmits),
+        fetchXferMs: round(Number(fe.fields.xfer_us) / 1000),
+        fetchVerifyMs: round(Number(fe.fields.verify_us) / 1000),
+        fetchStoreMs: round(Number(fe.fields.store_us) / 1000),
+        receiveGaps: gaps,
         rawSendMs: round(rawUs / 1000),
         rawSendMiBPerS: rawMiBPerS,
         rawReceived,

@@ -1,7 +1,9 @@
 ; e1000.asm -- the Intel 82540EM (QEMU's default `e1000`) driver: PCI discovery, reset, MAC,
-; multicast filter, legacy RX/TX descriptor rings, polled receive and transmit. Interrupts stay
-; masked; net_poll (net.asm) calls e1000_poll from the healthy main loop. Every wait on the
-; hardware is bounded by a TSC deadline. Registers and descriptor layouts: include/e1000.inc.
+; multicast filter, legacy RX/TX descriptor rings, polled receive and transmit. The receive
+; interrupt (RXT0) only wakes the CPU from the main loop's hlt: its handler acknowledges and
+; returns, and net_poll (net.asm) takes the frames from the healthy main loop. Every wait on
+; the hardware is bounded in PIT ticks (it runs before the TSC is calibrated). Registers and
+; descriptor layouts: include/e1000.inc.
 ;
 ; QEMU facts this follows (hw/net/e1000.c): receive needs STATUS.LU, RCTL.EN, bus mastering and
 ; RDH != RDT (one descriptor is always left empty); every RCTL write starts a 1 s timer during
@@ -18,9 +20,11 @@ E1000_GROUP_HASH    equ (NET_GROUP_MAC_HI >> 4) & 0xFFF   ; MTA bit for the grou
 
 ; ---------------------------------------------------------------------------------------------
 ; e1000_init -- Finds the NIC, maps BAR0, resets it, reads its MAC, programs the receive
-; address, the multicast table (only the cluster group), the rings, RCTL (once) and TCTL.
-;  IN:  nothing (tsc_per_ms calibrated)
-;  OUT: CF = 0: e1000_present = 1, e1000_mac, e1000_link set;
+; address, the multicast table (only the cluster group), the rings, RCTL (once) and TCTL, and
+; routes its receive interrupt through the PIC (when the BIOS gave it a line). Runs first in
+; bring-up, right after the PIT: QEMU's 1 s receive delay starts at the RCTL write.
+;  IN:  nothing (the PIT ticking, interrupts on; the TSC need not be calibrated)
+;  OUT: CF = 0: e1000_present = 1, e1000_mac, e1000_link, e1000_rctl_tsc set;
 ;       CF = 1: no NIC (e1000_fail = 0) or bring-up failed (e1000_fail = reason string)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R10
 e1000_init:
@@ -51,6 +55,9 @@ e1000_init:
 	and eax, 0xFFFF                     ; leave the status half alone (its bits are write-1-clear)
 	or eax, PCI_CMD_MEMORY | PCI_CMD_MASTER
 	call pci_write32
+	mov ecx, PCI_REG_INTERRUPT
+	call pci_read32
+	mov [e1000_irq_line], al
 	mov rax, r8
 	mov ecx, E1000_MMIO_BYTES
 	call mmio_map
@@ -139,6 +146,8 @@ e1000_init:
 	mov qword [e1000_rx_next], 0
 	; the one RCTL write (starts QEMU's 1 s receive delay: overlapped with the rest of boot)
 	mov dword [rbx + E1000_RCTL], E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC | E1000_RCTL_BSIZE_2048
+	call rdtsc64
+	mov [e1000_rctl_tsc], rax
 
 	; transmit ring: every descriptor free (DD set by us), head = tail = 0
 	xor ecx, ecx
@@ -167,6 +176,21 @@ e1000_init:
 	and eax, E1000_STATUS_LU
 	setnz byte [e1000_link]
 	mov byte [e1000_present], 1
+	; the receive interrupt, on the line the BIOS routed (none: the main loop's tick still polls)
+	movzx ecx, byte [e1000_irq_line]
+	cmp ecx, 15
+	ja .no_irq
+	cmp ecx, 2
+	jbe .no_irq                         ; the PIT, the keyboard, the cascade: not ours
+	add ecx, IRQ_BASE
+	mov rax, e1000_irq
+	xor edx, edx
+	call idt_set_gate
+	mov al, [e1000_irq_line]
+	call pic_unmask
+	mov dword [rbx + E1000_IMS], E1000_INT_RXT0
+	mov byte [e1000_irq_on], 1
+.no_irq:
 	clc
 	ret
 .absent:
@@ -192,7 +216,7 @@ e1000_init:
 ; ---------------------------------------------------------------------------------------------
 ; e1000_wait -- Waits, bounded, until (register & mask) == value.
 ;  IN:  RBX = MMIO base, ECX = register offset, EDX = mask, EAX = value wanted,
-;       R10D = limit in milliseconds
+;       R10D = limit in milliseconds (PIT ticks, plus one for the tick under way)
 ;  OUT: CF = 0 reached; CF = 1 timed out
 ;  CLOBBERS: R9, R10
 e1000_wait:
@@ -201,19 +225,16 @@ e1000_wait:
 	push rsi
 	mov esi, eax                        ; wanted
 	mov r9d, edx                        ; mask
-	mov rax, r10
-	mul qword [tsc_per_ms]
-	mov r10, rax
-	call rdtsc64
-	add r10, rax                        ; deadline
+	mov eax, r10d
+	add rax, [ticks]
+	lea r10, [rax + 1]                  ; deadline, in ticks
 .poll:
 	mov eax, [rbx + rcx]
 	and eax, r9d
 	cmp eax, esi
 	je .done
 	pause
-	call rdtsc64
-	cmp rax, r10
+	cmp [ticks], r10
 	jb .poll
 	pop rsi
 	pop rdx
@@ -226,6 +247,24 @@ e1000_wait:
 	pop rax
 	clc
 	ret
+
+; ---------------------------------------------------------------------------------------------
+; e1000_irq -- The NIC's interrupt (RXT0: a frame arrived): reads ICR (read-to-clear, which
+; drops the line), acknowledges at the PIC and returns; the main loop it woke takes the frames.
+;  IN:  interrupt frame
+;  OUT: returns from the interrupt
+;  CLOBBERS: nothing
+e1000_irq:
+	push rax
+	push rbx
+	mov rbx, [e1000_mmio]
+	mov eax, [rbx + E1000_ICR]
+	inc qword [e1000_irqs]
+	mov al, [e1000_irq_line]
+	call pic_eoi
+	pop rbx
+	pop rax
+	iretq
 
 ; ---------------------------------------------------------------------------------------------
 ; e1000_poll -- Hands received frames to net_rx, at most E1000_POLL_BUDGET per call; never waits.
@@ -248,6 +287,11 @@ e1000_poll:
 	cmp byte [rbx + e1000_rxd.errors], 0
 	jne .bad
 	inc qword [e1000_rx_frames]
+	cmp qword [e1000_first_rx_tsc], 0
+	jne .stamped
+	call rdtsc64                        ; when the network was first heard (QEMU's delay)
+	mov [e1000_first_rx_tsc], rax
+.stamped:
 	movzx ecx, word [rbx + e1000_rxd.length]
 	mov rsi, [rbx + e1000_rxd.addr]
 	push r15
@@ -338,7 +382,12 @@ e1000_rx_frames:    resq 1
 e1000_tx_frames:    resq 1
 e1000_rx_errors:    resq 1
 e1000_tx_full:      resq 1
+e1000_irqs:         resq 1              ; receive interrupts taken
+e1000_rctl_tsc:     resq 1              ; TSC at the RCTL write
+e1000_first_rx_tsc: resq 1              ; TSC at the first frame received (0: none yet)
 e1000_mac:          resb 8
 e1000_present:      resb 1
 e1000_link:         resb 1
+e1000_irq_line:     resb 1              ; PCI interrupt line (0xFF: none)
+e1000_irq_on:       resb 1
 	section .text

@@ -1,11 +1,13 @@
 ; gtp_control.asm -- CONTROL frames (authenticated, docs/protocol.md "CONTROL ops"): op 1 COMMIT
 ; fetches a tree and everything it names that this node lacks, commits the tree as the new
 ; head of an existing branch (parent: the branch's head) and answers op 2 COMMITTED to the
-; sender. The handler only checks and queues the request; net_poll runs it from the main loop
-; (gtp_control_run), never from inside a receive.
+; sender; op 3 REBOOT resets the machine (the loader runs again). The handler only checks and
+; queues the request; net_poll runs it from the main loop (gtp_control_run, gtp_reboot_run),
+; never from inside a receive.
 
 GTP_OP_COMMIT       equ 1
 GTP_OP_COMMITTED    equ 2
+GTP_OP_REBOOT       equ 3
 GTP_MSG_MAX         equ 1024            ; commit message bytes (gitfs_tx_commit_object: < 2 KiB)
 GTP_WORK_MAX        equ 4096            ; hashes waiting in a COMMIT's tree walk
 GTP_CS_OK           equ 0               ; COMMITTED status codes
@@ -24,13 +26,16 @@ endstruc                                ; + branch[blen] · mlen u16 · message[
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_control -- A verified CONTROL frame. COMMIT: every length checked (branch 1..63 bytes,
 ; message <= GTP_MSG_MAX, the sizes adding up to the payload exactly: else size), then queued;
-; a second one while one runs is answered busy. Other ops are dropped (type).
+; a second one while one runs is answered busy. REBOOT (no arguments: the payload is the op
+; and its padding) is queued for the main loop. Other ops are dropped (type).
 ;  IN:  RSI = frame (auth and replay window passed); net_rx_src_ip
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9
 gtp_rx_control:
 	movzx ecx, word [rsi + gtp_hdr.length]
 	lea rbx, [rsi + gtp_hdr_size]       ; payload
+	cmp byte [rbx + gtp_commit_req.op], GTP_OP_REBOOT
+	je .reboot
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_COMMIT
 	jne .type
 	cmp ecx, gtp_commit_req_size + 2
@@ -93,12 +98,37 @@ gtp_rx_control:
 	xor r8d, r8d
 	call gtp_send
 	ret
+.reboot:
+	cmp ecx, 4
+	jne .size
+	mov eax, [rsi + gtp_hdr.sender]
+	mov [gtp_c_reboot_from], eax
+	mov byte [gtp_c_reboot], 1
+	ret
 .type:
 	mov eax, NET_DROP_TYPE
 	jmp net_drop
 .size:
 	mov eax, NET_DROP_SIZE
 	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; gtp_reboot_run -- Runs a queued REBOOT (from net_poll, in the main loop): prints
+; EVENT control op=reboot from=NODE and resets the machine.
+;  IN:  gtp_c_reboot = 1
+;  OUT: does not return
+;  CLOBBERS: everything
+gtp_reboot_run:
+	mov rsi, str_ev_control
+	call event_begin
+	mov rsi, str_gc_key_op
+	mov rdx, str_gc_reboot
+	call event_kv_str
+	mov rsi, str_gtp_key_from
+	mov eax, [gtp_c_reboot_from]
+	call event_kv_dec
+	call event_end
+	jmp machine_reset
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_control_run -- Runs a queued COMMIT (from net_poll, in the main loop): walks the tree
@@ -301,6 +331,7 @@ gtp_control_run:
 str_ev_control:      db "control", 0
 str_gc_key_op:       db "op", 0
 str_gc_commit:       db "commit", 0
+str_gc_reboot:       db "reboot", 0
 str_gc_key_branch:   db "branch", 0
 str_gtp_key_fetched: db "fetched", 0
 
@@ -310,6 +341,8 @@ gtp_c_fetched:      resq 1
 gtp_c_depth:        resq 1
 gtp_c_mark:         resq 1
 gtp_c_sender:       resd 1
+gtp_c_reboot_from:  resd 1
+gtp_c_reboot:       resb 1              ; 1: a REBOOT is queued
 gtp_c_ip:           resd 1
 gtp_c_busy_ip:      resd 1
 gtp_c_blen:         resd 1

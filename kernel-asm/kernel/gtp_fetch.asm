@@ -1,8 +1,11 @@
 ; gtp_fetch.asm -- finding and moving objects over GTP (docs/protocol.md, "Behaviour"):
 ; WHO_HAS / I_HAVE on the group with the holder cache, GET / DATA / NOT_HERE unicast served
 ; from GitFS, HAVE after a fetch, and the shell's `whohas HASH` and `fetch HASH`.
-; Objects move through two buffers reserved at the top of RAM (net_reserve): the serve cache
-; (the last object served, verified when GitFS read it) and the fetch buffer.
+; A fetch lands in a buffer reserved at the top of RAM (net_reserve), hashed as its chunks
+; arrive in order. A GET is served by reading only the sectors its window covers, straight
+; from the object's raw log record (the fetcher verifies the whole object before it stores
+; anything); an object stored as a delta is materialised once (small ones only, up to
+; GTP_DELTA_SERVE_MAX, verified by GitFS) into the serve cache, also reserved there.
 
 GTP_OBJECT_MAX      equ 0x1000000       ; 16 MiB: the largest object fetched or served
 GTP_RESERVE_FLOOR   equ 0x2000000       ; GitFS keeps at least 32 MiB of arena
@@ -15,7 +18,8 @@ GTP_QUERY_MS        equ 200             ; a WHO_HAS round
 GTP_QUERY_TRIES     equ 3
 GTP_WINDOW_MS       equ 100             ; a GET window not complete by then is re-requested
 GTP_WINDOW_TRIES    equ 5               ; silent tries on one holder before the next
-GTP_LOAD_MS_PER_MIB equ 250             ; extra wait per MiB for a holder's first window
+GTP_DELTA_SERVE_MAX equ 0x100000        ; 1 MiB: the largest delta-stored object served
+GTP_PIPELINE        equ 4               ; GET windows a fetch keeps in flight
 GTP_CHUNKS_MAX      equ (GTP_OBJECT_MAX + GTP_CHUNK_MAX - 1) / GTP_CHUNK_MAX
 GTP_WINDOW_CHUNKS   equ GTP_GET_MAX / GTP_CHUNK_MAX
 
@@ -41,8 +45,8 @@ struc gtp_answer
 endstruc
 
 ; ---------------------------------------------------------------------------------------------
-; net_reserve -- Takes the fetch buffer and the serve cache (16 MiB each) from the top of RAM,
-; before GitFS sizes its arena; without a NIC, or with too little RAM, there are none (and
+; net_reserve -- Takes the fetch buffer (GTP_OBJECT_MAX) and the serve cache for deltas
+; (GTP_DELTA_SERVE_MAX) from the top of RAM, before GitFS sizes its arena; without a NIC, or with too little RAM, there are none (and
 ; mem_top stays: a node without a network boots as before).
 ;  IN:  mem_top (mem_init), net_up (net_init)
 ;  OUT: gtp_fetch_buf, gtp_serve_buf (0: none); mem_top lowered
@@ -51,7 +55,7 @@ net_reserve:
 	cmp byte [net_up], 0
 	je .none
 	mov rax, [mem_top]
-	sub rax, 2 * GTP_OBJECT_MAX
+	sub rax, GTP_OBJECT_MAX + GTP_DELTA_SERVE_MAX
 	jb .none
 	cmp rax, FS_ARENA_ADDR + GTP_RESERVE_FLOOR
 	jb .none
@@ -63,11 +67,11 @@ net_reserve:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; gtp_serve_load -- Makes an object this node stores (not a referral) the serve cache's,
-; read and verified through GitFS.
+; gtp_serve_load -- Makes an object this node stores as a delta the serve cache's, read and
+; verified through GitFS (raw objects are served from their record: gtp_rx_get).
 ;  IN:  RSI = 20-byte hash
 ;  OUT: CF = 0: gtp_serve_size, gtp_serve_type, bytes at [gtp_serve_buf]; CF = 1 not held
-;       (absent, referral, unreadable, larger than GTP_OBJECT_MAX, no buffer)
+;       (absent, referral, unreadable, larger than GTP_DELTA_SERVE_MAX, no buffer)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
 gtp_serve_load:
 	cmp byte [gtp_serve_valid], 0
@@ -84,14 +88,13 @@ gtp_serve_load:
 	cmp qword [gtp_serve_buf], 0
 	je .miss
 	mov byte [gtp_serve_valid], 0
-	call watchdog_feed                  ; a large object takes a while (docs/decisions.md)
 	call gitfs_mark
 	push rax
 	push rsi
 	call gitfs_read_object
 	pop rsi
 	jc .release_miss
-	cmp rcx, GTP_OBJECT_MAX
+	cmp rcx, GTP_DELTA_SERVE_MAX
 	ja .release_miss
 	mov [gtp_serve_size], rcx
 	mov [gtp_serve_type], dl
@@ -119,27 +122,37 @@ gtp_serve_load:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gtp_object_servable -- gtp_object_info for an object this node serves: stored raw, or as a
+; delta of at most GTP_DELTA_SERVE_MAX bytes (a larger delta would block the main loop while
+; it is materialised: docs/decisions.md).
+;  IN:  RSI = 20-byte hash
+;  OUT: as gtp_object_info
+;  CLOBBERS: RBX, RCX, RDI
+gtp_object_servable:
+	call gtp_object_info
+	jc .out
+	cmp byte [gtp_info_storage], STORE_RAW
+	je .ok
+	cmp rax, GTP_DELTA_SERVE_MAX
+	ja .no
+.ok:
+	clc
+.out:
+	ret
+.no:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; gtp_object_info -- Size and type of an object this node stores (not a referral), from its log
 ; record header (one sector): what an I_HAVE needs, without reading the object.
 ;  IN:  RSI = 20-byte hash
 ;  OUT: CF = 0, RAX = size, DL = type; CF = 1 not held (absent, referral, record unreadable or
-;       not matching the index)
-;  OUT: (also) gtp_info_hash/size/type: a one-entry cache
+;       not matching the index, a raw record whose payload is not the object's size)
+;  OUT: (also) gtp_info_hash/size/type/storage/pos (where a raw object's content starts on
+;       disk): a one-entry cache
 ;  CLOBBERS: RBX, RCX, RDI
 gtp_object_info:
-	cmp byte [gtp_serve_valid], 0
-	je .index
-	mov rdi, gtp_serve_hash
-	push rsi
-	mov ecx, HASH_SIZE
-	repe cmpsb
-	pop rsi
-	jne .index
-	mov rax, [gtp_serve_size]
-	mov dl, [gtp_serve_type]
-	clc
-	ret
-.index:
 	cmp byte [gtp_info_valid], 0        ; the last object asked about (objects never change)
 	je .lookup
 	mov rdi, gtp_info_hash
@@ -153,17 +166,22 @@ gtp_object_info:
 	clc
 	ret
 .lookup:
+	mov byte [gtp_info_valid], 0
 	cmp byte [fs_mounted], 0
 	je .miss
 	call gitfs_find
 	jc .miss
-	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	mov al, [rdi + gitfs_idx_entry.storage]
+	cmp al, STORE_REFERRAL
 	je .miss
+	mov [gtp_info_storage], al
 	mov dl, [rdi + gitfs_idx_entry.type]
 	mov rbx, [rdi + gitfs_idx_entry.offset]
+	lea rax, [rbx + REC_HDR_SIZE]
+	mov [gtp_info_pos], rax
 	push rdx
 	mov rax, rbx
-	shr rax, 9
+	shr rax, SECTOR_SHIFT
 	mov ecx, 1
 	mov rdi, gtp_rec_sector
 	call ata_read                       ; quiet: a failed read is a miss
@@ -186,6 +204,11 @@ gtp_object_info:
 	mov rax, [rdi + gitfs_rec.object_size]
 	cmp rax, GTP_OBJECT_MAX
 	ja .miss                            ; larger than this node serves
+	cmp byte [gtp_info_storage], STORE_RAW
+	jne .sized
+	cmp rax, [rdi + gitfs_rec.payload_len]
+	jne .miss                           ; a raw record holds exactly the content
+.sized:
 	mov [gtp_info_size], rax
 	mov [gtp_info_type], dl
 	mov rdi, gtp_info_hash
@@ -305,9 +328,9 @@ gtp_rx_who_has:
 	jb .asked
 	push rsi
 	add rsi, gtp_hdr_size + gtp_who_has.hash
-	call gtp_object_info
+	call gtp_object_servable
 	pop rsi
-	jc .out                             ; not ours: silence
+	jc .out                             ; not ours (or not servable): silence
 	mov [gtp_ans_size], rax
 	mov [gtp_ans_type], dl
 	; a free answer slot
@@ -449,7 +472,10 @@ gtp_rx_have:
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_get -- GET: the window [offset, offset + length) of a stored object as DATA chunks,
-; in order, straight back to the asker; NOT_HERE for an object this node does not store.
+; in order, straight back to the asker; NOT_HERE for an object this node does not store (or
+; serve, or cannot read). A raw object's window is read from its log record: only the sectors
+; the window covers, not verified here (the fetcher checks the whole object's SHA-1 before it
+; stores anything; a corrupt record shows there as bad_object).
 ;  IN:  RSI = frame; net_rx_src_ip, net_rx_mac
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11, R14
@@ -473,17 +499,45 @@ gtp_rx_get:
 	rep movsb
 	pop rsi
 	mov rsi, gtp_get_hash
-	call gtp_serve_load
+	call gtp_object_servable
 	jc .not_here
+	mov [gtp_gw_size], rax
+	mov [gtp_gw_type], dl
 	mov rax, [gtp_get_pos]
-	cmp rax, [gtp_serve_size]
+	cmp rax, [gtp_gw_size]
 	jae .size                           ; a window past the end
 	add rax, [gtp_get_end]              ; end = min(offset + length, total)
-	cmp rax, [gtp_serve_size]
+	cmp rax, [gtp_gw_size]
 	jbe .end_ok
-	mov rax, [gtp_serve_size]
+	mov rax, [gtp_gw_size]
 .end_ok:
 	mov [gtp_get_end], rax
+	cmp byte [gtp_info_storage], STORE_RAW
+	jne .delta
+	; raw: the sectors holding content bytes [pos, end), straight from the record
+	mov rax, [gtp_info_pos]
+	add rax, [gtp_get_pos]              ; the window's first byte on disk
+	mov rcx, [gtp_info_pos]
+	add rcx, [gtp_get_end]
+	add rcx, SECTOR_SIZE - 1
+	shr rcx, SECTOR_SHIFT               ; the sector after its last byte
+	mov rdx, rax
+	and edx, SECTOR_SIZE - 1
+	shr rax, SECTOR_SHIFT
+	sub rcx, rax
+	mov rdi, gtp_win_buf
+	call ata_read                       ; quiet: a failed read is a NOT_HERE
+	jc .not_here
+	lea rax, [gtp_win_buf + rdx]
+	sub rax, [gtp_get_pos]
+	mov [gtp_get_src], rax              ; object byte p is at [gtp_get_src + p]
+	jmp .chunk
+.delta:
+	mov rsi, gtp_get_hash
+	call gtp_serve_load
+	jc .not_here
+	mov rax, [gtp_serve_buf]
+	mov [gtp_get_src], rax
 .chunk:
 	mov rax, [gtp_get_pos]
 	mov rcx, [gtp_get_end]
@@ -502,13 +556,13 @@ gtp_rx_get:
 	mov [gtp_tx_payload + gtp_data.fid], eax
 	mov rax, [gtp_get_pos]
 	mov [gtp_tx_payload + gtp_data.offset], rax
-	mov rdx, [gtp_serve_size]
+	mov rdx, [gtp_gw_size]
 	mov [gtp_tx_payload + gtp_data.total], rdx
-	mov dl, [gtp_serve_type]
+	mov dl, [gtp_gw_type]
 	mov [gtp_tx_payload + gtp_data.otype], dl
 	mov byte [gtp_tx_payload + gtp_data.pad], 0
 	mov word [gtp_tx_payload + gtp_data.pad + 1], 0
-	mov rsi, [gtp_serve_buf]
+	mov rsi, [gtp_get_src]
 	add rsi, rax
 	mov rdi, gtp_tx_payload + gtp_data_size
 	mov rcx, r14
@@ -807,16 +861,16 @@ cmd_whohas:
 	jmp shell_error
 
 ; ---------------------------------------------------------------------------------------------
-; gtp_fetch_window -- (internal) Requests the missing chunks of the current window with one GET
-; per run of missing chunks.
-;  IN:  gtp_f_win (first chunk), gtp_f_win_end (chunk past the window)
+; gtp_fetch_window -- (internal) Requests the missing chunks of the windows in flight again:
+; one GET per run of missing chunks (a run split at GTP_WINDOW_CHUNKS).
+;  IN:  gtp_f_win (first chunk not in), gtp_f_next (first chunk not asked for)
 ;  OUT: gtp_f_sent = GETs sent
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R10
 gtp_fetch_window:
 	mov qword [gtp_f_sent], 0
 	mov r10, [gtp_f_win]
 .skip:
-	cmp r10, [gtp_f_win_end]
+	cmp r10, [gtp_f_next]
 	jae .out
 	bt [gtp_f_bitmap], r10
 	jnc .run
@@ -826,11 +880,53 @@ gtp_fetch_window:
 	mov rbx, r10                        ; first missing
 .extend:
 	inc r10
-	cmp r10, [gtp_f_win_end]
+	cmp r10, [gtp_f_next]
+	jae .send
+	mov rax, r10
+	sub rax, rbx
+	cmp rax, GTP_WINDOW_CHUNKS
 	jae .send
 	bt [gtp_f_bitmap], r10
 	jnc .extend
 .send:
+	call gtp_send_get
+	inc qword [gtp_f_sent]
+	jmp .skip
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_fetch_ask -- (internal) Asks for new windows (GTP_WINDOW_CHUNKS chunks each) while fewer
+; than GTP_PIPELINE windows' worth of chunks are in flight.
+;  IN:  gtp_f_win, gtp_f_next, gtp_f_chunks
+;  OUT: gtp_f_next advanced
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R10
+gtp_fetch_ask:
+	mov rbx, [gtp_f_next]
+	cmp rbx, [gtp_f_chunks]
+	jae .out
+	lea rax, [rbx + GTP_WINDOW_CHUNKS]
+	sub rax, [gtp_f_win]
+	cmp rax, GTP_PIPELINE * GTP_WINDOW_CHUNKS
+	ja .out
+	lea r10, [rbx + GTP_WINDOW_CHUNKS]
+	cmp r10, [gtp_f_chunks]
+	jbe .end_ok
+	mov r10, [gtp_f_chunks]
+.end_ok:
+	mov [gtp_f_next], r10
+	call gtp_send_get
+	jmp gtp_fetch_ask
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_send_get -- (internal) One GET to the running fetch's holder for chunks [RBX, R10).
+;  IN:  RBX = first chunk, R10 = chunk past the last (at most GTP_WINDOW_CHUNKS more)
+;  OUT: nothing (a GET that finds no transmit slot is re-requested after a silence)
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8, R9
+gtp_send_get:
+	push rbx
 	push r10
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_tx_payload + gtp_get.hash
@@ -851,19 +947,121 @@ gtp_fetch_window:
 	xor r8d, r8d
 	call gtp_send
 	pop r10
-	inc qword [gtp_f_sent]
-	jmp .skip
-.out:
+	pop rbx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_fetch_arm -- (internal) The running fetch's silence deadline: GTP_WINDOW_MS from now.
+;  IN:  nothing
+;  OUT: gtp_f_deadline
+;  CLOBBERS: RAX, RDX
+gtp_fetch_arm:
+	mov eax, GTP_WINDOW_MS
+	call gtp_deadline
+	mov [gtp_f_deadline], rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_hash_begin -- (internal) Starts the running fetch's SHA-1 with the object header
+; "<type> <size>\0".
+;  IN:  gtp_f_type, gtp_f_size
+;  OUT: CF = 0; CF = 1 for an unknown type
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI
+gtp_hash_begin:
+	movzx eax, byte [gtp_f_type]
+	dec eax
+	cmp eax, OBJ_TAG - 1
+	ja .bad
+	mov rsi, [gtp_type_names + rax * 8]
+	mov rdi, gtp_f_hdr
+.name:
+	lodsb
+	stosb
+	test al, al
+	jnz .name
+	mov byte [rdi - 1], ' '
+	mov rax, [gtp_f_size]               ; decimal, most significant digit first
+	xor ecx, ecx
+.div:
+	xor edx, edx
+	push rcx
+	mov ecx, 10
+	div rcx
+	pop rcx
+	add dl, '0'
+	push rdx
+	inc ecx
+	test rax, rax
+	jnz .div
+.digit:
+	pop rax
+	stosb
+	dec ecx
+	jnz .digit
+	xor al, al
+	stosb
+	mov rcx, rdi
+	sub rcx, gtp_f_hdr                  ; with its terminating zero
+	mov rdi, gtp_f_sha
+	call sha1_init
+	mov rsi, gtp_f_hdr
+	call sha1_update
+	clc
+	ret
+.bad:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_hash_ready -- (internal) Feeds the running fetch's SHA-1 the chunks that are in, in order
+; from gtp_f_win, and moves gtp_f_win past them.
+;  IN:  gtp_f_win, gtp_f_bitmap, gtp_f_chunks
+;  OUT: CF = 0 when gtp_f_win moved; CF = 1 no progress
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8, R9
+gtp_hash_ready:
+	mov r8, [gtp_f_win]
+	mov r9, r8
+.chunk:
+	cmp r9, [gtp_f_chunks]
+	jae .done
+	bt [gtp_f_bitmap], r9
+	jnc .done
+	inc r9
+	jmp .chunk
+.done:
+	cmp r9, r8
+	je .none
+	mov rax, r8
+	imul rax, rax, GTP_CHUNK_MAX
+	mov rsi, [gtp_fetch_buf]
+	add rsi, rax
+	mov rcx, r9
+	imul rcx, rcx, GTP_CHUNK_MAX
+	cmp rcx, [gtp_f_size]
+	jbe .len
+	mov rcx, [gtp_f_size]
+.len:
+	sub rcx, rax
+	mov rdi, gtp_f_sha
+	call sha1_update
+	mov [gtp_f_win], r9
+	clc
+	ret
+.none:
+	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_fetch -- `fetch HASH`: finds holders (holder cache, else WHO_HAS), fetches the object into
-; the fetch buffer by GET windows (re-requesting missing ranges after 100 ms, counted
-; retransmits; 5 silent tries or NOT_HERE: the next holder), verifies its SHA-1 (bad_object:
-; the next holder), stores it in GitFS (one transaction) and multicasts HAVE.
-; `EVENT fetch hash=... size=N type=T from=NODE us=T chunks=N retransmits=N`; an object
-; already stored: from=local. Errors: usage, no-network, out-of-memory, too-big, timeout (no
-; holder answered), no-holder (every holder failed), and GitFS's.
+; the fetch buffer by GET windows, GTP_PIPELINE in flight (re-requesting missing ranges after
+; 100 ms without progress, counted retransmits; 5 silent tries or NOT_HERE: the next holder),
+; hashing the chunks as they arrive in order, verifies its SHA-1 (bad_object: the next
+; holder), stores it in GitFS (one transaction) and multicasts HAVE.
+; `EVENT fetch hash=... size=N type=T from=NODE us=T chunks=N retransmits=N xfer_us=T
+; verify_us=T store_us=T` (the transfer with its hashing, the final check, the store); an
+; object already stored: from=local. Errors: usage, no-network, out-of-memory, too-big, timeout
+; (no holder answered), no-holder (every holder failed), bad-object (every holder failed, and
+; at least one served bytes that did not hash to the object), and GitFS's.
 ;  IN:  RSI = arguments
 ;  OUT: CF = 0 stored; CF = 1 error printed
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -912,6 +1110,15 @@ cmd_fetch:
 	mov rsi, str_gtp_key_retx
 	mov rax, [gtp_f_retx]
 	call event_kv_dec
+	mov rsi, str_gtp_key_xfer_us
+	mov rax, [gtp_f_xfer_us]
+	call event_kv_dec
+	mov rsi, str_gtp_key_verify_us
+	mov rax, [gtp_f_verify_us]
+	call event_kv_dec
+	mov rsi, str_gtp_key_store_us
+	mov rax, [gtp_f_store_us]
+	call event_kv_dec
 	call event_end
 	clc
 .out:
@@ -929,8 +1136,9 @@ cmd_fetch:
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_fetch_object -- Fetches gtp_f_hash into GitFS unless it is stored already (the work of
-; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows;
-; SHA-1 check; one GitFS transaction; HAVE to the group. When every cached holder failed, it
+; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows
+; (GTP_PIPELINE in flight) hashed in chunk order as they arrive; SHA-1 check; one GitFS
+; transaction; HAVE to the group. When every cached holder failed, it
 ; forgets them and asks the group once more before giving up (no-holder).
 ;  IN:  gtp_f_hash; the arena released (fs_begin)
 ;  OUT: CF = 0: EAX = the node it came from (0: stored already), gtp_f_size, gtp_f_type,
@@ -943,8 +1151,12 @@ gtp_fetch_object:
 	mov qword [gtp_f_retx], 0
 	mov byte [gtp_f_queried], 0
 	mov byte [gtp_f_entry_tried], 0
+	mov byte [gtp_f_bad], 0
+	mov qword [gtp_f_xfer_us], 0
+	mov qword [gtp_f_verify_us], 0
+	mov qword [gtp_f_store_us], 0
 	mov rsi, gtp_f_hash
-	call gtp_serve_load
+	call gtp_object_info
 	jnc .local
 	cmp qword [gtp_fetch_buf], 0
 	je .nomem
@@ -993,73 +1205,65 @@ gtp_fetch_object:
 	mov qword [gtp_f_got], 0
 	mov byte [gtp_f_not_here], 0
 	mov byte [gtp_f_active], 1
-	mov qword [gtp_f_win], 0
-.window:
 	mov rax, [gtp_f_size]               ; chunks in the object
 	add rax, GTP_CHUNK_MAX - 1
 	xor edx, edx
 	mov ecx, GTP_CHUNK_MAX
 	div rcx
 	mov [gtp_f_chunks], rax
-	mov rcx, [gtp_f_win]
-	cmp rcx, rax
-	jae .complete
-	add rcx, GTP_WINDOW_CHUNKS
-	cmp rcx, rax
-	jbe .win_end
-	mov rcx, rax
-.win_end:
-	mov [gtp_f_win_end], rcx
+	mov qword [gtp_f_win], 0            ; chunks before it are in and hashed
+	mov qword [gtp_f_next], 0           ; chunks from it are not asked for yet
 	mov qword [gtp_f_tries], 0
-.request:
-	call gtp_fetch_window
-	cmp qword [gtp_f_sent], 0
-	je .window_done
-	cmp qword [gtp_f_tries], 0
-	je .first_try
-	mov rax, [gtp_f_sent]
-	add [gtp_f_retx], rax
-	add [gtp_retransmits], rax
-.plain_wait:
-	mov eax, GTP_WINDOW_MS
-	jmp .arm
-.first_try:
-	; the holder reads and verifies the whole object before its first DATA: more patience
-	cmp qword [gtp_f_win], 0
-	jne .plain_wait
-	mov rax, [gtp_f_size]
-	shr rax, 20
-	imul eax, eax, GTP_LOAD_MS_PER_MIB
-	add eax, GTP_WINDOW_MS
-.arm:
-	call gtp_deadline
-	mov [gtp_f_deadline], rax
+	call gtp_hash_begin
+	jc .next_holder                     ; a type the holder should not have given
+	call rdtsc64
+	mov [gtp_f_xfer_us], rax            ; (TSC at the start; microseconds once done)
+	call gtp_fetch_arm
+	mov rax, [gtp_f_win]
+	cmp rax, [gtp_f_chunks]
+	jae .complete                       ; an empty object: nothing to ask for
+; keep GTP_PIPELINE windows in flight; hash what arrived in order; re-request after a silence
+.pump:
+	call gtp_fetch_ask
 .wait:
 	call gtp_wait_step
 	cmp byte [gtp_f_not_here], 0
 	jne .next_holder
-	call gtp_window_full
-	jnc .window_done
+	call gtp_hash_ready
+	jc .no_progress
+	mov qword [gtp_f_tries], 0
+	call gtp_fetch_arm
+	mov rax, [gtp_f_win]
+	cmp rax, [gtp_f_chunks]
+	jb .pump
+	jmp .complete
+.no_progress:
 	call rdtsc64
 	cmp rax, [gtp_f_deadline]
 	jb .wait
-	inc qword [gtp_f_tries]
+	inc qword [gtp_f_tries]             ; GTP_WINDOW_MS without progress
 	cmp qword [gtp_f_tries], GTP_WINDOW_TRIES
-	jb .request
-	jmp .next_holder
-.window_done:
-	mov rax, [gtp_f_win_end]
-	mov [gtp_f_win], rax
-	jmp .window
+	jae .next_holder
+	call gtp_fetch_window               ; what is missing of the windows in flight
+	mov rax, [gtp_f_sent]
+	add [gtp_f_retx], rax
+	add [gtp_retransmits], rax
+	call gtp_fetch_arm
+	jmp .wait
 .complete:
-	; every chunk in: the object must hash to what was asked
-	call watchdog_feed                  ; hashing and storing 16 MiB take a while
-	mov rsi, [gtp_fetch_buf]
-	mov rcx, [gtp_f_size]
-	mov dl, [gtp_f_type]
-	mov rdi, gtp_f_digest
-	call gitfs_hash_object
-	jc .bad_object
+	; every chunk in and hashed: the object must hash to what was asked
+	call rdtsc64
+	mov rbx, rax
+	sub rax, [gtp_f_xfer_us]
+	call gtp_tsc_us
+	mov [gtp_f_xfer_us], rax
+	mov rdi, gtp_f_sha
+	mov rdx, gtp_f_digest
+	call sha1_final
+	call rdtsc64
+	sub rax, rbx
+	call gtp_tsc_us
+	mov [gtp_f_verify_us], rax
 	mov rsi, gtp_f_digest
 	mov rdi, gtp_f_hash
 	mov ecx, HASH_SIZE
@@ -1069,12 +1273,15 @@ gtp_fetch_object:
 	jmp .store
 .bad_object:
 	inc qword [gtp_bad_object]
+	mov byte [gtp_f_bad], 1
 .next_holder:
 	mov byte [gtp_f_active], 0
 	inc qword [gtp_f_holder]
 	jmp .holder
 .store:
-	call watchdog_feed
+	call watchdog_feed                  ; storing 16 MiB takes a while
+	call rdtsc64
+	mov [gtp_f_store_us], rax
 	mov rcx, [gtp_f_size]
 	call gitfs_tx_begin
 	jc .fs_error
@@ -1090,6 +1297,10 @@ gtp_fetch_object:
 	call gitfs_compact
 	call gitfs_mark
 	mov [fs_arena_base], rax
+	call rdtsc64
+	sub rax, [gtp_f_store_us]
+	call gtp_tsc_us
+	mov [gtp_f_store_us], rax
 	; HAVE to the group
 	mov rsi, gtp_f_hash
 	mov rdi, gtp_tx_payload + gtp_have.hash
@@ -1110,10 +1321,8 @@ gtp_fetch_object:
 	clc
 	ret
 .local:
-	mov rax, [gtp_serve_size]
 	mov [gtp_f_size], rax
-	mov al, [gtp_serve_type]
-	mov [gtp_f_type], al
+	mov [gtp_f_type], dl
 	mov qword [gtp_f_got], 0
 	xor eax, eax                        ; from=local
 	clc
@@ -1151,29 +1360,19 @@ gtp_fetch_object:
 .no_holder:
 	mov byte [gtp_f_active], 0
 	mov rdx, str_gtp_no_holder
+	cmp byte [gtp_f_bad], 0
+	je .no_holder_out
+	mov rdx, str_gtp_bad_object         ; what a holder sent did not hash to what was asked
+.no_holder_out:
 	stc
 	ret
 
-; ---------------------------------------------------------------------------------------------
-; gtp_window_full -- (internal) Are all chunks of the current window in?
-;  IN:  gtp_f_win, gtp_f_win_end, gtp_f_bitmap
-;  OUT: CF = 0 yes; CF = 1 no
-;  CLOBBERS: RAX
-gtp_window_full:
-	mov rax, [gtp_f_win]
-.chunk:
-	cmp rax, [gtp_f_win_end]
-	jae .yes
-	bt [gtp_f_bitmap], rax
-	jnc .no
-	inc rax
-	jmp .chunk
-.yes:
-	clc
-	ret
-.no:
-	stc
-	ret
+align 8
+gtp_type_names:      dq gtp_tn_commit, gtp_tn_tree, gtp_tn_blob, gtp_tn_tag   ; OBJ_COMMIT..OBJ_TAG
+gtp_tn_commit:       db "commit", 0
+gtp_tn_tree:         db "tree", 0
+gtp_tn_blob:         db "blob", 0
+gtp_tn_tag:          db "tag", 0
 
 str_ev_i_have:       db "i-have", 0
 str_ev_whohas:       db "whohas", 0
@@ -1186,10 +1385,14 @@ str_gtp_key_tries:   db "tries", 0
 str_gtp_key_from:    db "from", 0
 str_gtp_key_chunks:  db "chunks", 0
 str_gtp_key_retx:    db "retransmits", 0
+str_gtp_key_xfer_us: db "xfer_us", 0
+str_gtp_key_verify_us: db "verify_us", 0
+str_gtp_key_store_us: db "store_us", 0
 str_gtp_local:       db "local", 0
 str_gtp_out_of_memory: db "out-of-memory", 0
 str_gtp_timeout:     db "timeout", 0
 str_gtp_no_holder:   db "no-holder", 0
+str_gtp_bad_object:  db "bad-object", 0
 
 	section .bss
 	alignb 8
@@ -1200,6 +1403,13 @@ gtp_info_size:      resq 1
 gtp_ans_size:       resq 1
 gtp_get_pos:        resq 1
 gtp_get_end:        resq 1
+gtp_gw_size:        resq 1
+gtp_get_src:        resq 1
+gtp_info_pos:       resq 1
+gtp_f_next:         resq 1
+gtp_f_xfer_us:      resq 1
+gtp_f_verify_us:    resq 1
+gtp_f_store_us:     resq 1
 gtp_q_start:        resq 1
 gtp_q_deadline:     resq 1
 gtp_f_start:        resq 1
@@ -1209,7 +1419,6 @@ gtp_f_entry:        resq 1
 gtp_f_holder:       resq 1
 gtp_f_got:          resq 1
 gtp_f_win:          resq 1
-gtp_f_win_end:      resq 1
 gtp_f_chunks:       resq 1
 gtp_f_tries:        resq 1
 gtp_f_sent:         resq 1
@@ -1228,6 +1437,8 @@ gtp_asked_next:     resd 1
 gtp_serve_type:     resb 1
 gtp_info_type:      resb 1
 gtp_info_valid:     resb 1
+gtp_info_storage:   resb 1
+gtp_gw_type:        resb 1
 gtp_ans_type:       resb 1
 gtp_info_hash:      resb HASH_SIZE
 gtp_serve_valid:    resb 1
@@ -1237,6 +1448,7 @@ gtp_f_not_here:     resb 1
 gtp_f_type:         resb 1
 gtp_f_queried:      resb 1
 gtp_f_entry_tried:  resb 1
+gtp_f_bad:          resb 1              ; a holder served bytes that failed the hash
 gtp_serve_hash:     resb HASH_SIZE
 gtp_get_hash:       resb HASH_SIZE
 gtp_q_hash:         resb HASH_SIZE
@@ -1250,4 +1462,7 @@ gtp_holder_cache:   resb GTP_HOLDER_SLOTS * gtp_holder_size
 gtp_f_bitmap:       resq (GTP_CHUNKS_MAX + 63) / 64
 	alignb 16
 gtp_rec_sector:     resb SECTOR_SIZE
+gtp_win_buf:        resb GTP_GET_MAX + 2 * SECTOR_SIZE   ; a raw GET window's sectors
+gtp_f_sha:          resb sha1_ctx_size  ; the running fetch's SHA-1, fed in chunk order
+gtp_f_hdr:          resb 32             ; "<type> <size>\0"
 	section .text

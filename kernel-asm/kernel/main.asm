@@ -92,10 +92,11 @@ kernel_entry:
 	call pit_init
 	call serial_enable_rx_irq
 	sti
+	call e1000_init                     ; first: the NIC's 1 s receive delay overlaps the boot
 
 	call time_calibrate
 	jc .timer_dead
-	call net_init                       ; early: the NIC's 1 s receive delay overlaps the boot
+	call net_init
 
 	call mem_init
 	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena

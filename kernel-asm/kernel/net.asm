@@ -34,15 +34,16 @@ struc arp_entry
 endstruc
 
 ; ---------------------------------------------------------------------------------------------
-; net_init -- Brings the NIC up (early in boot, so QEMU's 1 s receive delay overlaps the rest
-; of bring-up), derives the node number and IPv4 address from the MAC and prints
-; EVENT net mac=... ip=... node=N link=up|down (or state=absent / state=error reason=...).
-;  IN:  nothing (tsc_per_ms calibrated)
+; net_init -- After e1000_init (called first in bring-up, so QEMU's 1 s receive delay
+; overlaps the rest of it): derives the node number and IPv4 address from the MAC and prints
+; EVENT net mac=... ip=... node=N link=up|down rctl_ms=T (ms since reset at the RCTL write;
+; or state=absent / state=error reason=...).
+;  IN:  e1000_init done; tsc_per_ms calibrated
 ;  OUT: net_up = 1 when the NIC works (then gtp_init has read the key and the epoch)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 net_init:
-	call e1000_init
-	jc .no_nic
+	cmp byte [e1000_present], 0
+	je .no_nic
 	movzx eax, byte [e1000_mac + 4]
 	shl eax, 8
 	mov al, [e1000_mac + 5]
@@ -55,6 +56,9 @@ net_init:
 	mov rsi, str_ev_net
 	call event_begin
 	call net_put_identity
+	mov rsi, str_net_key_rctl_ms
+	mov rax, [e1000_rctl_tsc]
+	call net_put_tsc_ms
 	call event_end
 	call gtp_init
 	ret
@@ -77,6 +81,16 @@ net_init:
 	call event_kv_str
 	call event_end
 	ret
+
+; ---------------------------------------------------------------------------------------------
+; net_put_tsc_ms -- (internal) writes " KEY=N": a TSC value as milliseconds since reset.
+;  IN:  RSI = key, RAX = TSC value
+;  OUT: nothing
+;  CLOBBERS: RAX, RDX
+net_put_tsc_ms:
+	xor edx, edx
+	div qword [tsc_per_ms]
+	jmp event_kv_dec
 
 ; ---------------------------------------------------------------------------------------------
 ; net_put_identity -- (internal) writes " mac=... ip=... node=N link=up|down" to the event line.
@@ -115,6 +129,8 @@ net_poll:
 	je .out
 	call e1000_poll
 	call gtp_tick
+	cmp byte [gtp_c_reboot], 0
+	jne gtp_reboot_run                  ; a queued CONTROL REBOOT (gtp_control.asm)
 	cmp byte [gtp_c_state], 1
 	jne .out
 	call gtp_control_run                ; a queued CONTROL COMMIT (gtp_control.asm)
@@ -839,8 +855,10 @@ net_put_ip:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; cmd_net -- `net`: one EVENT net line: identity, link, peers heard, and every counter
-; (rx, tx, rx_drop and one drop_<reason> per reason, tx_err, the NIC's own, ARP, ICMP, GTP).
+; cmd_net -- `net`: one EVENT net line: identity, link, rctl_ms and first_rx_ms (ms since
+; reset at the RCTL write and at the first frame heard, 0: none yet), peers heard, and every
+; counter (rx, tx, rx_drop and one drop_<reason> per reason, tx_err, the NIC's own, ARP,
+; ICMP, GTP).
 ;  IN:  RSI = arguments (ignored)
 ;  OUT: CF = 0; CF = 1 with EVENT error reason=no-network when there is no NIC
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI
@@ -850,6 +868,12 @@ cmd_net:
 	mov rsi, str_ev_net
 	call event_begin
 	call net_put_identity
+	mov rsi, str_net_key_rctl_ms
+	mov rax, [e1000_rctl_tsc]
+	call net_put_tsc_ms
+	mov rsi, str_net_key_first_rx_ms
+	mov rax, [e1000_first_rx_tsc]
+	call net_put_tsc_ms
 	mov rsi, str_net_key_peers
 	call gtp_peer_count
 	call event_kv_dec
@@ -1015,6 +1039,7 @@ net_counter_table:                      ; key, address of its qword
 	dq str_nc_nic_tx, e1000_tx_frames
 	dq str_nc_nic_rx_err, e1000_rx_errors
 	dq str_nc_nic_tx_full, e1000_tx_full
+	dq str_nc_nic_irqs, e1000_irqs
 	dq str_nc_arp_rx, net_arp_rx
 	dq str_nc_arp_miss, net_arp_miss
 	dq str_nc_icmp_echo, net_icmp_echo
@@ -1025,6 +1050,9 @@ net_drop_names:
 	dq str_nd_addr
 
 str_ev_net:          db "net", 0
+str_net_key_rctl_ms: db "rctl_ms", 0
+str_net_key_first_rx_ms: db "first_rx_ms", 0
+str_nc_nic_irqs:     db "nic_irqs", 0
 str_net_key_state:   db "state", 0
 str_net_key_mac:     db "mac", 0
 str_net_key_ip:      db "ip", 0

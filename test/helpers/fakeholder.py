@@ -8,6 +8,7 @@ GETs wrongly:
   drop        the first copy of every 3rd chunk is never sent (loss)
   bad-object  every chunk is consistent (right CRC) but the bytes are not the object's
   not-here    every GET gets NOT_HERE
+  honest      serves the object right (a good holder to fall back on)
 
 usage: fakeholder.py MODE OBJECT_FILE HASH_HEX SECONDS
 Runs SECONDS, then prints {"gets": N, "data": N, "faults": N} (JSON).

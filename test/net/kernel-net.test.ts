@@ -3,7 +3,7 @@
 // wrote), the kernel's counters after a flood of malformed frames sent from a raw socket, and
 // a boot without a NIC that behaves as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build, type BuildOutputs } from '../../Makefile.ts';
@@ -18,6 +18,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const RAWSEND = join(import.meta.dirname, '..', 'helpers', 'rawsend.py');
 const FAKEHOLDER = join(import.meta.dirname, '..', 'helpers', 'fakeholder.py');
 const HOSTCOMMIT = join(import.meta.dirname, '..', 'helpers', 'hostcommit.py');
+const HOSTCONTROL = join(import.meta.dirname, '..', 'helpers', 'hostcontrol.py');
 
 interface Node {
   n: number;
@@ -35,6 +36,8 @@ let dir: string;
 let ns: NetNs;
 let keyFile: string;
 const nodes: Node[] = [];
+/** Blobs whose log record on node 1's disk has one content byte flipped (after the commit). */
+const corrupt = [randomBytes(100_000), randomBytes(30_000)].map((data) => ({ data, hash: '' }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -77,8 +80,21 @@ beforeAll(async () => {
       const disk = join(dir, `node${n}.img`);
       copyFileSync(out.image, disk);
       const img = openImage(disk); // a branch for the tests to write to
-      img.commitTree('data', [{ path: 'README', data: Buffer.from(`node ${n}\n`) }], { message: 'seed' });
+      const files = [{ path: 'README', data: Buffer.from(`node ${n}\n`) }];
+      if (n === 1) corrupt.forEach((c, i) => files.push({ path: `corrupt${i}.bin`, data: c.data }));
+      img.commitTree('data', files, { message: 'seed' });
+      const spots = n === 1 ? corrupt.map((c) => ((c.hash = blobId(c.data)), img.locateRaw(c.hash))) : [];
       img.close();
+      for (const at of spots) {
+        // one byte in the middle of the stored content: the record header stays right
+        const fd = openSync(disk, 'r+');
+        const pos = at.lba * 512 + at.offset + Math.floor(at.size / 2);
+        const b = Buffer.alloc(1);
+        readSync(fd, b, 0, 1, pos);
+        b[0] ^= 0x5a;
+        writeSync(fd, b, 0, 1, pos);
+        closeSync(fd);
+      }
       const mac = nodeMac(n);
       const { vm, result } = await bootToReady(
         { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[n - 1], mac }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: key }] },
@@ -103,6 +119,10 @@ describe('kernel network', () => {
       // the NIC comes up before the disk, so its 1 s receive delay overlaps the boot
       const names = node.bootEvents.map((e) => e.name);
       expect(names.indexOf('net')).toBeLessThan(names.indexOf('ready'));
+      // RCTL is written before the disk and GitFS come up (ms since reset on the same clock)
+      const ready = node.bootEvents.find((e) => e.name === 'ready')!.fields;
+      expect(Number(ev!.fields.rctl_ms)).toBeGreaterThan(0);
+      expect(Number(ev!.fields.rctl_ms)).toBeLessThanOrEqual(Number(ready.ms));
     }
   });
 
@@ -116,6 +136,9 @@ describe('kernel network', () => {
       expect(big.exitCode, String(big.stdout)).toBe(0);
       const after = await netStats(node);
       expect(Number(after.icmp_echo) - before).toBe(5);
+      // the first frame was heard after the RCTL write, and each frame woke the CPU (RXT0)
+      expect(Number(after.first_rx_ms)).toBeGreaterThan(Number(after.rctl_ms));
+      expect(Number(after.nic_irqs)).toBeGreaterThan(0);
       expect(Number(after.arp_rx)).toBeGreaterThan(0);
       expect(Number(after.tx)).toBeGreaterThanOrEqual(5);
     }
@@ -242,6 +265,28 @@ describe('cluster protocol (GTP)', () => {
     }
   }, 120_000);
 
+  it('a holder whose stored record is corrupt: bad_object at the fetcher, which takes the next holder', async () => {
+    const b = nodes[1];
+    const [bad, only] = corrupt;
+    const before = await netStats(b);
+    // node 1 offers it (it serves from the record and never reads the whole object)
+    const wh = await b.sh.run(`whohas ${bad.hash}`);
+    expect(wh.events.filter((e) => e.name === 'i-have').map((e) => e.fields.node)).toEqual(['1']);
+    await withFakeHolder('honest', bad.data, bad.hash, async () => {
+      const f = await b.sh.run(`fetch ${bad.hash}`);
+      expect(f.status, f.error).toBe('ok');
+      expect(f.events.find((e) => e.name === 'fetch')?.fields.from).toBe('65533');
+    });
+    expect(Number((await netStats(b)).bad_object) - Number(before.bad_object)).toBe(1);
+    expect((await b.sh.run(`cat ${bad.hash}`)).data?.equals(bad.data)).toBe(true);
+    // with the corrupt holder alone: a clear error, nothing stored
+    const f = await b.sh.run(`fetch ${only.hash}`);
+    expect(f.error).toBe('bad-object');
+    expect((await b.sh.run(`cat ${only.hash}`)).error).toBe('not-found');
+    // found by a WHO_HAS of its own, so it is not asked again: one more bad object
+    expect(Number((await netStats(b)).bad_object) - Number(before.bad_object)).toBe(2);
+  }, 120_000);
+
   it('when every holder fails, fetch asks again, then says no-holder', async () => {
     const b = nodes[1];
     const data = randomBytes(5000); // only the faulty holder has it
@@ -291,6 +336,48 @@ describe('cluster protocol (GTP)', () => {
     // the genuine ANNOUNCEs still count: node 2 stays a live peer
     expect((await a.sh.run('peers')).events.find((e) => e.name === 'peer')?.fields.state).toBe('live');
   });
+});
+
+describe('CONTROL REBOOT', () => {
+  it('a forged one changes nothing; an authenticated one resets the node, which boots again', async () => {
+    // its own node (4, on the third tap), allowed to reboot (the others exit on a reset)
+    const disk = join(dir, 'reboot.img');
+    copyFileSync(out.image, disk);
+    const ip = '10.77.0.4';
+    const { vm } = await bootToReady(
+      { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[2], mac: nodeMac(4) }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: keyFile }], noReboot: false },
+      90_000,
+    );
+    try {
+      const node: Node = { n: 4, ip, mac: nodeMac(4), vm, sh: new ShellClient(vm), commit: '', bootEvents: [] };
+      const boots = () => vm.events.filter((e) => e.name === 'ready').length;
+      expect(boots()).toBe(1);
+      const before = await netStats(node);
+      const forged = await ns.exec('python3', [HOSTCONTROL, join(dir, 'out', 'kernel.bin'), ip, '3']);
+      expect(forged.exitCode, String(forged.stderr)).toBe(0);
+      // REBOOT with an argument is malformed: dropped (size)
+      expect((await ns.exec('python3', [HOSTCONTROL, keyFile, ip, '3', '00'])).exitCode).toBe(0);
+      await sleep(500);
+      const mid = await netStats(node);
+      expect(Number(mid.drop_auth)).toBeGreaterThan(Number(before.drop_auth));
+      expect(Number(mid.drop_size)).toBeGreaterThan(Number(before.drop_size));
+      expect(boots()).toBe(1);
+      const from = vm.events.length;
+      const r = await ns.exec('python3', [HOSTCONTROL, keyFile, ip, '3']);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const ev = await vm.waitForEvent((e) => e.name === 'control' && e.fields.op === 'reboot', 30_000, from);
+      expect(ev.fields.from).toBe('65532');
+      await vm.waitForEvent((e) => e.name === 'ready', 90_000, from);
+      expect(boots()).toBe(2);
+      // back on the network, with fresh counters
+      let ok = false;
+      for (let i = 0; i < 20 && !ok; i++) ok = (await ns.exec('ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
+      expect(ok).toBe(true);
+      expect(Number((await netStats(node)).drop_size)).toBe(0);
+    } finally {
+      await vm.stop(1000);
+    }
+  }, 240_000);
 });
 
 describe('a node without the cluster key', () => {
