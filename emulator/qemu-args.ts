@@ -23,8 +23,33 @@ export interface QemuConfig {
   watchdog?: boolean;
   /** Listen for gdb on this TCP port and wait for it before running. */
   gdbPort?: number;
+  /** An e1000 NIC on an existing tap device, with the node's MAC (docs/protocol.md). */
+  nic?: NicConfig;
+  /** Files the guest reads through fw_cfg (`-fw_cfg name=NAME,file=FILE`): the cluster key. */
+  fwCfg?: FwCfgFile[];
   /** Extra arguments appended verbatim (--qemu-arg). */
   extra?: string[];
+}
+
+export interface NicConfig {
+  /** The tap interface QEMU opens (it must exist in QEMU's network namespace). */
+  tap: string;
+  /** The NIC's MAC, `52:54:00:47:HI:LO` for node HI·256+LO. */
+  mac: string;
+}
+
+export interface FwCfgFile {
+  name: string;
+  file: string;
+}
+
+/** The fw_cfg name under which a node finds the cluster key (docs/protocol.md). */
+export const CLUSTER_KEY_FW_CFG = 'opt/gittorrent/key';
+
+/** The MAC of cluster node n (1 … 65 279): 52:54:00:47:HI:LO. */
+export function nodeMac(n: number): string {
+  const hex = (b: number) => b.toString(16).padStart(2, '0');
+  return `52:54:00:47:${hex((n >> 8) & 0xff)}:${hex(n & 0xff)}`;
 }
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -49,6 +74,12 @@ export function qemuArgv(c: QemuConfig): string[] {
   if (c.debugExit) argv.push('-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04');
   if (c.watchdog) argv.push('-device', 'ib700', '-watchdog-action', 'reset');
   if (c.noReboot) argv.push('-no-reboot');
+  if (c.nic) {
+    argv.push('-netdev', `tap,id=n0,ifname=${c.nic.tap},script=no,downscript=no`);
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    argv.push('-device', `e1000,netdev=n0,mac=${c.nic.mac},romfile=`);
+  }
+  for (const f of c.fwCfg ?? []) argv.push('-fw_cfg', `name=${f.name},file=${f.file}`);
   if (c.gdbPort !== undefined) argv.push('-gdb', `tcp:127.0.0.1:${c.gdbPort}`, '-S');
   argv.push(...(c.extra ?? []));
   return argv;

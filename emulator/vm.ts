@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BootError, ToolError } from '../core/errors.ts';
 import { SerialDecoder, parseEventLine, type KernelEvent, type SerialItem } from './events.ts';
 import { QmpClient } from './qmp.ts';
-import { QEMU_BINARY, qemuArgv, type Accel } from './qemu-args.ts';
+import { QEMU_BINARY, qemuArgv, type Accel, type FwCfgFile, type NicConfig } from './qemu-args.ts';
 import { runtimeDir } from './runtime-dir.ts';
 
 export interface VmOptions {
@@ -24,6 +24,12 @@ export interface VmOptions {
   /** A watchdog device (ib700, reset action); the VM then reboots instead of exiting. */
   watchdog?: boolean;
   gdbPort?: number;
+  /** Run QEMU inside this network namespace (`ip netns exec`; needs root). */
+  netns?: string;
+  /** An e1000 NIC on a tap device of that namespace. */
+  nic?: NicConfig;
+  /** fw_cfg files for the guest (the cluster key). */
+  fwCfg?: FwCfgFile[];
   extraArgs?: string[];
   /** Called for every serial line (events included). */
   onLine?: (line: string) => void;
@@ -94,10 +100,13 @@ export class Vm {
       diskOptions: opts.diskOptions,
       watchdog: opts.watchdog,
       gdbPort: opts.gdbPort,
+      nic: opts.nic,
+      fwCfg: opts.fwCfg,
       extra: opts.extraArgs,
     });
     this.startedAt = Date.now();
-    this.proc = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', QEMU_BINARY, ...this.argv], {
+    const inNetns = opts.netns ? ['ip', 'netns', 'exec', opts.netns] : [];
+    this.proc = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...inNetns, QEMU_BINARY, ...this.argv], {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',

@@ -385,7 +385,7 @@ fs_resolve_rev:
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 fs_resolve:
 	cmp byte [rsi], '/'
-	jne .absent                         ; paths are absolute
+	jne fs_resolve_hash                 ; not a path: a bare object hash (fs_hash.asm)
 .slashes:
 	cmp byte [rsi], '/'
 	jne .root_part

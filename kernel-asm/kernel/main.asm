@@ -12,6 +12,8 @@
 ;                            callee's CLOBBERS line (test/helpers/asm-contracts.ts)
 %include "gitfs_layout.inc"
 %include "boot.inc"
+%include "e1000.inc"
+%include "net.inc"
 %ifdef CONTRACT_CHECK
 %include CONTRACT_CHECK
 %endif
@@ -90,8 +92,12 @@ kernel_entry:
 	call pit_init
 	call serial_enable_rx_irq
 	sti
+	call e1000_init                     ; first: the NIC's 1 s receive delay overlaps the boot
+
+	call net_init                       ; identity, key; calibrates the TSC early only with a NIC
 
 	call mem_init
+	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
 	call disk_init
 	call fs_init
 	call time_calibrate                 ; over the ticks of the bring-up: no wait
@@ -128,6 +134,7 @@ kernel_entry:
 	hlt
 	call watchdog_feed
 	call shell_poll
+	call net_poll
 	jmp .main_loop
 
 .timer_dead:
@@ -177,6 +184,15 @@ panic_halt:
 %endif
 ; ---- the filesystem ---------------------------------------------------------------------------
 %include "fs.asm"
+%include "fs_hash.asm"
+; ---- the network (PCI, the e1000, Ethernet/ARP/IPv4/ICMP/UDP, the GTP protocol) --------------
+%include "pci.asm"
+%include "fwcfg.asm"
+%include "e1000.asm"
+%include "net.asm"
+%include "gtp.asm"
+%include "gtp_fetch.asm"
+%include "gtp_control.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"

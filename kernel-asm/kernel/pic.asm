@@ -35,6 +35,29 @@ pic_init:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; pic_unmask -- Lets one IRQ through (for IRQ 8..15, the cascade IRQ2 as well).
+;  IN:  AL = IRQ number (0..15)
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX
+pic_unmask:
+	movzx ecx, al
+	cmp ecx, 8
+	jae .slave
+	in al, PIC1_DATA
+	btr eax, ecx
+	out PIC1_DATA, al
+	ret
+.slave:
+	sub ecx, 8
+	in al, PIC2_DATA
+	btr eax, ecx
+	out PIC2_DATA, al
+	in al, PIC1_DATA
+	and al, ~(1 << 2) & 0xFF
+	out PIC1_DATA, al
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; pic_eoi -- Acknowledges an IRQ; a spurious IRQ7/IRQ15 (ISR bit clear) is not acknowledged
 ; at the PIC that did not raise it.
 ;  IN:  AL = IRQ number (0..15)

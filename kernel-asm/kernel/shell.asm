@@ -397,6 +397,12 @@ shell_table:
 	dq str_cmd_readfile, cmd_readfile
 	; fs_write.asm
 	dq str_cmd_put,      cmd_put
+	; net.asm, gtp.asm, gtp_fetch.asm
+	dq str_cmd_net,      cmd_net
+	dq str_cmd_peers,    cmd_peers
+	dq str_cmd_whohas,   cmd_whohas
+	dq str_cmd_fetch,    cmd_fetch
+	dq str_cmd_netsend,  cmd_netsend
 	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0
@@ -416,6 +422,11 @@ str_cmd_rev:         db "rev", 0
 str_cmd_readraw:     db "readraw", 0
 str_cmd_readfile:    db "readfile", 0
 str_cmd_put:         db "put", 0
+str_cmd_net:         db "net", 0
+str_cmd_peers:       db "peers", 0
+str_cmd_whohas:      db "whohas", 0
+str_cmd_fetch:       db "fetch", 0
+str_cmd_netsend:     db "netsend", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

@@ -3,7 +3,8 @@
 // CLOBBERS: and OUT: lines. The kernel boots on the GitFS fixture and runs every shell command
 // (errors included); no `contract-violation` event may appear. A second build pretends one
 // header is narrower than the code and must be caught, so the check itself is known to work.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../Makefile.ts';
@@ -15,6 +16,9 @@ import { type ContractBuild, renderContractInclude } from '../helpers/asm-contra
 import { readAsmFiles } from '../helpers/asm-headers.ts';
 import { buildGitFSFixture, type GitFSFixture } from '../helpers/gitfs-fixture.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { CLUSTER_KEY_FW_CFG, nodeMac } from '../../emulator/qemu-args.ts';
+import { openImage } from '../../gitfs/image.ts';
+import { NetNs } from '../helpers/netns.ts';
 
 // kernel/ and lib/ make up the kernel; fault.asm only goes into TEST_FAULT builds
 const kernelSources = readAsmFiles(['kernel', 'lib']).filter((f) => f.path !== 'kernel/fault.asm');
@@ -26,22 +30,27 @@ async function contractImage(dir: string, contract: ContractBuild): Promise<stri
   return out.image;
 }
 
+// one contract-checked build for both parts below (the build takes a while under TCG load)
+const checkedContract = renderContractInclude(kernelSources);
+let checkedImage: Promise<string> | undefined;
+const contractChecked = () => (checkedImage ??= contractImage(tempDir('gt-contracts-build-'), checkedContract));
+
 const violations = (events: readonly KernelEvent[]) =>
   events.filter((e) => e.name === 'contract-violation').map((e) => `${e.fields.routine} changed ${e.fields.reg}`);
 
 describe('routine headers: every CLOBBERS line is true', () => {
-  const contract = renderContractInclude(kernelSources);
+  const contract = checkedContract;
   let fx: GitFSFixture;
   let vm: Vm | undefined;
   let sh: ShellClient;
 
   beforeAll(async () => {
     const dir = tempDir('gt-contracts-');
-    const image = await contractImage(dir, contract);
+    const image = await contractChecked();
     fx = await buildGitFSFixture({ dir, baseImage: image });
     ({ vm } = await bootToReady({ disk: fx.image, accel: 'tcg', snapshot: true }, 60_000));
     sh = new ShellClient(vm);
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await vm?.stop(200);
@@ -99,6 +108,13 @@ describe('routine headers: every CLOBBERS line is true', () => {
       { cmd: 'log', ok: false },
       { cmd: 'put /nope/x 1', input: Buffer.from('x'), ok: false },
       { cmd: 'frobnicate', ok: false },
+      // bare object hashes (fs_hash.asm) and the network commands of a node without a NIC
+      { cmd: `stat ${first}`, ok: false },
+      { cmd: `cat ${'ab'.repeat(20)}`, ok: false },
+      { cmd: 'net', ok: false },
+      { cmd: 'peers', ok: false },
+      { cmd: `whohas ${first}`, ok: false },
+      { cmd: `fetch ${first}`, ok: false },
     ];
     const statuses: string[] = [];
     for (const c of cmds) {
@@ -124,4 +140,72 @@ describe('the contract check', () => {
       await vm.stop(200);
     }
   }, 180_000);
+});
+
+const HOSTCOMMIT = join(import.meta.dirname, '..', 'helpers', 'hostcommit.py');
+
+describe('routine headers of the network stack (two contract-checked nodes on a bridge)', () => {
+  const contract = checkedContract;
+  let ns: NetNs | undefined;
+  let dir: string;
+  let keyFile: string;
+  const vms: Vm[] = [];
+  const shells: ShellClient[] = [];
+
+  beforeAll(async () => {
+    dir = tempDir('gt-contracts-net-');
+    const image = await contractChecked();
+    ns = await NetNs.create('contract', 2);
+    keyFile = join(dir, 'cluster.key');
+    writeFileSync(keyFile, randomBytes(32));
+    for (const n of [1, 2]) {
+      const disk = join(dir, `node${n}.img`);
+      copyFileSync(image, disk);
+      const img = openImage(disk);
+      img.commitTree('data', [{ path: 'README', data: Buffer.from(`node ${n}\n`) }], { message: 'seed' });
+      img.close();
+      const { vm } = await bootToReady(
+        { disk, accel: 'tcg', netns: ns.name, nic: { tap: ns.taps[n - 1]!, mac: nodeMac(n) }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: keyFile }] },
+        90_000,
+      );
+      vms.push(vm);
+      shells.push(new ShellClient(vm));
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(vms.map((vm) => vm.stop(500)));
+    await ns?.destroy();
+  });
+
+  it('checks the network routines', () => {
+    for (const name of ['e1000_init', 'e1000_poll', 'net_rx', 'udp_pseudo_sum', 'gtp_hmac', 'gtp_auth_check', 'gtp_fetch_object', 'gtp_control_run']) {
+      expect(contract.checked.has(name), name).toBe(true);
+    }
+  });
+
+  it('bring-up, ping, ANNOUNCE, whohas, fetch, CONTROL COMMIT: no header is wrong', async () => {
+    const [a, b] = shells as [ShellClient, ShellClient];
+    expect((await ns!.exec('ping', ['-c', '2', '-W', '5', '10.77.0.1'])).exitCode).toBe(0);
+    let peers = 0;
+    for (let i = 0; i < 40 && peers === 0; i++) {
+      peers = (await b.run('peers')).events.filter((e) => e.name === 'peer').length;
+      if (peers === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(peers).toBe(1);
+    const data = randomBytes(50_000);
+    const put = await a.run(`put /data/net/blob.bin ${data.length}`, { input: data });
+    expect(put.status, put.error).toBe('ok');
+    const blob = put.events.find((e) => e.name === 'put')!.fields.blob!;
+    const statuses: string[] = [];
+    for (const cmd of ['net', `whohas ${blob}`, `fetch ${blob}`, `cat ${blob}`, `stat ${blob}`, `fetch ${blob}`, `fetch ${'ab'.repeat(20)}`, 'netsend 10.77.0.1 50', 'peers']) {
+      const r = await b.run(cmd, { timeoutMs: 60_000 });
+      statuses.push(`${cmd.slice(0, 40)}: ${r.status}${r.error ? ' ' + r.error : ''}`);
+    }
+    const cat = await b.run(`cat ${blob}`);
+    expect(createHash('sha1').update(cat.data ?? Buffer.alloc(0)).digest('hex')).toBe(createHash('sha1').update(data).digest('hex'));
+    const commit = await ns!.exec('python3', [HOSTCOMMIT, keyFile, '10.77.0.2', 'data', 'contract check', '60'], { timeoutMs: 90_000 });
+    expect(JSON.parse(String(commit.stdout)).status, String(commit.stderr)).toBe(0);
+    for (const vm of vms) expect(violations(vm.events), statuses.join('\n')).toEqual([]);
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { debugExitStatus, qemuArgv } from '../../emulator/qemu-args.ts';
+import { CLUSTER_KEY_FW_CFG, debugExitStatus, nodeMac, qemuArgv } from '../../emulator/qemu-args.ts';
 
 describe('QEMU argv', () => {
   const base = { accel: 'tcg' as const, memoryMb: 64, qmpSocket: '/tmp/q.sock', debugExit: true, noReboot: true };
@@ -22,5 +22,17 @@ describe('QEMU argv', () => {
   it('maps debug-exit values to exit statuses as QEMU does', () => {
     expect(debugExitStatus(0x10)).toBe(33);
     expect(debugExitStatus(0x11)).toBe(35);
+  });
+  it('adds an e1000 on a tap (no option ROM) and the cluster key through fw_cfg', () => {
+    const a = qemuArgv({ ...base, disk: 'x.img', nic: { tap: 'tap3', mac: nodeMac(3) }, fwCfg: [{ name: CLUSTER_KEY_FW_CFG, file: '/k' }] }).join(' ');
+    expect(a).toContain('-netdev tap,id=n0,ifname=tap3,script=no,downscript=no');
+    expect(a).toContain('-device e1000,netdev=n0,mac=52:54:00:47:00:03,romfile=');
+    expect(a).toContain('-fw_cfg name=opt/gittorrent/key,file=/k');
+    expect(qemuArgv({ ...base, disk: 'x.img' }).join(' ')).not.toContain('e1000');
+  });
+  it('gives node n the MAC 52:54:00:47:HI:LO', () => {
+    expect(nodeMac(1)).toBe('52:54:00:47:00:01');
+    expect(nodeMac(258)).toBe('52:54:00:47:01:02');
+    expect(nodeMac(65279)).toBe('52:54:00:47:fe:ff');
   });
 });
