@@ -94,7 +94,7 @@ kernel_entry:
 	sti
 	call e1000_init                     ; first: the NIC's 1 s receive delay overlaps the boot
 
-	call net_init                       ; identity, key; calibrates the TSC early only with a NIC
+	call net_init                       ; identity and key (EVENT net comes after calibration)
 
 	call mem_init
 	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
@@ -102,6 +102,7 @@ kernel_entry:
 	call fs_init
 	call time_calibrate                 ; over the ticks of the bring-up: no wait
 	jc .timer_dead
+	call net_report
 	call fault_fixture
 	call health_check
 

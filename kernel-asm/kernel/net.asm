@@ -35,10 +35,9 @@ endstruc
 
 ; ---------------------------------------------------------------------------------------------
 ; net_init -- After e1000_init (called first in bring-up, so QEMU's 1 s receive delay
-; overlaps the rest of it): derives the node number and IPv4 address from the MAC and prints
-; EVENT net mac=... ip=... node=N link=up|down rctl_ms=T (ms since reset at the RCTL write;
-; or state=absent / state=error reason=...).
-;  IN:  e1000_init done; interrupts on, the PIT running (calibrates the TSC with a NIC)
+; overlaps the rest of it): derives the node number and IPv4 address from the MAC and reads the
+; cluster key (gtp_init). Prints nothing itself: net_report does, once the TSC is calibrated.
+;  IN:  e1000_init done
 ;  OUT: net_up = 1 when the NIC works (then gtp_init has read the key and the epoch)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 net_init:
@@ -53,19 +52,28 @@ net_init:
 	or eax, NET_NET_N & 0xFFFF          ; 10.77.HI.LO in network order
 	mov [net_ip], eax
 	mov byte [net_up], 1
-	call time_calibrate                 ; rctl_ms needs the TSC rate (fs_init's call refines it)
+	call gtp_init
+.no_nic:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; net_report -- Prints the NIC's bring-up: EVENT net mac=... ip=... node=N link=up|down
+; rctl_ms=T (ms since reset at the RCTL write), or state=absent / state=error reason=....
+;  IN:  net_init done; tsc_per_ms calibrated (time_calibrate)
+;  OUT: nothing
+;  CLOBBERS: RAX, RDX, RSI
+net_report:
 	mov rsi, str_ev_net
 	call event_begin
+	cmp byte [net_up], 0
+	je .no_nic
 	call net_put_identity
 	mov rsi, str_net_key_rctl_ms
 	mov rax, [e1000_rctl_tsc]
 	call net_put_tsc_ms
 	call event_end
-	call gtp_init
 	ret
 .no_nic:
-	mov rsi, str_ev_net
-	call event_begin
 	mov rsi, str_net_key_state
 	mov rdx, [e1000_fail]
 	test rdx, rdx
@@ -89,13 +97,8 @@ net_init:
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RDX
 net_put_tsc_ms:
-	cmp qword [tsc_per_ms], 0
-	je .uncalibrated                    ; the PIT is dead: say 0 (time_calibrate fails later)
 	xor edx, edx
 	div qword [tsc_per_ms]
-	jmp event_kv_dec
-.uncalibrated:
-	xor eax, eax
 	jmp event_kv_dec
 
 ; ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ describe('QMP', () => {
       await qmp.execute('system_reset');
       const again = await vm.waitForEvent((e) => e.name === 'ready', 30_000, before);
       expect(again).toBeDefined();
-      expect(vm.events.slice(before).map((e) => e.fields.stage ?? e.name)).toEqual(['mbr', 'stage2', 'watchdog-armed', 'loader', 'kernel', 'net', 'disk', 'mount', 'ready']);
+      expect(vm.events.slice(before).map((e) => e.fields.stage ?? e.name)).toEqual(['mbr', 'stage2', 'watchdog-armed', 'loader', 'kernel', 'disk', 'mount', 'net', 'ready']);
       await qmp.execute('quit');
       const exit = await vm.exited;
       expect(exit.code).toBe(0);

@@ -41,7 +41,7 @@ describe('release ISO', () => {
     try {
       await vm.waitForEvent((e) => e.name === 'ready' || e.name === 'panic', 30_000);
       const seq = vm.events.map((e) => (e.name === 'boot' ? `boot:${e.fields.stage}` : e.name));
-      expect(seq).toEqual(['boot:cdboot', 'boot:stage2', 'boot:kernel', 'net', 'disk', 'ready']);
+      expect(seq).toEqual(['boot:cdboot', 'boot:stage2', 'boot:kernel', 'disk', 'net', 'ready']);
       const k = vm.events.find((e) => e.fields.stage === 'kernel')!;
       expect(k.fields.source).toBe('2');
       expect(vm.events.find((e) => e.name === 'disk')!.fields.state).toBe('absent'); // CD only

@@ -18,7 +18,7 @@ describe('kernel boot (QEMU, TCG)', () => {
     const { vm, result } = await bootToReady({ disk: out.image, accel: 'tcg', snapshot: true }, 30_000);
     await vm.stop(200);
     const seq = result.events.map((e) => (e.name === 'boot' ? `boot:${e.fields.stage}` : e.name));
-    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'watchdog-armed', 'boot:loader', 'boot:kernel', 'net', 'disk', 'mount', 'ready']);
+    expect(seq).toEqual(['boot:mbr', 'boot:stage2', 'watchdog-armed', 'boot:loader', 'boot:kernel', 'disk', 'mount', 'net', 'ready']);
     // the loader booted the commit the `boot` ref names, and the kernel blob it verified
     const img = openImage(out.image, { readOnly: true });
     const bootCommit = img.readRef('boot')!;
