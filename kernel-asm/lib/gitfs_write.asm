@@ -4,8 +4,9 @@
 ; flushed; (3) the inactive superblock copy with generation + 1, flushed. A cut before (3)
 ; completes leaves the old state; a torn (3) fails its checksum and the old copy wins.
 ;
-; Use: gitfs_tx_begin, then gitfs_tx_put (gitfs_tx_put_hashed) / gitfs_tx_tree_put / gitfs_tx_commit_object /
-; gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts from the disk).
+; Use: gitfs_tx_begin, then gitfs_tx_put (or gitfs_tx_put_hashed) / gitfs_tx_tree_put /
+; gitfs_tx_commit_object / gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts
+; from the disk).
 ; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
 ; Failures: CF = 1 with gitfs_error (GITFS_E_* of gitfs.asm, or GITFS_E_FULL / GITFS_E_CONFLICT).
 ; Public: the gitfs_tx_* routines, gitfs_tx_time, gitfs_put_hex20, gitfs_put_str.
