@@ -117,6 +117,7 @@ export default async function netBench(args: string[]): Promise<void> {
     const fe = f.events.find((e) => e.name === 'fetch');
     if (!fe) throw new Error(`fetch of the 16 MiB blob failed: ${f.error}`);
     const fetchUs = Number(fe.fields.us);
+    const holder = (await nodes[0].run('net')).events.find((e) => e.name === 'net')?.fields ?? {};
     const mibPerS = round(16 / (fetchUs / 1e6));
     const chunks = Math.ceil(big.length / 1400);
     const magicBefore = Number((await nodes[1].run('net')).events.find((e) => e.name === 'net')?.fields.drop_magic);
@@ -136,6 +137,7 @@ export default async function netBench(args: string[]): Promise<void> {
     console.log(`ping RTT (Linux -> node 1) avg ${pingMs} ms; ratio who-has/ping ${round(whoMs / pingMs)}`);
     console.log(`fetch 16 MiB node 1 -> node 2  ${round(fetchUs / 1000)} ms = ${mibPerS} MiB/s (retransmits ${fe.fields.retransmits})`);
     console.log(`  of which transfer + hashing ${round(Number(fe.fields.xfer_us) / 1000)} ms, final check ${round(Number(fe.fields.verify_us) / 1000)} ms, store ${round(Number(fe.fields.store_us) / 1000)} ms`);
+    console.log(`  during the transfer: fetcher's DATA handling (checks, copy) ${round(Number(fe.fields.rx_us) / 1000)} ms, its SHA-1 ${round(Number(fe.fields.hash_us) / 1000)} ms; holder serving ${holder.serve_ms} ms (reading sectors ${holder.serve_disk_ms} ms)`);
     console.log(`raw UDP send loop, same bytes  ${round(rawUs / 1000)} ms = ${rawMiBPerS} MiB/s (node 2 received ${rawReceived}/${chunks}); ratio fetch/raw ${round(mibPerS / rawMiBPerS)} (target >= 0.8)`);
     for (const [i, g] of gaps.entries()) {
       console.log(`node ${i + 1}: RCTL at ${g.rctlMs} ms, ready at ${g.readyMs} ms, first frame at ${g.firstRxMs} ms: heard the network ${g.gapMs} ms after ready`);
@@ -159,6 +161,10 @@ export default async function netBench(args: string[]): Promise<void> {
         fetchXferMs: round(Number(fe.fields.xfer_us) / 1000),
         fetchVerifyMs: round(Number(fe.fields.verify_us) / 1000),
         fetchStoreMs: round(Number(fe.fields.store_us) / 1000),
+        fetchRxMs: round(Number(fe.fields.rx_us) / 1000),
+        fetchHashMs: round(Number(fe.fields.hash_us) / 1000),
+        holderServeMs: Number(holder.serve_ms),
+        holderServeDiskMs: Number(holder.serve_disk_ms),
         receiveGaps: gaps,
         rawSendMs: round(rawUs / 1000),
         rawSendMiBPerS: rawMiBPerS,

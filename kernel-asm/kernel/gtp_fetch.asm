@@ -512,6 +512,8 @@ gtp_rx_get:
 	mov rax, [gtp_gw_size]
 .end_ok:
 	mov [gtp_get_end], rax
+	call rdtsc64
+	mov [gtp_serve_start], rax
 	cmp byte [gtp_info_storage], STORE_RAW
 	jne .delta
 	; raw: the sectors holding content bytes [pos, end), straight from the record
@@ -526,8 +528,19 @@ gtp_rx_get:
 	shr rax, SECTOR_SHIFT
 	sub rcx, rax
 	mov rdi, gtp_win_buf
+	push rax
+	push rdx
+	call rdtsc64
+	mov [gtp_serve_t0], rax
+	pop rdx
+	pop rax
 	call ata_read                       ; quiet: a failed read is a NOT_HERE
 	jc .not_here
+	push rdx
+	call rdtsc64
+	sub rax, [gtp_serve_t0]
+	add [gtp_serve_disk_tsc], rax
+	pop rdx
 	lea rax, [gtp_win_buf + rdx]
 	sub rax, [gtp_get_pos]
 	mov [gtp_get_src], rax              ; object byte p is at [gtp_get_src + p]
@@ -582,6 +595,9 @@ gtp_rx_get:
 	add [gtp_get_pos], r14
 	jmp .chunk
 .done:
+	call rdtsc64
+	sub rax, [gtp_serve_start]
+	add [gtp_serve_tsc], rax
 	ret
 .not_here:
 	mov rsi, gtp_get_hash
@@ -642,11 +658,26 @@ gtp_fetch_match:
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_data -- DATA for the running fetch: the chunk must sit where the object's chunking
 ; puts it, have the length that place requires and match its CRC-32 (else bad_chunk); a new
-; chunk goes into the fetch buffer and the bitmap.
+; chunk goes into the fetch buffer and the bitmap. Its time adds to gtp_f_rx_tsc.
 ;  IN:  RSI = frame
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI
 gtp_rx_data:
+	call rdtsc64
+	push rax
+	call gtp_rx_data_in
+	call rdtsc64
+	pop rdx
+	sub rax, rdx
+	add [gtp_f_rx_tsc], rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_rx_data_in -- (internal) gtp_rx_data's work.
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI
+gtp_rx_data_in:
 	call gtp_fetch_match
 	jne .out
 	mov rax, [rsi + gtp_hdr_size + gtp_data.total]
@@ -1043,7 +1074,15 @@ gtp_hash_ready:
 .len:
 	sub rcx, rax
 	mov rdi, gtp_f_sha
+	push rcx
+	call rdtsc64
+	pop rcx
+	push rax
 	call sha1_update
+	call rdtsc64
+	pop rdx
+	sub rax, rdx
+	add [gtp_f_hash_tsc], rax
 	mov [gtp_f_win], r9
 	clc
 	ret
@@ -1058,7 +1097,8 @@ gtp_hash_ready:
 ; hashing the chunks as they arrive in order, verifies its SHA-1 (bad_object: the next
 ; holder), stores it in GitFS (one transaction) and multicasts HAVE.
 ; `EVENT fetch hash=... size=N type=T from=NODE us=T chunks=N retransmits=N xfer_us=T
-; verify_us=T store_us=T` (the transfer with its hashing, the final check, the store); an
+; rx_us=T hash_us=T verify_us=T store_us=T` (the transfer with its hashing; of it, the DATA
+; frames' checks and copies and the SHA-1; the final check; the store); an
 ; object already stored: from=local. Errors: usage, no-network, out-of-memory, too-big, timeout
 ; (no holder answered), no-holder (every holder failed), bad-object (every holder failed, and
 ; at least one served bytes that did not hash to the object), and GitFS's.
@@ -1113,6 +1153,14 @@ cmd_fetch:
 	mov rsi, str_gtp_key_xfer_us
 	mov rax, [gtp_f_xfer_us]
 	call event_kv_dec
+	mov rsi, str_gtp_key_rx_us
+	mov rax, [gtp_f_rx_tsc]
+	call gtp_tsc_us
+	call event_kv_dec
+	mov rsi, str_gtp_key_hash_us
+	mov rax, [gtp_f_hash_tsc]
+	call gtp_tsc_us
+	call event_kv_dec
 	mov rsi, str_gtp_key_verify_us
 	mov rax, [gtp_f_verify_us]
 	call event_kv_dec
@@ -1152,6 +1200,8 @@ gtp_fetch_object:
 	mov byte [gtp_f_queried], 0
 	mov byte [gtp_f_entry_tried], 0
 	mov byte [gtp_f_bad], 0
+	mov qword [gtp_f_rx_tsc], 0
+	mov qword [gtp_f_hash_tsc], 0
 	mov qword [gtp_f_xfer_us], 0
 	mov qword [gtp_f_verify_us], 0
 	mov qword [gtp_f_store_us], 0
@@ -1288,8 +1338,8 @@ gtp_fetch_object:
 	mov dl, [gtp_f_type]
 	mov rsi, [gtp_fetch_buf]
 	mov rcx, [gtp_f_size]
-	mov rdi, gtp_f_digest
-	call gitfs_tx_put
+	mov rdi, gtp_f_digest               ; checked against gtp_f_hash above
+	call gitfs_tx_put_hashed
 	jc .fs_error
 	call gitfs_tx_publish
 	jc .fs_error
@@ -1387,6 +1437,8 @@ str_gtp_key_chunks:  db "chunks", 0
 str_gtp_key_retx:    db "retransmits", 0
 str_gtp_key_xfer_us: db "xfer_us", 0
 str_gtp_key_verify_us: db "verify_us", 0
+str_gtp_key_rx_us:   db "rx_us", 0
+str_gtp_key_hash_us: db "hash_us", 0
 str_gtp_key_store_us: db "store_us", 0
 str_gtp_local:       db "local", 0
 str_gtp_out_of_memory: db "out-of-memory", 0
@@ -1410,6 +1462,12 @@ gtp_f_next:         resq 1
 gtp_f_xfer_us:      resq 1
 gtp_f_verify_us:    resq 1
 gtp_f_store_us:     resq 1
+gtp_f_rx_tsc:       resq 1              ; TSC spent on DATA frames (checks, copy) this fetch
+gtp_f_hash_tsc:     resq 1              ; TSC spent in SHA-1 this fetch
+gtp_serve_start:    resq 1
+gtp_serve_t0:       resq 1
+gtp_serve_tsc:      resq 1              ; TSC spent serving GET windows (disk, chunks, sends)
+gtp_serve_disk_tsc: resq 1              ; of which reading the windows' sectors
 gtp_q_start:        resq 1
 gtp_q_deadline:     resq 1
 gtp_f_start:        resq 1

@@ -865,7 +865,8 @@ net_put_ip:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_net -- `net`: one EVENT net line: identity, link, rctl_ms and first_rx_ms (ms since
-; reset at the RCTL write and at the first frame heard, 0: none yet), peers heard, and every
+; reset at the RCTL write and at the first frame heard, 0: none yet), serve_ms and
+; serve_disk_ms (time spent serving GET windows, and reading their sectors), peers heard, and every
 ; counter (rx, tx, rx_drop and one drop_<reason> per reason, tx_err, the NIC's own, ARP,
 ; ICMP, GTP).
 ;  IN:  RSI = arguments (ignored)
@@ -882,6 +883,12 @@ cmd_net:
 	call net_put_tsc_ms
 	mov rsi, str_net_key_first_rx_ms
 	mov rax, [e1000_first_rx_tsc]
+	call net_put_tsc_ms
+	mov rsi, str_net_key_serve_ms
+	mov rax, [gtp_serve_tsc]
+	call net_put_tsc_ms
+	mov rsi, str_net_key_serve_disk_ms
+	mov rax, [gtp_serve_disk_tsc]
 	call net_put_tsc_ms
 	mov rsi, str_net_key_peers
 	call gtp_peer_count
@@ -1061,6 +1068,8 @@ net_drop_names:
 str_ev_net:          db "net", 0
 str_net_key_rctl_ms: db "rctl_ms", 0
 str_net_key_first_rx_ms: db "first_rx_ms", 0
+str_net_key_serve_ms: db "serve_ms", 0
+str_net_key_serve_disk_ms: db "serve_disk_ms", 0
 str_nc_nic_irqs:     db "nic_irqs", 0
 str_net_key_state:   db "state", 0
 str_net_key_mac:     db "mac", 0

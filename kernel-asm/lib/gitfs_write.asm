@@ -4,8 +4,9 @@
 ; flushed; (3) the inactive superblock copy with generation + 1, flushed. A cut before (3)
 ; completes leaves the old state; a torn (3) fails its checksum and the old copy wins.
 ;
-; Use: gitfs_tx_begin, then gitfs_tx_put / gitfs_tx_tree_put / gitfs_tx_commit_object /
-; gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts from the disk).
+; Use: gitfs_tx_begin, then gitfs_tx_put (or gitfs_tx_put_hashed) / gitfs_tx_tree_put /
+; gitfs_tx_commit_object / gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts
+; from the disk).
 ; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
 ; Failures: CF = 1 with gitfs_error (GITFS_E_* of gitfs.asm, or GITFS_E_FULL / GITFS_E_CONFLICT).
 ; Public: the gitfs_tx_* routines, gitfs_tx_time, gitfs_put_hex20, gitfs_put_str.
@@ -141,6 +142,19 @@ gfs_tx_lower_bound:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gitfs_tx_put_hashed -- gitfs_tx_put for an object whose hash the caller has computed and
+; checked already (a fetched object, verified as it arrived): the content is not hashed again.
+;  IN:  DL = type (OBJ_COMMIT..OBJ_TAG), RSI = content, RCX = length, RDI = its 20-byte hash
+;  OUT: as gitfs_tx_put
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, R8-R11
+gitfs_tx_put_hashed:
+	push rdi
+	mov r10, rsi
+	mov r11, rcx
+	mov bl, dl
+	jmp gitfs_tx_put.hashed
+
+; ---------------------------------------------------------------------------------------------
 ; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it).
 ;  IN:  DL = type (OBJ_*), RSI = content, RCX = length, RDI = 20-byte output for its hash
 ;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GITFS_E_FULL: the log or the
@@ -153,6 +167,7 @@ gitfs_tx_put:
 	mov bl, dl
 	call gitfs_hash_object              ; RDI = hash out
 	jc .bad_type
+.hashed:
 	mov rsi, [rsp]
 	call gfs_tx_lower_bound
 	je .present
