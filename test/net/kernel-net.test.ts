@@ -352,6 +352,10 @@ describe('CONTROL REBOOT', () => {
       const node: Node = { n: 4, ip, mac: nodeMac(4), vm, sh: new ShellClient(vm), commit: '', bootEvents: [] };
       const boots = () => vm.events.filter((e) => e.name === 'ready').length;
       expect(boots()).toBe(1);
+      // on the network first: QEMU's e1000 delivers nothing for 1 s after the RCTL write
+      let heard = false;
+      for (let i = 0; i < 20 && !heard; i++) heard = (await ns.exec('ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
+      expect(heard).toBe(true);
       const before = await netStats(node);
       const forged = await ns.exec('python3', [HOSTCONTROL, join(dir, 'out', 'kernel.bin'), ip, '3']);
       expect(forged.exitCode, String(forged.stderr)).toBe(0);
