@@ -13,7 +13,7 @@ GTP_WORK_MAX        equ 4096            ; hashes waiting in a COMMIT's tree walk
 GTP_CS_OK           equ 0               ; COMMITTED status codes
 GTP_CS_FETCH        equ 1               ; an object could not be fetched (or verified)
 GTP_CS_FS           equ 2               ; GitFS refused (disk full, I/O, ...)
-GTP_CS_BAD          equ 3               ; malformed request: no such branch, not a tree, too big
+GTP_CS_BAD          equ 3               ; malformed request: a bad branch name, not a tree, too big
 GTP_CS_BUSY         equ 4               ; a COMMIT is already running
 
 struc gtp_commit_req
@@ -133,7 +133,7 @@ gtp_reboot_run:
 ; ---------------------------------------------------------------------------------------------
 ; gtp_control_run -- Runs a queued COMMIT (from net_poll, in the main loop): walks the tree
 ; (subtrees and blobs; gitlinks are other refs' business and skipped), fetching every object not
-; stored, then commits and moves the branch, and answers COMMITTED (commit, status); prints
+; stored, then commits and moves the branch (creating it when new), and answers COMMITTED; prints
 ; EVENT control op=commit branch=... status=N commit=... objects=N from=NODE.
 ;  IN:  gtp_c_state = 1
 ;  OUT: gtp_c_state = 0
@@ -149,17 +149,30 @@ gtp_control_run:
 	je .fs
 	mov rax, [fs_arena_base]
 	call gitfs_release
-	; the branch must exist: its head is the parent
+	; an existing branch's head is the parent; a new branch (a valid name) starts with none
+	mov byte [gtp_c_new_branch], 0
+	mov rdi, gtp_c_parent
+	xor eax, eax
+	mov ecx, HASH_SIZE
+	rep stosb
 	mov rsi, gtp_c_branch
 	mov ecx, [gtp_c_blen]
 	call gitfs_ref_find
-	jc .bad
+	jc .maybe_new
 	cmp byte [rdi + gitfs_ref.kind], REF_KIND_BRANCH
 	jne .bad
 	lea rsi, [rdi + gitfs_ref.target]
 	mov rdi, gtp_c_parent
 	mov ecx, HASH_SIZE
 	rep movsb
+	jmp .walk
+.maybe_new:
+	mov rsi, gtp_c_branch
+	mov ecx, [gtp_c_blen]
+	call gitfs_ref_name_ok
+	jc .bad
+	mov byte [gtp_c_new_branch], 1
+.walk:
 	; the walk: a stack of hashes, the tree first
 	mov rsi, gtp_c_tree
 	mov rdi, gtp_c_work
@@ -262,6 +275,13 @@ gtp_control_run:
 	mov rdi, gtp_c_commit
 	call gitfs_tx_commit_object
 	jc .fs
+	cmp byte [gtp_c_new_branch], 0
+	je .set_ref
+	mov rsi, gtp_c_branch
+	mov ecx, [gtp_c_blen]
+	call gitfs_tx_new_branch
+	jc .fs
+.set_ref:
 	mov rsi, gtp_c_branch
 	mov rdx, gtp_c_commit
 	mov r8d, 0xFF                       ; boot state and tries: unchanged
@@ -346,6 +366,7 @@ gtp_c_reboot:       resb 1              ; 1: a REBOOT is queued
 gtp_c_ip:           resd 1
 gtp_c_busy_ip:      resd 1
 gtp_c_blen:         resd 1
+gtp_c_new_branch:   resb 1              ; 1: the COMMIT creates its branch
 gtp_c_state:        resb 1              ; 0 idle, 1 queued, 2 running
 gtp_c_status:       resb 1
 gtp_c_want_tree:    resb 1

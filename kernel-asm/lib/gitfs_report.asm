@@ -61,7 +61,7 @@ align 8
 gitfs_reason_table:                     ; indexed by gitfs_error (GITFS_E_*)
 	dq gitfs_r_ok, gitfs_r_io, gitfs_r_no_sb, gitfs_r_not_found, gitfs_r_corrupt, gitfs_r_hash
 	dq gitfs_r_delta, gitfs_r_depth, gitfs_r_nomem, gitfs_r_referral, gitfs_r_tree
-	dq gitfs_r_unmounted, gitfs_r_not_file, gitfs_r_full, gitfs_r_conflict
+	dq gitfs_r_unmounted, gitfs_r_not_file, gitfs_r_full, gitfs_r_conflict, gitfs_r_name
 GITFS_REASONS       equ ($ - gitfs_reason_table) / 8
 gitfs_kind_names:                       ; indexed by gitfs_ref.kind (REF_KIND_*)
 	dq gitfs_w_ref, gitfs_w_mainline, gitfs_w_branch, gitfs_w_symbolic, gitfs_w_boot
@@ -83,6 +83,7 @@ gitfs_r_unmounted:  db "not-mounted", 0
 gitfs_r_not_file:   db "not-a-file", 0
 gitfs_r_full:       db "disk-full", 0
 gitfs_r_conflict:   db "path-conflict", 0
+gitfs_r_name:       db "bad-ref-name", 0
 gitfs_w_ref:        db "ref", 0             ; a free slot's kind (never listed)
 gitfs_w_mainline:   db "mainline", 0
 gitfs_w_branch:     db "branch", 0

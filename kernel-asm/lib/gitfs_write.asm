@@ -17,6 +17,7 @@
 GFS_TX_MAX_NEW      equ 256             ; new objects per transaction
 GITFS_E_FULL        equ 13              ; the log, the index or the transaction is full
 GITFS_E_CONFLICT    equ 14              ; a file where a directory is, or the other way round
+GITFS_E_NAME        equ 15              ; a ref name the store does not accept
 GFS_TX_SLACK        equ 0x40000         ; log buffer bytes beyond the caller's estimate
 
 ; ---------------------------------------------------------------------------------------------
@@ -921,6 +922,144 @@ gitfs_tx_set_boot_attempts:
 	jc .out
 	mov [rdi + gitfs_ref.boot_attempts], al
 .out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_ref_name_ok -- Checks a new ref name against the rules the host store enforces
+; (gitfs/refs.ts validateRefName): 1..REF_NAME_MAX-1 bytes of [A-Za-z0-9._/-]; no "..", "//",
+; leading "/" or "-", trailing "/" or "."; no component starting with "." or ending ".lock";
+; not 4..40 lowercase hex digits (it would read as an abbreviated hash).
+;  IN:  RSI = name, RCX = length
+;  OUT: CF = 0 when the name is acceptable, CF = 1 (GITFS_E_NAME) otherwise
+;  CLOBBERS: RAX, RDX, R8
+gitfs_ref_name_ok:
+	test rcx, rcx
+	jz .bad
+	cmp rcx, REF_NAME_MAX - 1
+	ja .bad
+	cmp byte [rsi], '-'
+	je .bad
+	cmp byte [rsi], '/'
+	je .bad
+	mov al, [rsi + rcx - 1]
+	cmp al, '/'
+	je .bad
+	cmp al, '.'
+	je .bad
+	xor edx, edx                        ; index
+	mov r8d, 1                          ; 1: all lowercase hex so far
+.char:
+	mov al, [rsi + rdx]
+	cmp al, '0'
+	jb .not_digit
+	cmp al, '9'
+	jbe .ok_char
+.not_digit:
+	cmp al, 'a'
+	jb .not_hex
+	cmp al, 'f'
+	jbe .ok_char
+.not_hex:
+	xor r8d, r8d
+	cmp al, 'a'
+	jb .upper
+	cmp al, 'z'
+	jbe .ok_char
+.upper:
+	cmp al, 'A'
+	jb .punct
+	cmp al, 'Z'
+	jbe .ok_char
+.punct:
+	cmp al, '_'
+	je .ok_char
+	cmp al, '-'
+	je .ok_char
+	cmp al, '.'
+	je .dot
+	cmp al, '/'
+	jne .bad
+	; "/": not "//", and the next component may not start with "."
+	cmp byte [rsi + rdx + 1], '/'
+	je .bad
+	cmp byte [rsi + rdx + 1], '.'
+	je .bad
+	; the component before it may not end ".lock"
+	cmp rdx, 5
+	jb .ok_char
+	cmp dword [rsi + rdx - 4], '.loc'
+	jne .ok_char
+	cmp byte [rsi + rdx - 1], 'k'
+	je .bad
+	jmp .ok_char
+.dot:
+	test rdx, rdx
+	jz .bad                             ; a leading "."
+	lea rax, [rdx + 1]
+	cmp rax, rcx
+	jae .ok_char                        ; (a trailing "." was refused above)
+	cmp byte [rsi + rdx + 1], '.'
+	je .bad                             ; ".."
+.ok_char:
+	inc rdx
+	cmp rdx, rcx
+	jb .char
+	; the last component may not end ".lock"
+	cmp rcx, 5
+	jb .hex_check
+	cmp dword [rsi + rcx - 5], '.loc'
+	jne .hex_check
+	cmp byte [rsi + rcx - 1], 'k'
+	je .bad
+.hex_check:
+	test r8d, r8d
+	jz .good
+	cmp rcx, 4
+	jb .good
+	cmp rcx, HASH_HEX_LEN
+	jbe .bad
+.good:
+	clc
+	ret
+.bad:
+	mov byte [gitfs_error], GITFS_E_NAME
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_new_branch -- Adds an empty branch ref (kind branch, no target, forked from none) to
+; the transaction's superblock, in its first free slot; gitfs_tx_set_ref then points it.
+;  IN:  RSI = name (already checked by gitfs_ref_name_ok), RCX = length
+;  OUT: CF = 0 and RDI = the new slot; CF = 1 (GITFS_E_FULL) when every slot is taken
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI
+gitfs_tx_new_branch:
+	mov rdi, [gfs_tx_sb]
+	add rdi, SB_HDR_SIZE + REF_SLOT_SIZE  ; slot 0 is the mainline log
+	mov edx, 1
+.slot:
+	cmp byte [rdi + gitfs_ref.kind], REF_KIND_FREE
+	je .free
+	add rdi, REF_SLOT_SIZE
+	inc edx
+	cmp edx, REF_SLOTS
+	jb .slot
+	mov byte [gitfs_error], GITFS_E_FULL
+	stc
+	ret
+.free:
+	push rdi
+	push rcx
+	xor eax, eax
+	mov ecx, REF_SLOT_SIZE
+	rep stosb
+	pop rcx
+	pop rdi
+	push rdi
+	rep movsb                           ; the name, zero padded by the clear
+	pop rdi
+	mov byte [rdi + gitfs_ref.kind], REF_KIND_BRANCH
+	mov word [rdi + gitfs_ref.forked_from], REF_NONE
+	clc
 	ret
 
 ; ---------------------------------------------------------------------------------------------

@@ -322,7 +322,17 @@ describe('cluster protocol (GTP)', () => {
     expect(JSON.parse(String(bad.stdout)).status).toBeNull();
     expect(Number((await netStats(b)).drop_auth)).toBeGreaterThan(Number(before.drop_auth));
     expect((await b.sh.run('log data 1')).lines[0]).toBe(`${res.commit}\tdelivered over GTP`);
-  }, 120_000);
+    // a new branch is created, with no parent; a name the store refuses is a malformed request
+    const fresh = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'fresh/one', 'a new branch', '30'], { timeoutMs: 60_000 });
+    const fr = JSON.parse(String(fresh.stdout)) as { commit: string | null; status: number | null };
+    expect(fr.status, String(fresh.stderr)).toBe(0);
+    const flog = await b.sh.run('log fresh/one 5');
+    expect(flog.lines).toEqual([`${fr.commit}\ta new branch`]);
+    expect((await b.sh.run('branches')).lines.some((l) => l.includes('fresh/one'))).toBe(true);
+    const badName = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'bad..name', 'refused', '30'], { timeoutMs: 60_000 });
+    expect(JSON.parse(String(badName.stdout)).status).toBe(3);
+    expect((await b.sh.run('branches')).lines.some((l) => l.includes('bad..name'))).toBe(false);
+  }, 180_000);
 
   it('a replayed ANNOUNCE (a real frame, sent again) is dropped and counted', async () => {
     const [a, b] = nodes;
