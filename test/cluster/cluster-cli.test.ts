@@ -253,7 +253,7 @@ describe('a killed supervisor', () => {
     const st = await cli(['cluster', 'status', '--name', B]);
     expect(st.exitCode).toBe(9);
     const r2 = await up(B);
-    expect(r2.exitCode).toBe(0);
+    expect(r2.exitCode, r2.stderr).toBe(0);
     expect(await listTables(netnsName(B))).not.toContain('table bridge gittorrent_faults');
     expect(qemuPidsFor(B)).toHaveLength(2);
     expect((await cli(['cluster', 'down', '--name', B], { timeoutMs: 60_000 })).exitCode).toBe(0);
