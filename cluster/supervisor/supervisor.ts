@@ -58,6 +58,14 @@ export interface NodeStatus {
 
 const LOG_MAX = 20_000;
 
+/** COMMITTED status codes (docs/protocol.md, "CONTROL ops"), for a one-line error. */
+const COMMITTED_STATUS: Record<number, string> = {
+  1: 'an object could not be fetched or verified',
+  2: 'the filesystem refused it',
+  3: `a malformed request: no such branch on the node (a COMMIT moves an existing branch), or not a tree`,
+  4: 'busy: a commit is already running',
+};
+
 export class Supervisor {
   private readonly nodes = new Map<number, NodeRt>();
   private peer: PeerNode | undefined;
@@ -279,7 +287,7 @@ export class Supervisor {
     const { tree, files } = storeDirectory(this.store!, dir);
     if (rt.state !== 'ready') throw new BootError(`node ${node} is ${rt.state}, not ready`);
     const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files} files`);
-    if (r.status !== 0) throw new BootError(`node ${node} refused the commit (status ${r.status})`);
+    if (r.status !== 0) throw new BootError(`node ${node} refused the commit (status ${r.status}: ${COMMITTED_STATUS[r.status] ?? 'unknown'})`);
     return { commit: r.commit, tree, files };
   }
 
