@@ -22,7 +22,7 @@ function cacheOf(cacheDir: string): Record<string, { chosen: string; tcgMs: numb
 
 describe('accelerator probe', () => {
   it('the test run has its own cache folder', () => {
-    expect(process.env.XDG_CACHE_HOME).toMatch(/gt-test-cache-/);
+    expect(process.env.XDG_CACHE_HOME).toMatch(/gt-run-\d+-[^/]+\/cache-/);
     expect(defaultCacheDir()).toBe(join(process.env.XDG_CACHE_HOME!, 'gittorrent'));
   });
 
