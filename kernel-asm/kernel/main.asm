@@ -164,6 +164,7 @@ panic_halt:
 %include "serial_out.asm"
 %include "sha1.asm"
 %include "crc32.asm"
+%define ATA_DMA                         ; the kernel's disk reads and writes go by bus-master DMA
 %include "ata.asm"
 %include "rtc.asm"
 %include "gitfs.asm"
