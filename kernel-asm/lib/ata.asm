@@ -453,8 +453,10 @@ ATA_BM_CAPABLE      equ 0x60            ; drive 0/1 DMA capable (kept as read)
 ATA_PRD_EOT         equ 0x80000000      ; in the entry's second dword: the last entry
 ATA_DMA_CHUNK       equ 32768           ; sectors per DMA command (16 MiB)
 ATA_PRD_MAX         equ ATA_DMA_CHUNK * 512 / 0x10000 + 1
-ATA_DMA_GAP         equ 16              ; pauses between two polls of a running command
-ATA_DMA_SPIN        equ 0x1000000       ; polls before a DMA command is given up
+ATA_DMA_GAP         equ 16              ; pauses between two polls (interrupts off)
+ATA_DMA_SPIN        equ 0x1000000       ; polls before a DMA command is given up (interrupts off)
+ATA_DMA_MS          equ 10000           ; PIT ticks before it is given up (interrupts on)
+ATA_IRQ             equ 14              ; the primary channel's ISA interrupt
 PCI_CLASS_IDE       equ 0x0101          ; class 01 (storage), subclass 01 (IDE)
 PCI_REG_CLASS       equ 0x08            ; class (31:24), subclass (23:16), prog-if (15:8)
 PCI_REG_BAR4        equ 0x20
@@ -472,7 +474,8 @@ ATA_DMA_FAILED      equ 3               ; a DMA command failed: PIO from then on
 ; I/O base (BAR4), enables I/O decoding and bus mastering, and turns DMA on when the disk
 ; (ata_init's IDENTIFY) supports it. Config reads only: it costs the boot nothing measurable.
 ;  IN:  ata_identify, ata_sectors (ata_init succeeded)
-;  OUT: ata_dma_base (0: PIO), ata_dma_off_reason (ATA_DMA_*)
+;  OUT: ata_dma_base (0: PIO), ata_dma_off_reason (ATA_DMA_*); IRQ 14's gate set and
+;       unmasked
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RDI
 ata_dma_init:
 	mov word [ata_dma_base], 0
@@ -510,6 +513,15 @@ ata_dma_init:
 	out dx, al                          ; stopped
 	mov [ata_dma_base], di
 	mov byte [ata_dma_off_reason], ATA_DMA_ON
+	; IRQ 14 wakes the waits (the device raises it only while a DMA command runs)
+	mov byte [ata_dma_devctl], 0x02     ; nIEN: without the interrupt, the waits poll
+	mov ecx, IRQ_BASE + ATA_IRQ
+	mov rax, ata_dma_irq
+	xor edx, edx
+	call idt_set_gate
+	mov al, ATA_IRQ
+	call pic_unmask
+	mov byte [ata_dma_devctl], 0x00
 .out:
 	ret
 
@@ -612,6 +624,9 @@ ata_dma_transfer:
 	mov al, ATA_BM_TO_MEMORY
 .dir:
 	out dx, al
+	mov dx, ATA_DEVCTL                  ; the device's interrupt on: ata_dma_wait sleeps on it
+	mov al, [ata_dma_devctl]
+	out dx, al
 	push rbx
 	mov bl, ATA_CMD_READ_DMA_EXT
 	test r9d, r9d
@@ -627,37 +642,15 @@ ata_dma_transfer:
 	out dx, al
 	; wait: channel inactive and device not busy (or an error), bounded
 	push rcx
-	mov ecx, ATA_DMA_SPIN
-.poll:
-	mov dx, [ata_dma_base]
-	add dx, ATA_BM_STATUS
-	in al, dx
-	mov ah, al
-	test al, ATA_BM_ERROR
-	jnz .stop
-	mov dx, ATA_ALTSTATUS
-	in al, dx
-	test al, ATA_SR_BSY
-	jnz .again
-	test ah, ATA_BM_ACTIVE
-	jz .stop
-	test al, ATA_SR_ERR | ATA_SR_DF
-	jnz .stop
-.again:
-	push rcx
-	mov ecx, ATA_DMA_GAP
-.gap:
-	pause
-	loop .gap
+	call ata_dma_wait
 	pop rcx
-	dec ecx
-	jnz .poll
-	mov byte [ata_error], ATA_ERR_TIMEOUT
 .stop:
-	pop rcx
 	mov dx, [ata_dma_base]
 	xor eax, eax
 	out dx, al                          ; stop the channel (also after a timeout)
+	mov dx, ATA_DEVCTL
+	mov al, 0x02                        ; nIEN again: PIO polls
+	out dx, al
 	cmp byte [ata_error], ATA_OK
 	jne .failed
 	add dx, ATA_BM_STATUS
@@ -716,6 +709,93 @@ ata_dma_transfer:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; ata_dma_wait -- (internal) waits for the running DMA command: until the channel is inactive
+; and the device not busy, or an error shows. With interrupts on it sleeps (hlt) between
+; checks, woken by the device's IRQ 14 (or the PIT): a guest spinning here would take the host
+; CPU from QEMU's I/O thread, which is what completes the transfer. Bounded: ATA_DMA_MS PIT
+; ticks asleep, ATA_DMA_SPIN polls with interrupts off.
+;  IN:  nothing (the command started)
+;  OUT: ata_error = ATA_ERR_TIMEOUT when it gave up (else unchanged)
+;  CLOBBERS: RAX, RCX, RDX
+ata_dma_wait:
+	pushfq
+	pop rax
+	test eax, 1 << 9                    ; IF
+	jz .spin
+	mov rcx, [ticks]
+	add rcx, ATA_DMA_MS
+.sleep:
+	cli
+	call ata_dma_done
+	jnc .woke
+	sti
+	hlt                                 ; (sti's shadow: no wake-up lost between them)
+	cmp [ticks], rcx
+	jb .sleep
+	mov byte [ata_error], ATA_ERR_TIMEOUT
+	ret
+.woke:
+	sti
+	ret
+.spin:
+	mov ecx, ATA_DMA_SPIN
+.poll:
+	call ata_dma_done
+	jnc .out
+	push rcx
+	mov ecx, ATA_DMA_GAP
+.gap:
+	pause
+	loop .gap
+	pop rcx
+	dec ecx
+	jnz .poll
+	mov byte [ata_error], ATA_ERR_TIMEOUT
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_dma_done -- (internal) is the running DMA command over (finished or failed)?
+;  IN:  nothing
+;  OUT: CF = 0 over; CF = 1 still running
+;  CLOBBERS: RAX, RDX
+ata_dma_done:
+	mov dx, [ata_dma_base]
+	add dx, ATA_BM_STATUS
+	in al, dx
+	mov ah, al
+	test al, ATA_BM_ERROR
+	jnz .over
+	mov dx, ATA_ALTSTATUS
+	in al, dx
+	test al, ATA_SR_BSY
+	jnz .running
+	test ah, ATA_BM_ACTIVE
+	jz .over
+	test al, ATA_SR_ERR | ATA_SR_DF
+	jnz .over
+.running:
+	stc
+	ret
+.over:
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_dma_irq -- IRQ 14 (the primary channel's device): only wakes ata_dma_wait's hlt; the
+; device's line drops when the driver reads its status afterwards.
+;  IN:  interrupt frame
+;  OUT: returns from the interrupt
+;  CLOBBERS: nothing
+ata_dma_irq:
+	push rax
+	inc qword [ata_dma_irqs]
+	mov al, ATA_IRQ
+	call pic_eoi
+	pop rax
+	iretq
+
+; ---------------------------------------------------------------------------------------------
 ; ata_reset_channel -- (internal) after a DMA command that timed out: a software reset of the
 ; channel (SRST, nIEN kept), so that the PIO retry starts from an idle device; READ/WRITE
 ; MULTIPLE are not trusted after it (one sector per DRQ block from then on).
@@ -753,11 +833,13 @@ ata_identify:       resw 256            ; IDENTIFY DEVICE data
 %ifdef ATA_DMA
 alignb 8
 ata_dma_fail_lba:   resq 1              ; the failed DMA command's first sector
+ata_dma_irqs:       resq 1              ; IRQ 14s taken
 ata_dma_base:       resw 1              ; bus-master I/O base (0: PIO)
 ata_dma_off_reason: resb 1              ; ATA_DMA_* (0: on)
 ata_dma_fail_status: resb 1             ; device status after the failed DMA command
 ata_dma_fail_bm:    resb 1              ; bus-master status then
 ata_dma_fail_error: resb 1              ; ata_error then
+ata_dma_devctl:     resb 1              ; device control during a DMA command (nIEN clear)
 alignb 4096
 ata_prd:            resq ATA_PRD_MAX    ; the PRD table (4 KiB aligned: no 64 KiB crossing)
 %endif
