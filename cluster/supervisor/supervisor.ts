@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { BootError, NotFoundError, UsageError } from '../../core/errors.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
-import type { Vm } from '../../emulator/vm.ts';
+import type { Vm, VmOptions } from '../../emulator/vm.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { applyFaults, FAULT_TABLE, type FaultState } from '../net/faults.ts';
 import { setLinkUp } from '../net/netns.ts';
@@ -87,6 +87,25 @@ const COMMITTED_STATUS: Record<number, string> = {
   4: 'busy: a commit is already running',
 };
 
+/**
+ * How a cluster node's VM is launched (bench/cluster.ts boots its one-node reference with
+ * exactly this): the node's disk, an e1000 on its tap (or QEMU's loopback multicast socket),
+ * the cluster key by fw_cfg, the watchdog armed.
+ */
+export function nodeVmOptions(c: { accel: 'tcg' | 'kvm'; memoryMb: number; keyFile: string; net: 'netns' | 'user-mcast'; mcast?: string }, n: { disk: string; tap: string; mac: string }): VmOptions {
+  const netdev = c.net === 'netns'
+    ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
+    : `socket,id=net0,mcast=${c.mcast},localaddr=127.0.0.1`;
+  return {
+    disk: n.disk,
+    accel: c.accel,
+    memoryMb: c.memoryMb,
+    watchdog: true,
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    extraArgs: ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${c.keyFile}`],
+  };
+}
+
 export class Supervisor {
   private readonly nodes = new Map<number, NodeRt>();
   private peer: PeerNode | undefined;
@@ -158,13 +177,6 @@ export class Supervisor {
     }
   }
 
-  private nicArgs(n: NodeSpec): string[] {
-    const netdev = this.spec.net === 'netns'
-      ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
-      : `socket,id=net0,mcast=${this.spec.mcast},localaddr=127.0.0.1`;
-    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
-    return ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${this.spec.keyFile}`];
-  }
 
   private record(rt: NodeRt, line: string, hostMs: number): void {
     rt.logs.push({ time: new Date().toISOString(), hostMs, line });
@@ -183,11 +195,7 @@ export class Supervisor {
     try {
       const { vm, result } = await bootToReady(
         {
-          disk: rt.spec.disk,
-          accel: this.spec.accel,
-          memoryMb: this.spec.memoryMb,
-          watchdog: true,
-          extraArgs: this.nicArgs(rt.spec),
+          ...nodeVmOptions(this.spec, rt.spec),
           onLine: (line) => this.record(rt, line, Date.now() - t0),
           onEvent: (e) => {
             if (e.name === 'mount' && e.fields.rev) rt.rev = e.fields.rev;
