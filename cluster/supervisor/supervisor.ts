@@ -7,6 +7,7 @@ import { BootError, NotFoundError, UsageError } from '../../core/errors.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
 import type { Vm, VmOptions } from '../../emulator/vm.ts';
+import { LEAN_MACHINE } from '../../emulator/qemu-args.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { applyFaults, FAULT_TABLE, type FaultState } from '../net/faults.ts';
 import { setLinkUp } from '../net/netns.ts';
@@ -89,8 +90,8 @@ const COMMITTED_STATUS: Record<number, string> = {
 
 /**
  * How a cluster node's VM is launched (bench/cluster.ts boots its one-node reference with
- * exactly this): the node's disk, an e1000 on its tap (or QEMU's loopback multicast socket),
- * the cluster key by fw_cfg, the watchdog armed.
+ * exactly this): the lean pc machine, the node's disk, an e1000 on its tap (or QEMU's
+ * loopback multicast socket), the cluster key by fw_cfg, the watchdog armed.
  */
 export function nodeVmOptions(c: { accel: 'tcg' | 'kvm'; memoryMb: number; keyFile: string; net: 'netns' | 'user-mcast'; mcast?: string }, n: { disk: string; tap: string; mac: string }): VmOptions {
   const netdev = c.net === 'netns'
@@ -99,6 +100,7 @@ export function nodeVmOptions(c: { accel: 'tcg' | 'kvm'; memoryMb: number; keyFi
   return {
     disk: n.disk,
     accel: c.accel,
+    machineOptions: LEAN_MACHINE,
     memoryMb: c.memoryMb,
     watchdog: true,
     // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
