@@ -55,7 +55,7 @@ export function formatUpTimes(t: UpTimes): string {
   const rows: Array<[string, number]> = t.phases.map((p) => [p.phase === 'cli' ? 'cli-started' : p.phase === 'ready' ? 'cli-saw-all-ready' : p.phase === 'heard' ? 'cli-saw-all-heard' : p.phase, p.atMs]);
   const sup = t.supervisor;
   rows.push(['supervisor-process', sup.processMs], ['supervisor-loaded', sup.mainMs]);
-  if (sup.peerMs !== undefined) rows.push(['host-peer-listening', sup.peerMs]);
+  if (sup.peerMs !== undefined) rows.push(['host-peer-started', sup.peerMs]);
   if (sup.listeningMs !== undefined) rows.push(['control-socket', sup.listeningMs]);
   const each = (k: 'launchedMs' | 'readyMs' | 'heardMs', what: string) => {
     const v = t.nodes.map((n) => n[k]).filter((x): x is number => x !== undefined);
