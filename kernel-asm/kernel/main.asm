@@ -194,6 +194,7 @@ panic_halt:
 %include "gtp.asm"
 %include "gtp_fetch.asm"
 %include "gtp_control.asm"
+%include "gtp_sync.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"
