@@ -96,12 +96,64 @@ gtp_sync_poll:
 	rep movsb
 	call sync_is_ancestor               ; sync_a in the history of sync_b?
 	jnc .next
+	call sync_subsumed                  ; a merge of heads we have merged already?
+	jnc .next
 	lea rbx, [gtp_peers + r15]
 	jmp gtp_sync_run                    ; RBX = the peer
 .next:
 	add r15d, gtp_peer_size
 	jmp .peer
 .out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; sync_subsumed -- Whether a stored revision (sync_a, not in our history) is a sync merge whose
+; every parent is in the history of our head (sync_b): its maximal heads are ours already, so a
+; join would give our head back (the peer will adopt ours).
+;  IN:  sync_a, sync_b
+;  OUT: CF = 0 when subsumed; CF = 1 otherwise (a sync run is needed)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11, R14
+sync_subsumed:
+	mov rsi, sync_a
+	call gitfs_find
+	jc .no
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	je .no
+	call gitfs_mark
+	push rax
+	mov rsi, sync_a
+	call sync_parse_commit
+	pop rax
+	pushf
+	call gitfs_release
+	popf
+	jc .no
+	cmp qword [sync_pc_np], 2
+	jb .no
+	mov rcx, [sync_pc_np]
+	mov [sync_sub_n], rcx
+	imul rcx, rcx, HASH_SIZE
+	mov rsi, sync_pc_parents
+	mov rdi, sync_sub
+	rep movsb
+	xor r14d, r14d
+.parent:
+	cmp r14, [sync_sub_n]
+	jae .yes
+	imul rsi, r14, HASH_SIZE
+	add rsi, sync_sub
+	mov rdi, sync_a
+	mov ecx, HASH_SIZE
+	rep movsb
+	call sync_is_ancestor
+	jc .no
+	inc r14
+	jmp .parent
+.yes:
+	clc
+	ret
+.no:
+	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -265,7 +317,7 @@ sync_listing:
 ; [start, start + SYNC_PAGE). A `want` this node does not store is answered with total 0.
 ;  IN:  RSI = frame; net_rx_src_ip
 ;  OUT: nothing
-;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 gtp_rx_sync_req:
 	lea rbx, [rsi + gtp_hdr_size]
 	mov eax, [net_rx_src_ip]
@@ -297,6 +349,7 @@ gtp_rx_sync_req:
 	rep movsb
 	mov qword [sync_srv_depth], 1
 .next:
+	call watchdog_feed                  ; a long walk reads the disk a lot
 	mov rcx, [sync_srv_depth]
 	test rcx, rcx
 	jz .done
@@ -452,6 +505,7 @@ sync_walk:
 	mov byte [rdi], SK_MCOMMIT
 	mov qword [sync_depth], 1
 .next:
+	call watchdog_feed                  ; a long walk reads the disk a lot
 	mov rcx, [sync_depth]
 	test rcx, rcx
 	jz .done
@@ -624,7 +678,7 @@ sync_push:
 ; transaction.
 ;  IN:  sync_batch, sync_batch_n
 ;  OUT: CF = 0 (sync_batch_n = 0); CF = 1 on a GitFS failure
-;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11, R15
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 sync_flush_batch:
 	cmp qword [sync_batch_n], 0
 	je .ok
@@ -801,6 +855,8 @@ sync_add_basis:
 .out:
 	ret
 
+; sync_basis_add1 -- (internal) adds one hash to sync_basis unless there.
+;  IN:  RSI = hash.  OUT: CF = 1 when the list is full.  CLOBBERS: RAX, RCX, RDX, RDI
 sync_basis_add1:
 	mov rdi, sync_basis
 	mov rdx, [sync_basis_n]
@@ -853,11 +909,8 @@ sync_adopt:
 	jc .fail
 	call sync_apply_table
 	jc .fail
-	mov rax, [gfs_tx_sb]
-	lea rdi, [rax + SB_HDR_SIZE + gitfs_ref.target]
 	mov rsi, sync_heads
-	mov ecx, HASH_SIZE
-	rep movsb
+	call gitfs_tx_set_mainline
 	call gitfs_tx_publish
 	jc .fail
 	inc qword [sync_adopts]
@@ -908,8 +961,6 @@ sync_merge:
 .heads_done:
 	call sync_resolve
 	jc .fail
-	mov rax, [sync_merge_time]
-	mov [gitfs_tx_time], rax
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	mov ecx, 0x10000
@@ -917,57 +968,12 @@ sync_merge:
 	jc .fail
 	call sync_apply_table
 	jc .fail
-	mov byte [gfs_tx_local], 0
-	call gfs_tx_mainline_tree           ; gfs_tx_tree: the cluster refs
-	jc .fail
-	mov ecx, 4096
-	call gitfs_alloc
-	jc .fail
-	mov r12, rax
-	mov rdi, rax
-	mov rsi, gfs_str_tree
-	call gitfs_put_str
-	mov rsi, gfs_tx_tree
-	call gitfs_put_hex20
-	mov al, 10
-	stosb
-	xor ebx, ebx
-.parent:
-	cmp rbx, [sync_heads_n]
-	jae .parents_done
-	mov rsi, gfs_str_parent
-	call gitfs_put_str
-	imul rsi, rbx, HASH_SIZE
-	add rsi, sync_heads
-	call gitfs_put_hex20
-	mov al, 10
-	stosb
-	inc rbx
-	jmp .parent
-.parents_done:
-	call gfs_put_author_committer
-	mov rsi, gfs_str_branch_mainline
-	call gitfs_put_str
-	mov al, 10
-	stosb
-	mov rsi, str_sync_merge_msg
-	call gitfs_put_str
-	mov rax, [sync_heads_n]
-	call gfs_put_dec
-	mov rsi, str_sync_merge_heads
-	call gitfs_put_str
-	mov rcx, rdi
-	sub rcx, r12
-	mov rsi, r12
-	mov dl, OBJ_COMMIT
+	mov rsi, sync_heads
+	mov rcx, [sync_heads_n]
+	mov rax, [sync_merge_time]
 	mov rdi, sync_merge_hash
-	call gitfs_tx_put
+	call gitfs_tx_sync_merge
 	jc .fail
-	mov rax, [gfs_tx_sb]
-	lea rdi, [rax + SB_HDR_SIZE + gitfs_ref.target]
-	mov rsi, sync_merge_hash
-	mov ecx, HASH_SIZE
-	rep movsb
 	call gitfs_tx_publish
 	jc .fail
 	inc qword [sync_merges]
@@ -1039,6 +1045,11 @@ sync_table_add_tree:
 	jc .end
 	cmp r10, REF_NAME_MAX - 1
 	ja .bad
+	push rsi
+	mov rsi, r9
+	call gitfs_ref_is_local             ; (an older image's mainline listed boot refs)
+	pop rsi
+	jc .entry
 	push rsi
 	push rdx
 	mov rsi, r9
@@ -1162,6 +1173,7 @@ sync_tab_cand_add:
 sync_resolve:
 	xor r15d, r15d                      ; row
 .row:
+	call watchdog_feed
 	cmp r15, [sync_tab_n]
 	jae .done
 	movzx eax, byte [sync_tab_ncand + r15]
@@ -1280,7 +1292,13 @@ sync_resolve:
 	imul rax, r14, HASH_SIZE
 	add rsi, rax
 	mov [sync_rs_cand], rsi
-	call gfs_put_hex12
+	push rdi
+	mov rdi, sync_hex40
+	call gitfs_put_hex20
+	pop rdi
+	mov rsi, sync_hex40
+	mov ecx, 12
+	rep movsb
 	mov byte [rdi], 0
 	mov rcx, rdi
 	sub rcx, sync_fork_name
@@ -1325,8 +1343,8 @@ sync_resolve:
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 sync_apply_table:
 	; (1) free cluster refs that are not rows
-	mov r12, [gfs_tx_sb]
-	add r12, SB_HDR_SIZE + REF_SLOT_SIZE
+	call gitfs_tx_superblock
+	lea r12, [rax + SB_HDR_SIZE + REF_SLOT_SIZE]
 	mov r13d, 1
 .free:
 	cmp byte [r12 + gitfs_ref.kind], REF_KIND_FREE
@@ -1394,8 +1412,9 @@ sync_apply_table:
 	add rsi, sync_tab_name
 	call sync_tx_slot
 	jc .fail
-	mov rax, rdi
-	sub rax, [gfs_tx_sb]
+	call gitfs_tx_superblock
+	neg rax
+	add rax, rdi
 	sub rax, SB_HDR_SIZE
 	shr rax, 7                          ; / REF_SLOT_SIZE
 	push rax
@@ -1501,13 +1520,7 @@ sync_tx_slot:
 	inc ecx
 	jmp .len
 .len_done:
-	push rcx
-	push qword [gitfs_sb_ptr]
-	mov rax, [gfs_tx_sb]
-	mov [gitfs_sb_ptr], rax
-	call gitfs_ref_find
-	pop qword [gitfs_sb_ptr]
-	pop rcx
+	call gitfs_tx_ref_find
 	jnc .out
 	call gitfs_tx_new_branch            ; RSI = name, RCX = length
 	jc .out
@@ -1564,6 +1577,7 @@ sync_is_ancestor:
 	rep movsb
 	mov qword [sync_anc_depth], 1
 .next:
+	call watchdog_feed                  ; a long walk reads the disk a lot
 	mov rcx, [sync_anc_depth]
 	test rcx, rcx
 	jz .no_release
@@ -1925,8 +1939,6 @@ str_sync_ff:         db "ff", 0
 str_sync_merge:      db "merge", 0
 str_sync_fail:       db "fail", 0
 str_sync_fork:       db "-fork-", 0
-str_sync_merge_msg:  db "sync merge of ", 0
-str_sync_merge_heads: db " heads", 10, 0
 
 	section .bss
 	alignb 8
@@ -1982,8 +1994,11 @@ sync_merge_hash:    resb HASH_SIZE
 sync_pc_tree:       resb HASH_SIZE
 sync_pc_parents:    resb SYNC_PARENTS_MAX * HASH_SIZE
 sync_fork_name:     resb REF_NAME_MAX + 8
+sync_hex40:         resb HASH_HEX_LEN
 sync_rs_keep:       resb SYNC_CAND_MAX
 sync_heads:         resb SYNC_HEADS_MAX * HASH_SIZE
+sync_sub:           resb SYNC_PARENTS_MAX * HASH_SIZE
+sync_sub_n:         resq 1
 sync_basis:         resb 2 * SYNC_HEADS_MAX * HASH_SIZE
 sync_ans_buf:       resb SYNC_PAGE * SYNC_ENTRY
 sync_srv_ans:       resb gtp_sync_ans_size + SYNC_PAGE * SYNC_ENTRY

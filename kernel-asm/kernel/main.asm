@@ -168,6 +168,7 @@ panic_halt:
 %include "rtc.asm"
 %include "gitfs.asm"
 %include "gitfs_write.asm"
+%include "gitfs_merge.asm"
 %include "gitfs_report.asm"
 ; ---- the machine (kernel-asm/kernel/) ---------------------------------------------------------
 %include "serial.asm"
