@@ -25,7 +25,8 @@ SYNC_BATCH_MAX      equ 128             ; blob referrals per transaction
 SYNC_POLL_TICKS     equ 250             ; how often the peer table is compared with our history
 SYNC_RETRY_TICKS    equ 1000            ; after a failed run
 SYNC_ANS_MS         equ 300             ; wait for a SYNC_ANS page
-SYNC_FORK_SUFFIX    equ 18              ; "-fork-" + 12 hex digits
+SYNC_FORK_SUFFIX    equ 18
+SYNC_OK_MAX         equ 16              ; revisions remembered as covered by our head              ; "-fork-" + 12 hex digits
 
 ; walk kinds (what a hash on the walk stack is expected to be)
 SK_MCOMMIT          equ 1               ; a mainline commit
@@ -68,6 +69,18 @@ gtp_sync_poll:
 	mov [sync_next_poll], rax
 	mov rax, [fs_arena_base]
 	call gitfs_release
+	; revisions found covered stay so while our head does not move
+	call gtp_current_rev
+	mov rdi, sync_ok_head
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	je .cache_ok
+	call gtp_current_rev
+	mov rdi, sync_ok_head
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov qword [sync_ok_n], 0
+.cache_ok:
 	xor r15d, r15d
 .peer:
 	cmp r15d, GTP_PEERS * gtp_peer_size
@@ -87,6 +100,16 @@ gtp_sync_poll:
 	lea rsi, [rbx + gtp_peer.rev]
 	call gitfs_is_zero20
 	je .next
+	mov rdi, sync_ok_head
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	je .next                            ; our own revision
+	lea rsi, [rbx + gtp_peer.rev]
+	mov rdi, sync_ok
+	mov rdx, [sync_ok_n]
+	call sync_list_has
+	je .next                            ; found covered before
+	lea rsi, [rbx + gtp_peer.rev]
 	mov rdi, sync_a
 	mov ecx, HASH_SIZE
 	rep movsb
@@ -95,11 +118,18 @@ gtp_sync_poll:
 	mov ecx, HASH_SIZE
 	rep movsb
 	call sync_is_ancestor               ; sync_a in the history of sync_b?
-	jnc .next
+	jnc .covered
 	call sync_subsumed                  ; a merge of heads we have merged already?
-	jnc .next
+	jnc .covered
 	lea rbx, [gtp_peers + r15]
 	jmp gtp_sync_run                    ; RBX = the peer
+.covered:
+	cmp qword [sync_ok_n], SYNC_OK_MAX
+	jae .next
+	lea rsi, [gtp_peers + r15 + gtp_peer.rev]
+	mov rdi, sync_ok
+	mov rdx, sync_ok_n
+	call sync_list_add
 .next:
 	add r15d, gtp_peer_size
 	jmp .peer
@@ -1999,6 +2029,9 @@ sync_rs_keep:       resb SYNC_CAND_MAX
 sync_heads:         resb SYNC_HEADS_MAX * HASH_SIZE
 sync_sub:           resb SYNC_PARENTS_MAX * HASH_SIZE
 sync_sub_n:         resq 1
+sync_ok_n:          resq 1
+sync_ok_head:       resb HASH_SIZE
+sync_ok:            resb SYNC_OK_MAX * HASH_SIZE
 sync_basis:         resb 2 * SYNC_HEADS_MAX * HASH_SIZE
 sync_ans_buf:       resb SYNC_PAGE * SYNC_ENTRY
 sync_srv_ans:       resb gtp_sync_ans_size + SYNC_PAGE * SYNC_ENTRY
