@@ -135,9 +135,10 @@ const TABLE = ConstantTable.create()
   .add('IDENTITY_MAP_BYTES', 0x40000000, 'stage 2 identity-maps the first 1 GiB')
 
   .section('Ref names the loader and the kernel use')
-  .add('MAINLINE_REF', 'mainline', 'slot 0: the log of every ref update')
+  .add('MAINLINE_REF', 'mainline', 'slot 0: the log of every cluster ref update (the filesystem revision)')
   .add('BOOT_REF', 'boot', 'the kernel commit to boot')
   .add('BOOT_GOOD_REF', 'boot-good', 'the newest kernel commit known good (rollback target)')
+  .add('BOOT_LOG_REF', 'boot-log', 'the node-local log: every update of boot, boot-good (never synced)')
 
   .section('GitFS area (docs/gitfs-format.md); byte offsets are from the start of the disk')
   .add('SB_A_LBA', (c) => c.BOOT_AREA_END_LBA, 'superblock copy A, right after the boot area')
@@ -191,7 +192,7 @@ export const {
   STAGE2_MAGIC, BOOTSRC_DISK, BOOTSRC_APPENDED, KERNEL_MAX_BYTES, DEFAULT_WATCHDOG_MS,
   PML4_ADDR, PDPT_ADDR, PD_ADDR, BOOTINFO_ADDR, BOOT_ATTEMPT_ADDR, CRC16_TABLE_ADDR, REALMODE_STACK, STAGE2_LOAD_ADDR, LOADER_STACK_TOP,
   KERNEL_LOAD_ADDR, HEAP_ADDR, FS_ARENA_ADDR, IDENTITY_MAP_BYTES,
-  MAINLINE_REF, BOOT_REF, BOOT_GOOD_REF,
+  MAINLINE_REF, BOOT_REF, BOOT_GOOD_REF, BOOT_LOG_REF,
   SB_A_LBA, SB_SECTORS, SB_BYTES, SB_B_LBA, LOG_LBA, SB_MAGIC_LO, SB_MAGIC_HI, GITFS_VERSION,
   SB_HDR_SIZE, REF_SLOTS, REF_SLOT_SIZE, REF_NAME_MAX, REF_NONE,
   REF_KIND_FREE, REF_KIND_MAINLINE, REF_KIND_BRANCH, REF_KIND_SYMBOLIC, REF_KIND_BOOT,

@@ -5,7 +5,7 @@ import { NotFoundError, UsageError } from '../core/errors.ts';
 import { encodeCommit, formatSignature } from './commit.ts';
 import { REF_NONE, REF_SLOTS } from './layout.ts';
 import { isFullHash, ZERO_HASH } from './objects.ts';
-import { type BootState, kindToNum, MAINLINE, numToKind, numToState, type RefKind, stateToNum, validateRefName } from './refs.ts';
+import { BOOT_LOG, type BootState, isNodeLocalRef, kindToNum, MAINLINE, numToKind, numToState, type RefKind, stateToNum, validateRefName } from './refs.ts';
 import type { ObjectStore } from './store.ts';
 import { buildTree, MODE_GITLINK, type TreeFile } from './tree.ts';
 
@@ -88,7 +88,7 @@ export class RefTable {
 
   /** Points a ref at an object inside the caller's transaction. */
   updateRef(name: string, hash: string, opts: SetRefOptions): void {
-    if (name === MAINLINE) throw new UsageError('the mainline ref is written only by the store');
+    if (name === MAINLINE || name === BOOT_LOG) throw new UsageError(`the ${name} ref is written only by the store`);
     validateRefName(name);
     if (!isFullHash(hash)) throw new UsageError(`bad hash ${JSON.stringify(hash)}`);
     const target = this.store.lookup(hash);
@@ -121,16 +121,24 @@ export class RefTable {
     this.mainlineCommit(name, kind, old, hash, opts);
   }
 
-  /** Appends the mainline-log commit recording one ref update. Its tree lists every other ref as a gitlink. */
+  /**
+   * Appends the log commit recording one ref update: a cluster ref's to the mainline log (slot 0;
+   * its tree lists every other cluster ref as a gitlink), a node-local ref's (isNodeLocalRef) to
+   * the `boot-log` log (its tree lists the node-local refs), so a boot-state change never moves
+   * the filesystem revision.
+   */
   private mainlineCommit(name: string, kind: RefKind, old: string, neu: string, opts: SetRefOptions): void {
     const slots = this.store.slots;
+    const local = isNodeLocalRef(name);
+    const log = local ? BOOT_LOG : MAINLINE;
     const files: TreeFile[] = [];
     for (let i = 1; i < slots.length; i++) {
       const r = slots[i];
-      if (r && r.target !== ZERO_HASH) files.push({ path: r.name, mode: MODE_GITLINK, hash: r.target });
+      if (r && r.target !== ZERO_HASH && r.name !== BOOT_LOG && isNodeLocalRef(r.name) === local) files.push({ path: r.name, mode: MODE_GITLINK, hash: r.target });
     }
     const tree = buildTree(files, (t) => this.store.putObject('tree', t.data, { hash: t.hash }));
-    const head = slots[0]!.target;
+    let logSlot = local ? this.slotOf(BOOT_LOG) : 0;
+    const head = logSlot >= 0 ? slots[logSlot]!.target : ZERO_HASH;
     const time = opts.time ?? Math.floor(Date.now() / 1000);
     const sig = formatSignature({ ...DEFAULT_IDENTITY, time });
     const state = slots[this.slotOf(name)]!;
@@ -139,9 +147,15 @@ export class RefTable {
     if (opts.reason) msg += `\n${opts.reason.trimEnd()}\n`;
     const data = encodeCommit({
       tree, parents: head === ZERO_HASH ? [] : [head], author: sig, committer: sig,
-      headers: [['branch', MAINLINE], ['ref', name], ['ref-old', old], ['ref-new', neu]], message: msg,
+      headers: [['branch', log], ['ref', name], ['ref-old', old], ['ref-new', neu]], message: msg,
     });
     const { hash } = this.store.putObject('commit', data);
-    slots[0] = { ...slots[0]!, target: hash, updatedGen: 0 };
+    if (logSlot < 0) {
+      logSlot = slots.findIndex((r, i) => i > 0 && r === undefined);
+      if (logSlot < 0) throw new UsageError(`${this.store.path}: ref table is full (${REF_SLOTS} refs)`);
+      slots[logSlot] = { name: BOOT_LOG, target: hash, kind: kindToNum('branch'), state: 0, triesLeft: 0, flags: 0, forkedFrom: REF_NONE, updatedGen: 0, bootAttempts: 0 };
+    } else {
+      slots[logSlot] = { ...slots[logSlot]!, target: hash, updatedGen: 0 };
+    }
   }
 }

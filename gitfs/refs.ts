@@ -1,11 +1,21 @@
 // Ref names and kinds.
 import { UsageError } from '../core/errors.ts';
-import { MAINLINE_REF, REF_KIND_BOOT, REF_KIND_BRANCH, REF_KIND_MAINLINE, REF_KIND_SYMBOLIC, REF_NAME_MAX, BOOT_STATE_BAD, BOOT_STATE_GOOD, BOOT_STATE_NONE, BOOT_STATE_PENDING } from './layout.ts';
+import { BOOT_GOOD_REF, BOOT_LOG_REF, BOOT_REF, MAINLINE_REF, REF_KIND_BOOT, REF_KIND_BRANCH, REF_KIND_MAINLINE, REF_KIND_SYMBOLIC, REF_NAME_MAX, BOOT_STATE_BAD, BOOT_STATE_GOOD, BOOT_STATE_NONE, BOOT_STATE_PENDING } from './layout.ts';
 
 export type RefKind = 'mainline' | 'branch' | 'symbolic' | 'boot';
 export type BootState = 'none' | 'pending' | 'good' | 'bad';
 
 export const MAINLINE = MAINLINE_REF;
+export const BOOT_LOG = BOOT_LOG_REF;
+
+/**
+ * Node-local refs (docs/gitfs-format.md, "Node-local and cluster state"): the boot refs and the
+ * node-local log. Their updates go to the `boot-log` log, not the mainline log, and the mainline
+ * tree (the cluster revision) never lists them; every other ref is cluster state.
+ */
+export function isNodeLocalRef(name: string): boolean {
+  return name === BOOT_REF || name === BOOT_GOOD_REF || name === BOOT_LOG_REF;
+}
 
 export function kindToNum(k: RefKind): number {
   return { mainline: REF_KIND_MAINLINE, branch: REF_KIND_BRANCH, symbolic: REF_KIND_SYMBOLIC, boot: REF_KIND_BOOT }[k];

@@ -137,6 +137,20 @@ export function registerCluster(program: Command): void {
       printResult(s, flags, (x) => x.nodes.map((n) => `node ${n.node}  ${n.state.padEnd(8)} rev ${n.rev.slice(0, 12) || '-'}  kernel ${n.kernel.slice(0, 12) || '-'}  version ${n.version || '-'}${n.heard ? '  heard' : ''}${n.error ? `  (${n.error})` : ''}`).join('\n'));
     });
 
+  named(cluster.command('wait'))
+    .description('wait until the cluster converged: one revision on every live node, nothing pending')
+    .requiredOption('--converged', 'wait for convergence (the only condition so far)')
+    .option('--timeout <seconds>', 'give up after this many seconds', '120')
+    .option('--json', 'print {converged, rev, ms, rounds} as JSON')
+    .action(async (flags: NameFlags & { timeout: string }) => {
+      const timeoutS = Number(flags.timeout);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
+      const { waitConverged } = await import('../../cluster/sync/converge.ts');
+      const r = await waitConverged(() => call<StatusResult>(flags.name, { cmd: 'status' }, 30_000), timeoutS * 1000);
+      printResult({ converged: r.converged, rev: r.rev, ms: r.ms, rounds: r.rounds, nodes: r.nodes }, flags, (x) => x.converged ? `converged at ${x.rev.slice(0, 12)} in ${x.ms} ms (${x.rounds} rounds)` : `not converged after ${x.ms} ms: ${x.nodes.map((n) => `node ${n.node} ${n.rev.slice(0, 12) || '-'}${n.pending ? ` pending ${n.pending}` : ''}`).join(', ')}`);
+      if (!r.converged) throw new BootError(`cluster ${flags.name} did not converge within ${timeoutS} s`);
+    });
+
   named(cluster.command('exec'))
     .description("run shell commands on a node's serial shell (one argument each)")
     .argument('<node>', 'node number')

@@ -55,6 +55,15 @@ export interface NodeStatus {
   /** The host peer heard this node's ANNOUNCE within the last 10 s. */
   heard: boolean;
   error?: string;
+  /** From the node's `sync` command (docs/protocol.md, "Sync"), when it answered: referrals and
+   *  objects in its index, commits/trees still to fetch, distinct heads it knows, sync runs. */
+  referrals?: number;
+  objects?: number;
+  pending?: number;
+  heads?: number;
+  rounds?: number;
+  /** From the node's `placed` command, when the kernel has it. */
+  placedMissing?: number;
 }
 
 /** When things happened (host epoch ms), for `up --verbose`'s breakdown of its time. */
@@ -255,6 +264,28 @@ export class Supervisor {
     };
   }
 
+  /** status() plus each ready node's own view: `sync` (rev, referrals, objects, pending, rounds), `placed`. */
+  async statusWithSync(): Promise<ReturnType<Supervisor['status']>> {
+    const s = this.status();
+    await Promise.all(s.nodes.map(async (n) => {
+      const rt = this.nodes.get(n.node);
+      if (!rt?.shell || rt.state !== 'ready') return;
+      try {
+        const r = await rt.shell.run('sync', { timeoutMs: 5000 });
+        const f = r.events.find((e) => e.name === 'sync')?.fields;
+        if (r.status === 'ok' && f?.rev) {
+          Object.assign(n, { rev: f.rev, referrals: Number(f.referrals), objects: Number(f.objects), pending: Number(f.pending), heads: Number(f.heads), rounds: Number(f.rounds) });
+        }
+        const p = await rt.shell.run('placed', { timeoutMs: 5000 });
+        const pf = p.events.find((e) => e.name === 'placed')?.fields;
+        if (p.status === 'ok' && pf?.missing !== undefined) n.placedMissing = Number(pf.missing);
+      } catch {
+        // a node busy past the timeout reports what the host peer heard
+      }
+    }));
+    return s;
+  }
+
   private rt(node: unknown): NodeRt {
     const n = Number(node);
     const rt = this.nodes.get(n);
@@ -269,7 +300,7 @@ export class Supervisor {
   async handle(r: ControlRequest): Promise<unknown> {
     switch (r.cmd) {
       case 'status':
-        return this.status();
+        return this.statusWithSync();
       // a long poll: answers once something changed after `since` (up wakes on it, no polling)
       case 'wait':
         return this.wait(Number(r.since ?? -1), Math.min(60_000, Math.max(0, Number(r.timeoutMs ?? 5000))));

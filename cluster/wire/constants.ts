@@ -29,6 +29,10 @@ export const MsgType = {
   HAVE: 6,
   NOT_HERE: 7,
   CONTROL: 8,
+  /** Revision sync (docs/protocol.md, "Sync"): a page of the answerer's mainline walk, asked for. */
+  SYNC_REQ: 9,
+  /** The page: commit hashes and sizes. */
+  SYNC_ANS: 10,
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
@@ -44,11 +48,16 @@ export const SIZE = {
   HAVE: 32,
   NOT_HERE: 24,
   CONTROL_MIN: 4,
+  SYNC_REQ: 48,
+  SYNC_ANS_FIXED: 32,
 } as const;
+
+/** SYNC_ANS entries (hash 20 + size u32) per frame. */
+export const SYNC_PAGE = 56;
 
 /** Types that must carry AUTH; every other type must not. */
 export function requiresAuth(type: number): boolean {
-  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL;
+  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL || type === MsgType.SYNC_REQ || type === MsgType.SYNC_ANS;
 }
 
 /** Why a frame was dropped: the named reasons of docs/protocol.md. */

@@ -7,7 +7,7 @@
 local gtp = Proto("gittorrent", "gittorrent cluster protocol")
 
 local TYPES = { [1] = "ANNOUNCE", [2] = "WHO_HAS", [3] = "I_HAVE", [4] = "GET", [5] = "DATA",
-                [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL" }
+                [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL", [9] = "SYNC_REQ", [10] = "SYNC_ANS" }
 local OTYPES = { [1] = "commit", [2] = "tree", [3] = "blob", [4] = "tag" }
 local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT" }
 local CHUNK_MAX = 1400
@@ -46,6 +46,12 @@ local f = {
   commit = ProtoField.bytes("gittorrent.commit", "Commit", base.NONE),
   status = ProtoField.uint8("gittorrent.status", "Status"),
   hmac = ProtoField.bytes("gittorrent.hmac", "HMAC-SHA1", base.NONE),
+  want = ProtoField.bytes("gittorrent.sync.want", "Revision asked", base.NONE),
+  have = ProtoField.bytes("gittorrent.sync.have", "Asker's head", base.NONE),
+  start = ProtoField.uint32("gittorrent.sync.start", "First entry"),
+  stotal = ProtoField.uint32("gittorrent.sync.total", "Entries in the walk"),
+  count = ProtoField.uint16("gittorrent.sync.count", "Entries in this frame"),
+  ssize = ProtoField.uint32("gittorrent.sync.size", "Commit size"),
 }
 gtp.fields = f
 
@@ -56,7 +62,8 @@ local function bad(tree, tvb, why)
   tree:add_proto_expert_info(e_bad, why)
 end
 
-local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24 }
+local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24, [9] = 48 }
+local SYNC_PAGE = 56
 
 local function u64(tvb, off)
   return tvb(off, 8):le_uint64()
@@ -87,7 +94,7 @@ function gtp.dissector(tvb, pinfo, root)
   if bit.band(flags, 0xfffe) ~= 0 then bad(t, tvb, "unknown flag bits") end
   if 20 + len + (auth and 20 or 0) ~= n then bad(t, tvb, "length does not match the datagram"); return n end
   if not TYPES[ty] then bad(t, tvb, "unknown type"); return n end
-  if auth ~= (ty == 1 or ty == 8) then bad(t, tvb, "AUTH flag wrong for this type") end
+  if auth ~= (ty == 1 or ty == 8 or ty == 9 or ty == 10) then bad(t, tvb, "AUTH flag wrong for this type") end
   local p = tvb(20, len)
   local pt = t:add(gtp, p, name)
   local function need(exact) if len ~= exact then bad(pt, tvb, name .. " payload must be " .. exact .. " bytes"); return false end return true end
@@ -151,6 +158,18 @@ function gtp.dissector(tvb, pinfo, root)
     else
       bad(pt, tvb, "unknown CONTROL op")
     end
+  elseif ty == 9 then
+    pt:add(f.want, tvb(20, 20)); pt:add(f.have, tvb(40, 20)); pt:add_le(f.start, tvb(60, 4))
+    pinfo.cols.info:append(" " .. tvb(20, 20):bytes():tohex():lower() .. " from " .. tvb(60, 4):le_uint())
+  elseif ty == 10 then
+    if len < 32 then bad(pt, tvb, "SYNC_ANS shorter than 32 bytes"); return n end
+    local count = tvb(48, 2):le_uint()
+    if count > SYNC_PAGE or len ~= 32 + 24 * count then bad(pt, tvb, "SYNC_ANS size"); return n end
+    pt:add(f.want, tvb(20, 20)); pt:add_le(f.start, tvb(40, 4)); pt:add_le(f.stotal, tvb(44, 4)); pt:add_le(f.count, tvb(48, 2))
+    for i = 0, count - 1 do
+      pt:add(f.commit, tvb(52 + 24 * i, 20)); pt:add_le(f.ssize, tvb(72 + 24 * i, 4))
+    end
+    pinfo.cols.info:append(string.format(" %d of %d from %d", count, tvb(44, 4):le_uint(), tvb(40, 4):le_uint()))
   end
   if auth then t:add(f.hmac, tvb(20 + len, 20)) end
   return n

@@ -11,7 +11,7 @@ GTP_T_DATA          equ 5
 GTP_T_HAVE          equ 6
 GTP_T_NOT_HERE      equ 7
 GTP_T_CONTROL       equ 8
-GTP_T_MAX           equ 8
+GTP_T_MAX           equ 10              ; 9, 10: SYNC_REQ, SYNC_ANS (gtp_sync.asm)
 GTP_ANNOUNCE_FIXED  equ gtp_announce_pl_size  ; 47: rev 20, kernel 20, objects 4, flags 2, vlen 1
 GTP_VERSION_MAX     equ 32
 GTP_DATA_FIXED      equ gtp_data_size   ; 48: hash 20, fid 4, offset 8, total 8, crc 4, otype 1, pad 3
@@ -117,9 +117,12 @@ gtp_rx:
 align 2
 gtp_size_min:       dw 0, GTP_ANNOUNCE_FIXED, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + 1, gtp_have_size, gtp_not_here_size, GTP_CONTROL_MIN
+                    dw gtp_sync_req_size, gtp_sync_ans_size
 gtp_size_max:       dw 0, GTP_ANNOUNCE_FIXED + GTP_VERSION_MAX, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + GTP_CHUNK_MAX, gtp_have_size, gtp_not_here_size, GTP_PAYLOAD_MAX
+                    dw gtp_sync_req_size, gtp_sync_ans_size + SYNC_PAGE * SYNC_ENTRY
 gtp_needs_auth:     db 0, GTP_FLAG_AUTH, 0, 0, 0, 0, 0, 0, GTP_FLAG_AUTH
+                    db GTP_FLAG_AUTH, GTP_FLAG_AUTH
 
 GTP_KEY_MIN         equ 16
 GTP_KEY_MAX         equ 64
@@ -677,6 +680,7 @@ align 8
 gtp_handlers:
 	dq gtp_ignore, gtp_rx_announce, gtp_rx_who_has, gtp_rx_i_have, gtp_rx_get
 	dq gtp_rx_data, gtp_rx_have, gtp_rx_not_here, gtp_rx_control
+	dq gtp_rx_sync_req, gtp_rx_sync_ans
 gtp_counter_table:
 	dq str_gc_gtp_rx, gtp_rx_ok
 	dq str_gc_announces, gtp_announces

@@ -170,6 +170,7 @@ panic_halt:
 %include "rtc.asm"
 %include "gitfs.asm"
 %include "gitfs_write.asm"
+%include "gitfs_merge.asm"
 %include "gitfs_report.asm"
 ; ---- the machine (kernel-asm/kernel/) ---------------------------------------------------------
 %include "serial.asm"
@@ -196,6 +197,7 @@ panic_halt:
 %include "gtp.asm"
 %include "gtp_fetch.asm"
 %include "gtp_control.asm"
+%include "gtp_sync.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"

@@ -141,8 +141,10 @@ net_poll:
 	cmp byte [gtp_c_reboot], 0
 	jne gtp_reboot_run                  ; a queued CONTROL REBOOT (gtp_control.asm)
 	cmp byte [gtp_c_state], 1
-	jne .out
+	jne .sync
 	call gtp_control_run                ; a queued CONTROL COMMIT (gtp_control.asm)
+.sync:
+	call gtp_sync_poll                  ; revision sync (gtp_sync.asm)
 .out:
 	ret
 

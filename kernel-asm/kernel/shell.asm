@@ -403,6 +403,8 @@ shell_table:
 	dq str_cmd_whohas,   cmd_whohas
 	dq str_cmd_fetch,    cmd_fetch
 	dq str_cmd_netsend,  cmd_netsend
+	; gtp_sync.asm
+	dq str_cmd_sync,     cmd_sync
 	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0

@@ -174,8 +174,13 @@ gitfs_tx_put:
 	jc .bad_type
 .hashed:
 	mov rsi, [rsp]
+	mov byte [gfs_tx_replace], 0
 	call gfs_tx_lower_bound
-	je .present
+	jne .absent
+	cmp byte [rdi - HASH_SIZE + gitfs_idx_entry.storage], STORE_REFERRAL   ; (RDI: past the hash)
+	jne .present                        ; stored already
+	mov byte [gfs_tx_replace], 1        ; a referral: the object replaces its index entry
+.absent:
 	mov [gfs_tx_insert_at], rax
 	cmp qword [gfs_tx_new], GFS_TX_MAX_NEW
 	jae .full
@@ -227,6 +232,8 @@ gitfs_tx_put:
 	mov r9, [gfs_tx_pos]                ; this record's offset
 	mov [gfs_tx_pos], rdx
 	mov rax, [gfs_tx_insert_at]
+	cmp byte [gfs_tx_replace], 0
+	jne .replace
 	mov rcx, [gfs_tx_count]
 	sub rcx, rax                        ; entries to move up
 	shl rcx, IDX_ENTRY_SHIFT
@@ -253,6 +260,15 @@ gitfs_tx_put:
 	pop rdi
 	clc
 	ret
+.replace:
+	call gfs_tx_entry                   ; the referral's entry, rewritten in place
+	mov byte [rdi + gitfs_idx_entry.storage], STORE_RAW
+	mov word [rdi + gitfs_idx_entry.depth], 0
+	mov [rdi + gitfs_idx_entry.offset], r9
+	inc qword [gfs_tx_new]
+	pop rdi
+	clc
+	ret
 .full:
 	mov byte [gitfs_error], GITFS_E_FULL
 	pop rdi
@@ -261,6 +277,131 @@ gitfs_tx_put:
 .bad_type:
 	mov byte [gitfs_error], GITFS_E_CORRUPT
 	pop rdi
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_put_referral -- Records that other nodes hold an object this node does not store: a
+; referral record (docs/gitfs-format.md, "Referral payload"; holder ids `node-N`) and its index
+; entry, in the open transaction. Nothing is written when the image has the hash already (stored
+; or referred).
+;  IN:  RSI = 20-byte hash, DL = type (OBJ_*), RCX = object size, R9 = holder node numbers
+;       (u32 each), R8D = how many (1..8)
+;  OUT: CF = 0 on success; CF = 1 (GITFS_E_FULL) when the log or the transaction is full
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
+gitfs_tx_put_referral:
+	push rsi
+	push r12
+	push r13
+	mov r10, rcx                        ; object size
+	mov bl, dl
+	mov r12, r9
+	mov r13d, r8d
+	cmp r13d, 8
+	jbe .count_ok
+	mov r13d, 8
+.count_ok:
+	call gfs_tx_lower_bound
+	je .done                            ; known already
+	mov [gfs_tx_insert_at], rax
+	cmp qword [gfs_tx_new], GFS_TX_MAX_NEW
+	jae .full
+	mov r11d, r13d
+	shl r11d, 5                         ; REFERRAL_HOLDER_SIZE each
+	add r11d, 8                         ; count, reserved
+	mov rax, [gfs_tx_pos]
+	lea rdx, [rax + REC_HDR_SIZE + r11 + REC_ALIGN - 1]
+	and rdx, ~(REC_ALIGN - 1)
+	mov rcx, [gitfs_sb_ptr]
+	mov rcx, [rcx + gitfs_sb.log_limit_lba]
+	shl rcx, SECTOR_SHIFT
+	cmp rdx, rcx
+	ja .full
+	mov rcx, [gfs_tx_base_lba]
+	shl rcx, SECTOR_SHIFT
+	mov r8, rdx
+	sub r8, rcx
+	add r8, SECTOR_SIZE
+	cmp r8, [gfs_tx_cap]
+	ja .full
+	mov rdi, rax
+	sub rdi, rcx
+	add rdi, [gfs_tx_buf]
+	push rdx
+	push rdi
+	mov ecx, REC_HDR_SIZE
+	add rcx, r11
+	xor eax, eax
+	rep stosb                           ; header, payload (zero padded ids)
+	pop rdi
+	mov dword [rdi + gitfs_rec.magic], REC_MAGIC
+	mov [rdi + gitfs_rec.type], bl
+	mov byte [rdi + gitfs_rec.storage], STORE_REFERRAL
+	mov [rdi + gitfs_rec.payload_len], r11
+	mov [rdi + gitfs_rec.object_size], r10
+	push rdi
+	lea rdi, [rdi + gitfs_rec.hash]
+	mov rsi, [rsp + 32]                 ; the hash (pushed rsi)
+	mov ecx, HASH_SIZE
+	rep movsb
+	pop rdi
+	add rdi, REC_HDR_SIZE
+	mov [rdi], r13d                     ; holder count
+	add rdi, 8
+	xor ecx, ecx
+.holder:
+	cmp ecx, r13d
+	jae .holders_done
+	push rdi
+	push rcx
+	mov dword [rdi], 'node'
+	mov byte [rdi + 4], '-'
+	add rdi, 5
+	mov eax, [r12 + rcx * 4]
+	call gfs_put_dec
+	pop rcx
+	pop rdi
+	add rdi, REFERRAL_HOLDER_SIZE
+	inc ecx
+	jmp .holder
+.holders_done:
+	pop rdx
+	mov r9, [gfs_tx_pos]
+	mov [gfs_tx_pos], rdx
+	mov rax, [gfs_tx_insert_at]
+	mov rcx, [gfs_tx_count]
+	sub rcx, rax
+	shl rcx, IDX_ENTRY_SHIFT
+	mov rsi, [gfs_tx_count]
+	shl rsi, IDX_ENTRY_SHIFT
+	add rsi, [gfs_tx_idx]
+	add rsi, IDX_ENTRIES_OFFSET - 1
+	lea rdi, [rsi + IDX_ENTRY_SIZE]
+	std
+	rep movsb
+	cld
+	call gfs_tx_entry
+	mov [rdi + gitfs_idx_entry.type], bl
+	mov byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	mov word [rdi + gitfs_idx_entry.depth], 0
+	mov [rdi + gitfs_idx_entry.offset], r9
+	mov rsi, [rsp + 16]
+	add rdi, gitfs_idx_entry.hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc qword [gfs_tx_count]
+	inc qword [gfs_tx_new]
+.done:
+	pop r13
+	pop r12
+	pop rsi
+	clc
+	ret
+.full:
+	mov byte [gitfs_error], GITFS_E_FULL
+	pop r13
+	pop r12
+	pop rsi
 	stc
 	ret
 
@@ -1119,7 +1260,11 @@ gitfs_tx_set_ref:
 	je .keep_tries
 	mov [rbx + gitfs_ref.tries_left], al
 .keep_tries:
-	; mainline tree: "160000 <ref>\0<hash>" for every other ref with a target, in name order
+	; a node-local ref (boot, boot-good) logs to boot-log, a cluster ref to the mainline
+	mov rsi, r14
+	call gitfs_ref_is_local
+	setc byte [gfs_tx_local]
+	; log tree: "160000 <ref>\0<hash>" for every other ref of the same class, in name order
 	call gfs_tx_mainline_tree
 	jc .fail
 	; the mainline commit text
@@ -1134,8 +1279,12 @@ gitfs_tx_set_ref:
 	call gitfs_put_hex20
 	mov al, 10
 	stosb
-	mov rax, [gfs_tx_sb]
-	lea rsi, [rax + SB_HDR_SIZE + gitfs_ref.target]   ; slot 0: the mainline head
+	push rdi
+	call gfs_tx_log_slot                ; the log's slot (0 or boot-log), or 0 when none yet
+	pop rdi
+	test rax, rax
+	jz .no_parent
+	lea rsi, [rax + gitfs_ref.target]   ; the log's head
 	call gitfs_is_zero20
 	je .no_parent
 	push rsi
@@ -1148,6 +1297,10 @@ gitfs_tx_set_ref:
 .no_parent:
 	call gfs_put_author_committer
 	mov rsi, gfs_str_branch_mainline
+	cmp byte [gfs_tx_local], 0
+	je .branch_line
+	mov rsi, gfs_str_branch_boot_log
+.branch_line:
 	call gitfs_put_str
 	mov rsi, gfs_str_ref
 	call gitfs_put_str
@@ -1236,8 +1389,16 @@ gitfs_tx_set_ref:
 	mov rdi, gfs_tx_mainline
 	call gitfs_tx_put
 	jc .fail
-	mov rax, [gfs_tx_sb]
-	lea rdi, [rax + SB_HDR_SIZE + gitfs_ref.target]
+	call gfs_tx_log_slot
+	test rax, rax
+	jnz .log_slot
+	mov rsi, gfs_str_boot_log_name      ; the first node-local update: boot-log is new
+	mov ecx, BOOT_LOG_REF_LEN
+	call gitfs_tx_new_branch
+	jc .fail
+	mov rax, rdi
+.log_slot:
+	lea rdi, [rax + gitfs_ref.target]
 	mov rsi, gfs_tx_mainline
 	mov ecx, HASH_SIZE
 	rep movsb
@@ -1245,6 +1406,75 @@ gitfs_tx_set_ref:
 	ret
 .fail:
 	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_ref_is_local -- Whether a ref name is node-local state (docs/gitfs-format.md,
+; "Node-local and cluster state"): `boot`, `boot-good` and the node-local log `boot-log`.
+;  IN:  RSI = name (zero-terminated, or zero padded to REF_NAME_MAX)
+;  OUT: CF = 1 when node-local, CF = 0 for cluster state
+;  CLOBBERS: nothing
+gitfs_ref_is_local:
+	push rdi
+	mov rdi, gfs_str_boot_name
+	call gfs_name_is
+	je .yes
+	mov rdi, gfs_str_boot_good_name
+	call gfs_name_is
+	je .yes
+	mov rdi, gfs_str_boot_log_name
+	call gfs_name_is
+	je .yes
+	pop rdi
+	clc
+	ret
+.yes:
+	pop rdi
+	stc
+	ret
+
+; gfs_name_is -- (internal) ZF = 1 when the names at RSI and RDI (both zero-terminated; RSI
+; may end at REF_NAME_MAX bytes) are equal.  CLOBBERS: nothing
+gfs_name_is:
+	push rax
+	push rcx
+	xor ecx, ecx
+.c:
+	mov al, [rsi + rcx]
+	cmp ecx, REF_NAME_MAX
+	jne .in
+	xor al, al
+.in:
+	cmp al, [rdi + rcx]
+	jne .out
+	test al, al
+	jz .out
+	inc ecx
+	jmp .c
+.out:
+	pop rcx
+	pop rax
+	ret
+
+; gfs_tx_log_slot -- (internal) the slot of the log the transaction's update goes to
+; (gfs_tx_local: 0 the mainline, slot 0; 1 boot-log) in the transaction's superblock.
+;  OUT: RAX = the slot, or 0 when boot-log does not exist yet.  CLOBBERS: RCX, RDX, RSI, RDI
+gfs_tx_log_slot:
+	mov rax, [gfs_tx_sb]
+	add rax, SB_HDR_SIZE
+	cmp byte [gfs_tx_local], 0
+	je .out
+	push qword [gitfs_sb_ptr]
+	mov rax, [gfs_tx_sb]
+	mov [gitfs_sb_ptr], rax
+	mov rsi, gfs_str_boot_log_name
+	mov ecx, BOOT_LOG_REF_LEN
+	call gitfs_ref_find
+	pop qword [gitfs_sb_ptr]
+	mov rax, rdi
+	jnc .out
+	xor eax, eax
+.out:
 	ret
 
 ; gfs_put_hex12 -- (internal) writes the first 12 hex digits of a hash (a short commit id).
@@ -1262,8 +1492,9 @@ gfs_put_hex12:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; gfs_tx_mainline_tree -- (internal) builds and stores the mainline tree (every ref but slot 0
-; with a non-zero target, as a gitlink, in git's name order) into gfs_tx_tree.
+; gfs_tx_mainline_tree -- (internal) builds and stores the log tree (every ref but slot 0 and
+; boot-log with a non-zero target and of the update's class, gfs_tx_local: cluster refs for the
+; mainline, node-local refs for boot-log; as gitlinks, in git's name order) into gfs_tx_tree.
 ;  OUT: CF as gitfs_tx_put
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R13
 gfs_tx_mainline_tree:
@@ -1279,6 +1510,17 @@ gfs_tx_mainline_tree:
 	lea rsi, [r8 + gitfs_ref.target]
 	call gitfs_is_zero20
 	je .skip
+	; only refs of the log's class (gfs_tx_local), never boot-log itself
+	mov rsi, r8
+	push rdi
+	mov rdi, gfs_str_boot_log_name
+	call gfs_name_is
+	pop rdi
+	je .skip
+	call gitfs_ref_is_local
+	setc al
+	cmp al, [gfs_tx_local]
+	jne .skip
 	mov [gfs_tx_slots + r9 * 8], r8
 	inc r9
 .skip:
@@ -1516,6 +1758,10 @@ gfs_str_author:          db "author ", 0
 gfs_str_committer:       db "committer ", 0
 gfs_str_branch:          db "branch ", 0
 gfs_str_branch_mainline: db "branch ", MAINLINE_REF, 10, 0
+gfs_str_branch_boot_log: db "branch ", BOOT_LOG_REF, 10, 0
+gfs_str_boot_name:       db BOOT_REF, 0
+gfs_str_boot_good_name:  db BOOT_GOOD_REF, 0
+gfs_str_boot_log_name:   db BOOT_LOG_REF, 0
 gfs_str_ref:             db "ref ", 0
 gfs_str_ref_old:         db "ref-old ", 0
 gfs_str_ref_new:         db "ref-new ", 0
@@ -1548,6 +1794,8 @@ gfs_hex40:          resb HASH_HEX_LEN
 gfs_tx_reason:      resq 1
 gfs_tx_new_state:   resb 1
 gfs_tx_new_tries:   resb 1
+gfs_tx_local:       resb 1
+gfs_tx_replace:     resb 1              ; 1: gitfs_tx_put replaces a referral's entry              ; 1: the update is node-local (logged to boot-log)
 section .text
 
 %endif

@@ -33,7 +33,7 @@ describe('rollback from the command line', () => {
     expect(r.commit).toBe(goodCommit);
     expect(r.resets).toBe(1);
     expect(r.rollbacks).toEqual([{ from: badCommit, to: goodCommit, reason: 'tries-exhausted' }]);
-    const log = await cli(['image', 'log', img, 'mainline']);
+    const log = await cli(['image', 'log', img, 'boot-log']);
     expect(log.stdout).toContain(`rollback from ${badCommit}: tries-exhausted`);
 
     // without a watchdog the host reports the hang instead of waiting forever

@@ -135,8 +135,9 @@ describe('a 5-node cluster on the kernel network stack', () => {
     expect(JSON.parse(c.stdout).commit).toMatch(/^[0-9a-f]{40}$/);
     // node 1 holds it now, in its own store
     expect((await execOk(1, `sha1 ${dataBlob}`)).lines).toEqual([sha1(dataBytes)]);
+    // node 4 does not hold it: absent, or (once it synced node 1's revision) a referral
     const absent = (await exec(4, `cat ${dataBlob}`))[0]!;
-    expect(absent.error).toBe('not-found');
+    expect(['not-found', 'referral-only']).toContain(absent.error);
 
     const wh = await execOk(4, `whohas ${dataBlob}`);
     expect(wh.events.filter((e) => e.name === 'i-have').map((e) => e.fields.node)).toContain('1');
@@ -165,7 +166,8 @@ describe('a 5-node cluster on the kernel network stack', () => {
     expect(c.exitCode, c.stderr).toBe(0);
     const commit = JSON.parse(c.stdout).commit as string;
     const got = await control<{ hash: string; type: string; size: number; holder: number; fetched: boolean }>({ cmd: 'host-fetch', hash: commit }, 120_000);
-    expect(got).toMatchObject({ hash: commit, fetched: true, holder: 2 });
+    expect(got).toMatchObject({ hash: commit, fetched: true });
+    expect([1, 2, 3, 4, 5]).toContain(got.holder); // node 2, or a node that synced it from node 2
     expect(got.size).toBeGreaterThan(0);
     expect((await execOk(2, 'log notes 1')).lines[0]).toMatch(new RegExp(`^${commit}\t`));
   }, 300_000);
@@ -215,16 +217,18 @@ describe('a 5-node cluster on the kernel network stack', () => {
   }, 300_000);
 
   it('a partition makes a fetch across it fail with a clear error; heal lets it complete', async () => {
-    // a commit object only node 1 holds (the host peer has the tree and blob, not the commit)
+    // a commit object only nodes 1 and 2 hold (the host peer has the tree and blob, not the
+    // commit; made inside the partition, so the other side cannot sync it)
     const dir = join(tmp, 'tree3');
     mkdirSync(dir);
     writeFileSync(join(dir, 'p.txt'), `partition ${process.pid}\n`);
-    const c = await cli(['cluster', 'commit', '1', '--branch', 'part', dir, '--name', NAME, '--json'], { timeoutMs: 180_000 });
-    expect(c.exitCode, c.stderr).toBe(0);
-    const commit = JSON.parse(c.stdout).commit as string;
     await fault('partition', '1,2/3,4,5');
     let failed: ExecOut;
+    let commit = '';
     try {
+      const c = await cli(['cluster', 'commit', '1', '--branch', 'part', dir, '--name', NAME, '--json'], { timeoutMs: 180_000 });
+      expect(c.exitCode, c.stderr).toBe(0);
+      commit = JSON.parse(c.stdout).commit as string;
       failed = (await exec(4, `fetch ${commit}`))[0]!;
       // the CLI's own one-line error, as a user sees it
       const plain = await cli(['cluster', 'exec', '4', '--name', NAME, '--', `fetch ${commit}`], { timeoutMs: 120_000 });
@@ -235,8 +239,10 @@ describe('a 5-node cluster on the kernel network stack', () => {
     }
     expect(failed.status).toBe('error');
     expect(['no-holder', 'timeout']).toContain(failed.error);
+    // healed: fetched from node 1 or 2, or already synced (stored: from=local)
     const ok = await execOk(4, `fetch ${commit}`);
-    expect(ev(ok, 'fetch')).toMatchObject({ hash: commit, type: '1', from: '1' });
+    expect(ev(ok, 'fetch')).toMatchObject({ hash: commit, type: '1' });
+    expect(['1', '2', 'local']).toContain(ev(ok, 'fetch')!.from);
   }, 300_000);
 
   it('10,000 malformed frames at node 2: it keeps answering, counts the drops, and fetches right after', async () => {

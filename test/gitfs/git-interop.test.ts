@@ -55,7 +55,7 @@ describe('export', () => {
     const out = join(tmp, 'exp-repo');
     const res = await exportGit(img, out);
     git(out, ['-c', 'fsck.fullPathname=ignore', 'fsck', '--no-dangling']);
-    for (const b of ['master', 'dev', 'mainline', 'boot']) {
+    for (const b of ['master', 'dev', 'mainline', 'boot', 'boot-log']) {
       expect(git(out, ['rev-parse', `refs/heads/${b}`]).trim()).toBe(img.readRef(b));
       expect(git(out, ['log', '--format=%H', b]).trim().split('\n')).toEqual(img.log(b).map((e) => e.hash));
     }
@@ -63,7 +63,7 @@ describe('export', () => {
     const ours = img.listFiles(img.commitTreeHash(img.readRef('master')!)).map((f) => `${f.mode.padStart(6, '0')} ${f.hash} ${f.path}`).sort();
     expect(lsTree).toEqual(ours);
     expect(git(out, ['show', 'master:docs/page0.txt'])).toBe('changed\n');
-    expect(res.refs.length).toBe(4);
+    expect(res.refs.length).toBe(5); // + boot-log, the node-local log
 
     const strict = join(tmp, 'exp-strict');
     await exportGit(img, strict, { strict: true });

@@ -102,7 +102,10 @@ describe('image store', () => {
     expect(() => img.readObject(far)).toThrow(/referral/);
     expect(img.generation()).toBe(gen + 1);
     expect(img.fsck()).toMatchObject({ ok: true, referrals: 1 });
-    expect(img.log('mainline').length).toBe(3);
+    // boot is node-local: its update is in boot-log, not in the mainline (the cluster revision)
+    expect(img.log('mainline').length).toBe(2);
+    expect(img.log('boot-log').map((e) => e.commit.message.split('\n')[0])).toEqual([`boot boot: (new) -> ${c.slice(0, 12)}`]);
+    expect(img.readTree(img.commitTreeHash(img.revision()!)).map((e) => e.name)).toEqual(['kernel', 'root-file']);
     img.close();
   });
 

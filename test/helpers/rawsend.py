@@ -105,7 +105,7 @@ CATS = {
     'gtp_bad_magic': ('magic', lambda: frame_udp(gtp(2, WHO_HAS(), magic=0x4754))),
     'gtp_bad_version': ('version', lambda: frame_udp(gtp(2, WHO_HAS(), version=rnd.choice([0, 2, 255])))),
     'gtp_bad_length': ('length', lambda: frame_udp(gtp(2, WHO_HAS(), length=rnd.choice([0, 23, 25, 999])))),
-    'gtp_bad_type': ('type', lambda: frame_udp(gtp(rnd.choice([0, 9, 200]), WHO_HAS()))),
+    'gtp_bad_type': ('type', lambda: frame_udp(gtp(rnd.choice([0, 200, 255]), WHO_HAS()))),
     'gtp_bad_size': ('size', lambda: frame_udp(gtp(2, WHO_HAS() + b'!'))),
     'gtp_oversized': ('size', lambda: frame_udp(gtp(2, WHO_HAS() * 40))),
     'gtp_announce_no_auth': ('auth', lambda: frame_udp(gtp(1, ANNOUNCE))),

@@ -80,7 +80,7 @@ function bootStateAfterCut(path: string, pending: string): 'before-attempt' | 'a
     if (info.state === 'good') return 'good';
     expect(info.state).toBe('pending');
     expect(info.triesLeft).toBe(1); // never spent by a cold start
-    const head = img.log('mainline', { limit: 1 })[0]!.commit.message;
+    const head = img.log('boot-log', { limit: 1 })[0]!.commit.message;
     return head.includes('boot attempt') ? 'attempt-recorded' : 'before-attempt';
   } finally {
     img.close();
@@ -162,7 +162,7 @@ describe('power cuts during boots', () => {
     expect(r.events.some((e) => e.name === 'fixture')).toBe(false);
     const img = openImage(path, { readOnly: true });
     expect(img.refInfo('boot')!).toMatchObject({ hash: t.good, state: 'good' });
-    expect(img.log('mainline').some((e) => e.commit.message.includes(`rollback from ${t.pending}: power-lost`))).toBe(true);
+    expect(img.log('boot-log').some((e) => e.commit.message.includes(`rollback from ${t.pending}: power-lost`))).toBe(true);
     img.close();
   }, 180_000);
 

@@ -72,12 +72,12 @@ describe('rollback to the previous good kernel', () => {
       if (kind === 'panic') expect(names).toContain('panic');
       if (kind === 'unhealthy') expect(r.events.find((e) => e.name === 'health')!.fields.status).toBe('fail');
       if (kind !== 'unhealthy') expect(r.resets).toBe(1);
-      // the rollback is on the disk: boot ref good on the old commit, in the mainline log
+      // the rollback is on the disk: boot ref good on the old commit, in the node-local boot-log
       const img = openImage(path, { readOnly: true });
       const info = img.refInfo('boot')!;
       expect(info.hash).toBe(goodCommit);
       expect(info.state).toBe('good');
-      const messages = img.log('mainline').map((e) => e.commit.message);
+      const messages = img.log('boot-log').map((e) => e.commit.message);
       expect(messages.some((m) => m.includes(`rollback from ${merged[0]}: ${expectedReason[kind]}`))).toBe(true);
       img.close();
       // and it stays good across a further reboot: no reset, no rollback
@@ -97,7 +97,7 @@ describe('rollback to the previous good kernel', () => {
     expect(r.rollbacks).toEqual([{ from: merged[1], to: goodCommit, reason: 'tries-exhausted' }]);
     const git = join(dir, 'rb-two.git');
     expect((await cli(['image', 'export', path, git])).exitCode).toBe(0);
-    const log = await execa('git', ['-C', git, 'log', '--format=%B', 'mainline']);
+    const log = await execa('git', ['-C', git, 'log', '--format=%B', 'boot-log']);
     expect(log.stdout).toContain(`rollback from ${merged[1]}: tries-exhausted`);
     await execa('git', ['-C', git, '-c', 'fsck.fullPathname=ignore', 'fsck']);
   });
