@@ -27,6 +27,8 @@ export interface UpOptions {
   name: string;
   nodes: number;
   image: string;
+  /** Per-node images that replace `image` for those nodes (`--node-image N=FILE`). */
+  nodeImages?: Readonly<Record<number, string>>;
   net: NetMode;
   keyFile?: string;
   rate?: string;
@@ -118,6 +120,11 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   if (supervisorPid(dir)) throw new UsageError(`cluster "${o.name}" is already up (gittorrent cluster down${o.name === 'default' ? '' : ` --name ${o.name}`})`);
   if (!existsSync(o.image)) throw new FileNotFoundError(`node image not found: ${o.image}`);
   checkBootableImage(o.image);
+  for (const [n, img] of Object.entries(o.nodeImages ?? {})) {
+    if (!Number.isInteger(Number(n)) || Number(n) < 1 || Number(n) > o.nodes) throw new UsageError(`--node-image ${n}=...: no node ${n} in a cluster of ${o.nodes}`);
+    if (!existsSync(img)) throw new FileNotFoundError(`node image not found: ${img}`);
+    checkBootableImage(img);
+  }
   let key: Buffer;
   if (o.keyFile) {
     if (!existsSync(o.keyFile)) throw new FileNotFoundError(`key file not found: ${o.keyFile}`);
@@ -144,8 +151,9 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     const nodes = [];
     for (let n = 1; n <= o.nodes; n++) {
       const disk = join(p.disks, `node-${n}.img`);
-      const r = await execa('cp', ['--sparse=always', o.image, disk], { reject: false });
-      if (r.exitCode !== 0) copyFileSync(o.image, disk);
+      const from = o.nodeImages?.[n] ?? o.image;
+      const r = await execa('cp', ['--sparse=always', from, disk], { reject: false });
+      if (r.exitCode !== 0) copyFileSync(from, disk);
       nodes.push({ node: n, ip: nodeIp(n), mac: nodeMac(n), disk, tap: tapName(n) });
     }
     if (ns) {

@@ -55,6 +55,7 @@ export function registerCluster(program: Command): void {
     .description('boot N nodes on a bridge in a new network namespace; returns once all are ready and heard')
     .requiredOption('--nodes <n>', 'number of nodes (1..254)')
     .option('--image <file>', 'node image to copy for every node (default: the built out/node.img)')
+    .option('--node-image <n=file...>', 'a different image for node N (repeatable)')
     .option('--net <mode>', 'netns (root: namespace, bridge, taps) or user-mcast (QEMU multicast sockets, no faults)', 'netns')
     .option('--rate <rate>', 'limit every link with tc tbf, e.g. 20mbit')
     .option('--pcap <file>', 'capture the bridge from the start')
@@ -63,7 +64,7 @@ export function registerCluster(program: Command): void {
     .option('--memory <mb>', 'guest memory per node in MiB', '256')
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--json', 'print the cluster as JSON')
-    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string }) => {
+    .action(async (flags: NameFlags & { nodes: string; image?: string; nodeImage?: string[]; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string }) => {
       validateName(flags.name);
       const nodes = Number(flags.nodes);
       const timeoutS = Number(flags.timeout);
@@ -83,8 +84,14 @@ export function registerCluster(program: Command): void {
           image = (await build({ progress })).image;
         }
       }
+      const nodeImages: Record<number, string> = {};
+      for (const a of flags.nodeImage ?? []) {
+        const m = /^(\d+)=(.+)$/.exec(a);
+        if (!m) throw new UsageError(`--node-image must be N=FILE, not "${a}"`);
+        nodeImages[Number(m[1])] = resolve(m[2]!);
+      }
       const r = await clusterUp({
-        name: flags.name, nodes, image, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
+        name: flags.name, nodes, image, nodeImages, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
         pcap: flags.pcap ? resolve(flags.pcap) : undefined, accel: accel === 'kvm' ? 'kvm' : 'tcg', memoryMb, timeoutMs: timeoutS * 1000, progress,
       });
       printResult(r, flags, (x: UpResult) => [`cluster ${x.name}: ${x.netns ? `namespace ${x.netns}, ` : ''}group ${x.group} port ${x.port}`, ...x.nodes.map((n) => `  node ${n.node}  ${n.ip}  ${n.mac}  ${n.disk}`)].join('\n'));

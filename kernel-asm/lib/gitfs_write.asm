@@ -156,7 +156,8 @@ gitfs_tx_put_hashed:
 	jmp gitfs_tx_put.hashed
 
 ; ---------------------------------------------------------------------------------------------
-; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it).
+; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it; an object
+; the image has only as a referral is stored, and its index entry then names the new record).
 ;  IN:  DL = type (OBJ_*), RSI = content, RCX = length, RDI = 20-byte output for its hash
 ;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GITFS_E_FULL: the log or the
 ;       transaction is full)
@@ -170,8 +171,14 @@ gitfs_tx_put:
 	jc .bad_type
 .hashed:
 	mov rsi, [rsp]
+	mov byte [gfs_tx_replace], 0
 	call gfs_tx_lower_bound
-	je .present
+	jne .absent
+	call gfs_tx_entry                   ; present: stored already, or only a referral
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	jne .present
+	mov byte [gfs_tx_replace], 1        ; the content replaces the referral's entry
+.absent:
 	mov [gfs_tx_insert_at], rax
 	cmp qword [gfs_tx_new], GFS_TX_MAX_NEW
 	jae .full
@@ -219,6 +226,8 @@ gitfs_tx_put:
 	mov r9, [gfs_tx_pos]                ; this record's offset
 	mov [gfs_tx_pos], rdx
 	mov rax, [gfs_tx_insert_at]
+	cmp byte [gfs_tx_replace], 0
+	jne .entry
 	mov rcx, [gfs_tx_count]
 	sub rcx, rax                        ; entries to move up
 	shl rcx, IDX_ENTRY_SHIFT
@@ -230,6 +239,9 @@ gitfs_tx_put:
 	std
 	rep movsb
 	cld
+	inc qword [gfs_tx_count]
+.entry:
+	mov rax, [gfs_tx_insert_at]
 	call gfs_tx_entry
 	mov rsi, [rsp]
 	mov [rdi + gitfs_idx_entry.type], bl
@@ -239,7 +251,6 @@ gitfs_tx_put:
 	add rdi, gitfs_idx_entry.hash
 	mov ecx, HASH_SIZE
 	rep movsb
-	inc qword [gfs_tx_count]
 	inc qword [gfs_tx_new]
 .present:
 	pop rdi
@@ -1538,6 +1549,7 @@ gfs_tx_tree:        resb HASH_SIZE
 gfs_tx_mainline:    resb HASH_SIZE
 gfs_hex40:          resb HASH_HEX_LEN
 gfs_tx_reason:      resq 1
+gfs_tx_replace:     resb 1              ; gitfs_tx_put: 1 when a referral's entry is replaced
 gfs_tx_new_state:   resb 1
 gfs_tx_new_tries:   resb 1
 section .text
