@@ -127,6 +127,22 @@ export function registerCluster(program: Command): void {
       if (failed.length > 0) throw new BootError(`${failed.length} of ${out.length} commands failed (first: ${failed[0]!.command}: ${failed[0]!.error ?? 'error'})`);
     });
 
+  named(cluster.command('policy'))
+    .description('set a branch (glob) replication policy: all, or copies=K placed by rendezvous hashing (config/policy)')
+    .argument('<branch>', 'branch name or glob (* matches anything)')
+    .argument('<policy>', 'all | copies=K (K 1..254)')
+    .option('--node <n>', 'the node that commits the new configuration (default: every ready node)', 'all')
+    .option('--json', 'print the result as JSON')
+    .action(async (branch: string, policy: string, flags: NameFlags & { node: string }) => {
+      const { parseCopies } = await import('../../cluster/placement.ts');
+      const copies = parseCopies(policy);
+      if (copies === null) throw new UsageError(`policy must be all or copies=K (K 1..254), not "${policy}"`);
+      if (!/^[A-Za-z0-9._/*-]{1,63}$/.test(branch)) throw new UsageError(`bad branch glob "${branch}" (1-63 of A-Z a-z 0-9 . _ / - *)`);
+      const node = flags.node === 'all' ? 'all' : nodeArg(flags.node);
+      const r = await call<{ nodes: Array<{ node: number; blob: string }> }>(flags.name, { cmd: 'policy', node, glob: branch, copies: copies === 'all' ? 255 : copies }, 120_000);
+      printResult(r, flags, (x) => x.nodes.map((n) => `node ${n.node}: config/policy ${n.blob}`).join('\n'));
+    });
+
   named(cluster.command('commit'))
     .description("send DIR's files to a node over the network (host peer) and have the node commit them")
     .argument('<node>', 'node number')

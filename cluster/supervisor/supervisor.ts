@@ -230,6 +230,9 @@ export class Supervisor {
         this.needNetns('cluster commit');
         return this.commit(this.rt(r.node).spec.node, String(r.dir), String(r.branch), String(r.message ?? ''));
       // the host peer, for scripts and tests: the protocol's other implementation on the bridge
+      case 'policy':
+        this.needNetns('cluster policy');
+        return this.setPolicy(r.node === 'all' ? 'all' : this.rt(r.node).spec.node, String(r.glob), Number(r.copies));
       case 'host-whohas':
         return this.hostPeer().whoHas(String(r.hash), Number(r.waitMs ?? 300));
       case 'host-fetch':
@@ -279,6 +282,21 @@ export class Supervisor {
       });
     });
     return { file };
+  }
+
+  /** CONTROL POLICY to one node, or to every ready node (until revisions sync, each keeps its own config). */
+  private async setPolicy(node: number | 'all', glob: string, copies: number): Promise<{ nodes: Array<{ node: number; blob: string }> }> {
+    const targets = node === 'all' ? [...this.nodes.values()].filter((rt) => rt.state === 'ready').map((rt) => rt.spec.node) : [node];
+    if (targets.length === 0) throw new BootError('no node is ready');
+    const out = [];
+    for (const n of targets) {
+      const rt = this.nodes.get(n)!;
+      if (rt.state !== 'ready') throw new BootError(`node ${n} is ${rt.state}, not ready`);
+      const r = await this.peer!.policyOn(n, glob, copies);
+      if (r.status !== 0) throw new BootError(`node ${n} refused the policy (status ${r.status}: ${COMMITTED_STATUS[r.status] ?? 'unknown'})`);
+      out.push({ node: n, blob: r.blob });
+    }
+    return { nodes: out };
   }
 
   /** Stores DIR's files and trees in the host peer's image and orders the node to commit the tree. */

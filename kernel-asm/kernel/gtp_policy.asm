@@ -32,6 +32,17 @@ POL_RETRY_TICKS     equ 2000            ; a pass with a failed fetch runs again 
 POL_TREES_MAX       equ 2048            ; trees waiting in a mark walk
 POL_LIVE_MAX        equ GTP_PEERS + 1
 POL_CONFIG_MAX      equ 8192            ; bytes of config/policy parsed
+POL_BATCH_MAX       equ 64              ; fetched blobs stored in one GitFS transaction
+POL_BATCH_TICKS     equ 2000            ; a batch is stored at the latest this long after its first
+POL_BATCH_BYTES     equ 0x100000        ; and at most this many bytes of them (larger: alone)
+
+struc pol_staged
+  .hash             resb HASH_SIZE
+  .type             resb 1
+  .pad              resb 3
+  .size             resq 1
+  .offset           resq 1              ; in pol_batch
+endstruc
 
 struc pol_rule
   .glob             resb POL_GLOB_MAX + 1
@@ -499,6 +510,7 @@ pol_mark:
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 pol_walk:
 .next:
+	call watchdog_feed
 	mov rax, [pol_arena]
 	call gitfs_release
 	mov rcx, [pol_tree_n]
@@ -834,10 +846,161 @@ pol_read_remote:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; pol_stage -- Takes a blob the placement fetched (verified, in gtp_fetch_buf) into the batch;
+; a full batch is stored first; a blob larger than the batch is stored alone.
+;  IN:  gtp_f_hash, gtp_f_type, gtp_f_size, the bytes at [gtp_fetch_buf]
+;  OUT: CF = 0 staged or stored; CF = 1 a store failed (counted)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_stage:
+	mov rax, [gtp_f_size]
+	cmp rax, POL_BATCH_BYTES
+	ja .alone
+	cmp dword [pol_b_n], POL_BATCH_MAX
+	jae .flush_first
+	add rax, [pol_b_bytes]
+	cmp rax, POL_BATCH_BYTES
+	jbe .room
+.flush_first:
+	call pol_flush
+.room:
+	cmp dword [pol_b_n], 0
+	jne .take
+	mov rax, [ticks]
+	mov [pol_b_since], rax
+.take:
+	mov eax, [pol_b_n]
+	imul rdi, rax, pol_staged_size
+	add rdi, pol_b_list
+	mov rbx, rdi
+	mov rsi, gtp_f_hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov al, [gtp_f_type]
+	mov [rbx + pol_staged.type], al
+	mov rcx, [gtp_f_size]
+	mov [rbx + pol_staged.size], rcx
+	mov rax, [pol_b_bytes]
+	mov [rbx + pol_staged.offset], rax
+	lea rdi, [pol_batch + rax]
+	add [pol_b_bytes], rcx
+	mov rsi, [gtp_fetch_buf]
+	rep movsb
+	inc dword [pol_b_n]
+	clc
+	ret
+.alone:
+	; too big for the batch: stored from the fetch buffer in a transaction of its own
+	call pol_flush
+	mov rsi, gtp_f_hash
+	mov rdi, pol_b_list
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov al, [gtp_f_type]
+	mov [pol_b_list + pol_staged.type], al
+	mov rax, [gtp_f_size]
+	mov [pol_b_list + pol_staged.size], rax
+	mov qword [pol_b_list + pol_staged.offset], 0
+	mov dword [pol_b_n], 1
+	mov rax, [gtp_fetch_buf]
+	mov [pol_b_data], rax
+	call pol_flush.store
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_flush -- Stores the staged blobs (each verified when it was fetched) in one GitFS
+; transaction, then tells the group with one HAVE each; a failure drops the batch (counted in
+; failed; the pass runs again).
+;  IN:  pol_b_list[0 .. pol_b_n)
+;  OUT: pol_b_n = 0; CF = 1 when the store failed
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_flush:
+	cmp dword [pol_b_n], 0
+	je .empty
+	mov qword [pol_b_data], pol_batch
+.store:
+	call watchdog_feed
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	mov rcx, [pol_b_bytes]
+	cmp dword [pol_b_n], 1
+	jne .begin
+	mov rcx, [pol_b_list + pol_staged.size]
+.begin:
+	call gitfs_tx_begin
+	jc .fs
+	xor r12d, r12d
+.put:
+	cmp r12d, [pol_b_n]
+	jae .publish
+	imul rbx, r12, pol_staged_size
+	add rbx, pol_b_list
+	mov dl, [rbx + pol_staged.type]
+	mov rsi, [pol_b_data]
+	add rsi, [rbx + pol_staged.offset]
+	mov rcx, [rbx + pol_staged.size]
+	mov rdi, rbx                        ; its hash, checked when it was fetched
+	call gitfs_tx_put_hashed
+	jc .fs
+	inc r12d
+	jmp .put
+.publish:
+	call gitfs_tx_publish
+	jc .fs
+	mov rax, FS_ARENA_ADDR
+	call gitfs_compact
+	call gitfs_mark
+	mov [fs_arena_base], rax
+	; HAVE to the group, one per blob
+	xor r12d, r12d
+.have:
+	cmp r12d, [pol_b_n]
+	jae .done
+	imul rbx, r12, pol_staged_size
+	add rbx, pol_b_list
+	mov rsi, rbx
+	mov rdi, gtp_tx_payload + gtp_have.hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov rax, [rbx + pol_staged.size]
+	mov [gtp_tx_payload + gtp_have.size], rax
+	mov al, [rbx + pol_staged.type]
+	mov [gtp_tx_payload + gtp_have.otype], al
+	mov byte [gtp_tx_payload + gtp_have.pad], 0
+	mov word [gtp_tx_payload + gtp_have.pad + 1], 0
+	mov al, GTP_T_HAVE
+	mov ecx, gtp_have_size
+	mov edx, NET_GROUP_N
+	xor r8d, r8d
+	call gtp_send
+	inc qword [pol_fetched]
+	inc r12d
+	jmp .have
+.done:
+	mov dword [pol_b_n], 0
+	mov qword [pol_b_bytes], 0
+	clc
+	ret
+.fs:
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	mov eax, [pol_b_n]
+	add [pol_fetch_failed], rax
+	mov byte [pol_failed], 1
+	mov dword [pol_b_n], 0
+	mov qword [pol_b_bytes], 0
+	stc
+	ret
+.empty:
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; pol_poll -- The placement loop, one turn (from the main loop): after the settle time, when
 ; the live set (once it held still for POL_STABLE_TICKS), the refs or the index changed, a pass walks the index POL_SCAN_STEP entries a
-; turn and fetches (and stores) at most one blob a turn that is placed here and held only as
-; a referral. A pass with a failed fetch runs again after POL_RETRY_TICKS.
+; turn and fetches at most one blob a turn that is placed here and held only as a referral;
+; fetched blobs are stored POL_BATCH_MAX at a time (one transaction: three disk flushes, not
+; three per blob), at the end of the pass, or POL_BATCH_TICKS after the first was staged. A
+; pass with a failed fetch runs again after POL_RETRY_TICKS.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -846,6 +1009,11 @@ pol_poll:
 	je .out
 	cmp byte [fs_mounted], 0
 	je .out
+	cmp byte [pol_c_state], 1
+	jne .no_control
+	call pol_flush
+	jmp pol_control_run                 ; a queued CONTROL POLICY
+.no_control:
 	cmp qword [gtp_fetch_buf], 0
 	je .out
 	mov rax, [ticks]
@@ -855,9 +1023,18 @@ pol_poll:
 	jb .out
 	cmp byte [gtp_c_state], 0
 	jne .out                            ; a COMMIT is queued or running: it goes first
+	cmp dword [pol_b_n], 0
+	je .no_batch
+	mov rax, [ticks]
+	sub rax, [pol_b_since]
+	cmp rax, POL_BATCH_TICKS
+	jb .no_batch
+	call pol_flush                      ; staged a while ago: store what there is
+.no_batch:
 	call pol_live_compute
 	test al, al
 	jz .live_same
+	call pol_flush
 	mov byte [pol_pass], 1              ; the live set moved: place again from the start,
 	mov qword [pol_cursor], 0           ; once it has held still for POL_STABLE_TICKS
 	mov rax, [ticks]
@@ -867,6 +1044,7 @@ pol_poll:
 .live_same:
 	call pol_marks_stale
 	jnc .marks_ok
+	call pol_flush
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	call pol_mark
@@ -906,14 +1084,14 @@ pol_poll:
 	mov rsi, pol_obj
 	call pol_placed_here
 	jc .entry_next
-	; placed here and not held: fetch and store it (one a turn)
+	; placed here and not held: fetch it (one a turn), staged for a batched store
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	mov rsi, pol_obj
-	xor eax, eax
+	mov al, 1
 	call pol_fetch
 	jc .fetch_failed
-	inc qword [pol_fetched]
+	call pol_stage
 	ret
 .fetch_failed:
 	inc qword [pol_fetch_failed]
@@ -924,6 +1102,7 @@ pol_poll:
 	jnz .entry
 	ret
 .pass_done:
+	call pol_flush
 	mov qword [pol_cursor], 0
 	mov byte [pol_pass], 0
 	cmp byte [pol_failed], 0
@@ -937,6 +1116,298 @@ pol_poll:
 .settled:
 	inc qword [pol_passes]
 .out:
+	ret
+
+
+; ---------------------------------------------------------------------------------------------
+; pol_rx_control -- A verified CONTROL POLICY (op 8): `glen u8` · `glob[glen]` (1..63 bytes of
+; A-Z a-z 0-9 . _ / - *) · `copies u8` (1..254, 255 all), the sizes adding up to the payload
+; exactly (else dropped, size). Queued for the main loop; one already queued: answered busy.
+;  IN:  RSI = frame, RBX = payload, ECX = payload length; net_rx_src_ip
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8, R9
+pol_rx_control:
+	cmp ecx, 4 + 1 + 1 + 1
+	jb .size
+	movzx eax, byte [rbx + 4]           ; glen
+	test eax, eax
+	jz .size
+	cmp eax, POL_GLOB_MAX
+	ja .size
+	lea edx, [eax + 4 + 1 + 1]
+	cmp edx, ecx
+	jne .size
+	movzx edx, byte [rbx + 5 + rax]     ; copies
+	test edx, edx
+	jz .size
+	mov edi, [rsi + gtp_hdr.sender]
+	mov [pol_c_sender], edi
+	mov edi, [net_rx_src_ip]
+	cmp byte [pol_c_state], 0
+	jne .busy
+	mov [pol_c_ip], edi
+	mov [pol_c_copies], dl
+	lea rsi, [rbx + 5]
+	mov rdi, pol_c_glob
+	mov ecx, eax
+	rep movsb
+	mov byte [rdi], 0
+	mov byte [pol_c_state], 1
+	ret
+.busy:
+	mov byte [pol_c_busy_reply + HASH_SIZE], GTP_CS_BUSY
+	mov edx, edi
+	mov rsi, pol_c_busy_reply
+	jmp pol_control_answer
+.size:
+	mov eax, NET_DROP_SIZE
+	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; pol_control_answer -- (internal) CONTROL POLICY_SET (op 9) to a node: `blob[20]` (the new
+; configuration blob; zeros when none was written) · `status u8` (the COMMITTED codes).
+;  IN:  EDX = destination IPv4; RSI = the 21 bytes (blob, status)
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8, R9
+pol_control_answer:
+	push rbx
+	push rdx
+	mov rdi, gtp_tx_payload
+	mov dword [rdi], GTP_OP_POLICY_SET
+	add rdi, 4
+	mov ecx, HASH_SIZE + 1
+	rep movsb
+	pop rdx
+	mov al, GTP_T_CONTROL
+	mov ecx, 4 + HASH_SIZE + 1
+	xor r8d, r8d
+	call gtp_send
+	pop rbx
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_control_run -- Runs a queued CONTROL POLICY (from pol_poll, in the main loop): the rules
+; now in force (config/policy, or the defaults) with the glob's rule set (replaced in place, or
+; added before the `*` rule), written as a new blob (one rule a line: comments are not kept)
+; that `config/policy` (a symbolic ref, made if absent) names, in one transaction; answers
+; POLICY_SET and prints EVENT control op=policy glob=... copies=N status=N blob=... from=NODE.
+;  IN:  pol_c_state = 1
+;  OUT: pol_c_state = 0
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_control_run:
+	mov byte [pol_c_state], 2
+	mov rdi, pol_c_reply
+	xor eax, eax
+	mov ecx, HASH_SIZE + 1
+	rep stosb
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	call pol_load_config
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	; the glob's rule: replaced, or inserted before the first `*` rule (else at the end)
+	xor ebx, ebx
+.find:
+	cmp ebx, [pol_rule_n]
+	jae .insert
+	imul rdi, rbx, pol_rule_size
+	add rdi, pol_rules
+	mov rsi, pol_c_glob
+	call pol_str_eq
+	je .set
+	inc ebx
+	jmp .find
+.insert:
+	cmp dword [pol_rule_n], POL_RULES_MAX
+	jae .bad
+	xor ebx, ebx
+.star:
+	cmp ebx, [pol_rule_n]
+	jae .shift
+	imul rdi, rbx, pol_rule_size
+	cmp word [pol_rules + rdi], '*'     ; "*" and its terminator
+	je .shift
+	inc ebx
+	jmp .star
+.shift:
+	mov ecx, [pol_rule_n]
+	sub ecx, ebx
+	imul ecx, ecx, pol_rule_size
+	mov eax, [pol_rule_n]
+	imul rsi, rax, pol_rule_size
+	add rsi, pol_rules - 1              ; last byte of the last rule
+	lea rdi, [rsi + pol_rule_size]
+	std
+	rep movsb
+	cld
+	inc dword [pol_rule_n]
+	imul rdi, rbx, pol_rule_size
+	add rdi, pol_rules
+	mov rsi, pol_c_glob
+	mov ecx, POL_GLOB_MAX + 1
+	rep movsb
+.set:
+	imul rdi, rbx, pol_rule_size
+	mov al, [pol_c_copies]
+	mov [pol_rules + rdi + pol_rule.copies], al
+	; the text: "<glob> all|copies=K\n" per rule
+	mov rdi, pol_cfg_text
+	xor ebx, ebx
+.format:
+	cmp ebx, [pol_rule_n]
+	jae .formatted
+	imul rsi, rbx, pol_rule_size
+	add rsi, pol_rules
+.glob_copy:
+	lodsb
+	test al, al
+	jz .glob_done
+	stosb
+	jmp .glob_copy
+.glob_done:
+	mov al, ' '
+	stosb
+	imul rsi, rbx, pol_rule_size
+	movzx eax, byte [pol_rules + rsi + pol_rule.copies]
+	cmp eax, POL_ALL
+	jne .count
+	mov dword [rdi], 'all' | (10 << 24)
+	add rdi, 4
+	jmp .rule_next
+.count:
+	push rax
+	mov rsi, str_pol_copies_eq
+	call gitfs_put_str
+	pop rax
+	call pol_put_dec
+	mov al, 10
+	stosb
+.rule_next:
+	inc ebx
+	jmp .format
+.formatted:
+	mov rcx, rdi
+	sub rcx, pol_cfg_text
+	mov [pol_c_len], rcx
+	; one transaction: the blob, the ref (made symbolic if new), the mainline-log commit
+	call rtc_unix_time
+	mov [gitfs_tx_time], rax
+	mov ecx, 0x10000
+	call gitfs_tx_begin
+	jc .fs
+	mov dl, OBJ_BLOB
+	mov rsi, pol_cfg_text
+	mov rcx, [pol_c_len]
+	mov rdi, pol_c_reply
+	call gitfs_tx_put
+	jc .fs
+	mov rsi, str_pol_config_ref
+	mov ecx, str_pol_config_ref_len
+	call gitfs_ref_find
+	jnc .existing
+	mov rsi, str_pol_config_ref
+	mov ecx, str_pol_config_ref_len
+	call gitfs_tx_new_branch
+	jc .fs
+	mov byte [rdi + gitfs_ref.kind], REF_KIND_SYMBOLIC
+	jmp .set_ref
+.existing:
+	cmp byte [rdi + gitfs_ref.kind], REF_KIND_SYMBOLIC
+	jne .bad
+.set_ref:
+	mov rsi, str_pol_config_ref
+	mov rdx, pol_c_reply
+	mov r8d, 0xFF
+	mov r9d, 0xFF
+	xor r10d, r10d
+	call gitfs_tx_set_ref
+	jc .fs
+	call gitfs_tx_publish
+	jc .fs
+	mov rax, FS_ARENA_ADDR
+	call gitfs_compact
+	call gitfs_mark
+	mov [fs_arena_base], rax
+	mov byte [pol_c_reply + HASH_SIZE], GTP_CS_OK
+	jmp .answer
+.bad:
+	mov byte [pol_c_reply + HASH_SIZE], GTP_CS_BAD
+	jmp .answer
+.fs:
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	mov byte [pol_c_reply + HASH_SIZE], GTP_CS_FS
+.answer:
+	cmp byte [pol_c_reply + HASH_SIZE], GTP_CS_OK
+	je .reply
+	mov rdi, pol_c_reply                ; nothing written: no blob
+	xor eax, eax
+	mov ecx, HASH_SIZE
+	rep stosb
+.reply:
+	mov edx, [pol_c_ip]
+	mov rsi, pol_c_reply
+	call pol_control_answer
+	mov rsi, str_ev_control
+	call event_begin
+	mov rsi, str_gc_key_op
+	mov rdx, str_pol_policy
+	call event_kv_str
+	mov rsi, str_pol_key_glob
+	mov rdx, pol_c_glob
+	call event_kv_str
+	mov rsi, str_pol_key_copies
+	movzx eax, byte [pol_c_copies]
+	call event_kv_dec
+	mov rsi, str_key_status
+	movzx eax, byte [pol_c_reply + HASH_SIZE]
+	call event_kv_dec
+	mov rsi, str_pol_key_blob
+	call event_key
+	mov rsi, pol_c_reply
+	mov ecx, HASH_SIZE
+	call serial_put_hexbytes
+	mov rsi, str_gtp_key_from
+	mov eax, [pol_c_sender]
+	call event_kv_dec
+	call event_end
+	mov byte [pol_c_state], 0
+	ret
+
+; pol_str_eq -- (internal) ZF = 1 when the zero-terminated strings at RSI and RDI are equal.
+;  CLOBBERS: RAX, RSI, RDI
+pol_str_eq:
+	mov al, [rsi]
+	cmp al, [rdi]
+	jne .out
+	test al, al
+	jz .out
+	inc rsi
+	inc rdi
+	jmp pol_str_eq
+.out:
+	ret
+
+; pol_put_dec -- (internal) writes EAX (< 1000) in decimal at RDI, advancing it.
+;  CLOBBERS: RAX, RCX, RDX
+pol_put_dec:
+	xor ecx, ecx
+.div:
+	xor edx, edx
+	push rbx
+	mov ebx, 10
+	div ebx
+	pop rbx
+	add dl, '0'
+	push rdx
+	inc ecx
+	test eax, eax
+	jnz .div
+.put:
+	pop rax
+	stosb
+	dec ecx
+	jnz .put
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -961,6 +1432,7 @@ cmd_placed:
 	xor r14d, r14d                      ; held
 	xor ebx, ebx
 .entry:
+	call watchdog_feed                  ; (cheap: it writes the ib700 only every so often)
 	cmp rbx, [pol_mark_count]
 	jae .print
 	cmp rbx, POL_MARKS_MAX
@@ -1024,6 +1496,11 @@ str_pol_config_ref:  db "config/policy"
 str_pol_config_ref_len equ $ - str_pol_config_ref
                      db 0
 str_ev_placed:       db "placed", 0
+str_pol_copies_eq:   db "copies=", 0
+str_pol_policy:      db "policy", 0
+str_pol_key_glob:    db "glob", 0
+str_pol_key_copies:  db "copies", 0
+str_pol_key_blob:    db "blob", 0
 str_pol_key_want:    db "want", 0
 str_pol_key_held:    db "held", 0
 str_pol_key_missing: db "missing", 0
@@ -1077,9 +1554,28 @@ pol_marked:         resb 1              ; 1 once marks were made
 pol_pass:           resb 1              ; 1 while a placement pass runs
 pol_failed:         resb 1              ; a fetch of this pass failed
 pol_config_state:   resb 1
+pol_c_state:        resb 1              ; CONTROL POLICY: 0 idle, 1 queued, 2 running
+pol_c_copies:       resb 1
+alignb 8
+pol_c_len:          resq 1
+pol_c_sender:       resd 1
+pol_c_ip:           resd 1
+pol_c_busy_reply:   resb HASH_SIZE + 4  ; POLICY_SET busy: no blob
+pol_c_reply:        resb HASH_SIZE + 4  ; POLICY_SET: blob, status
+pol_c_glob:         resb POL_GLOB_MAX + 8
+pol_cfg_text:       resb POL_RULES_MAX * (POL_GLOB_MAX + 16)
 alignb 8
 pol_rules:          resb POL_RULES_MAX * pol_rule_size
 pol_rec_buf:        resb 2 * SECTOR_SIZE
 pol_trees:          resb POL_TREES_MAX * HASH_SIZE
 pol_marks:          resb POL_MARKS_MAX
+alignb 8
+pol_b_n:            resd 1              ; blobs staged
+pol_b_pad:          resd 1
+pol_b_bytes:        resq 1
+pol_b_since:        resq 1              ; ticks at the first of them
+pol_b_data:         resq 1              ; where their bytes are (pol_batch, or the fetch buffer)
+pol_b_list:         resb POL_BATCH_MAX * pol_staged_size
+alignb 16
+pol_batch:          resb POL_BATCH_BYTES
 section .text
