@@ -53,6 +53,10 @@ export interface NodeStatus {
   net: boolean;
   /** The host peer heard this node's ANNOUNCE within the last 10 s. */
   heard: boolean;
+  /** Blobs the policy places on the node, of them stored there, and the rest (its `placed`). */
+  placed?: number;
+  held?: number;
+  missing?: number;
   error?: string;
 }
 
@@ -168,6 +172,19 @@ export class Supervisor {
     };
   }
 
+  /** status() with each ready node's placement (the kernel's `placed`; absent when it has none). */
+  private async statusWithPlacement(): Promise<ReturnType<Supervisor['status']>> {
+    const s = this.status();
+    await Promise.all(s.nodes.map(async (n) => {
+      const rt = this.nodes.get(n.node)!;
+      if (!rt.shell || rt.state !== 'ready') return;
+      const r = await rt.shell.run('placed', { timeoutMs: 10_000 }).catch(() => undefined);
+      const f = r?.status === 'ok' ? r.events.find((e) => e.name === 'placed')?.fields : undefined;
+      if (f) Object.assign(n, { placed: Number(f.want), held: Number(f.held), missing: Number(f.missing) });
+    }));
+    return s;
+  }
+
   private rt(node: unknown): NodeRt {
     const n = Number(node);
     const rt = this.nodes.get(n);
@@ -182,7 +199,7 @@ export class Supervisor {
   async handle(r: ControlRequest): Promise<unknown> {
     switch (r.cmd) {
       case 'status':
-        return this.status();
+        return this.statusWithPlacement();
       case 'exec': {
         const rt = this.rt(r.node);
         if (!rt.shell || rt.state !== 'ready') throw new BootError(`node ${rt.spec.node} is ${rt.state}, not ready`);
