@@ -6,9 +6,9 @@
 // by the TypeScript reference, cluster/placement.ts, and after `down` by reading every disk
 // with the host's GitFS code), read every file on every node (the kernel's sha1 against the
 // host's), repair after a node is killed, and give a new node (a fresh disk) its share.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { teardown } from '../../cluster/lifecycle.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
 import { copiesFor, globMatch, objectWeight, parsePolicyConfig, placedOn, POLICY_REF, rankNodes, setRule, type Copies } from '../../cluster/placement.ts';
 import { decodePayload, encodePayload } from '../../cluster/wire/messages.ts';
-import { clusterDir, netnsName, paths, pidAlive } from '../../cluster/runtime.ts';
+import { BRIDGE, clusterDir, netnsName, paths, pidAlive } from '../../cluster/runtime.ts';
 import { openImage } from '../../gitfs/image.ts';
 import type { ImportObject } from '../../gitfs/import.ts';
 import { hashObject } from '../../gitfs/objects.ts';
@@ -144,6 +144,8 @@ let disks: Record<number, string> = {};
 /** Every node a blob was ever placed on, over the live sets the cluster went through. */
 const placedEver = new Map<string, Set<number>>();
 let policyBlobNow = '';
+let evilHash = '';
+const EVIL = join(import.meta.dirname, '..', 'helpers', 'evil-holder.py');
 let images: { full: string; refs: string };
 
 beforeAll(async () => {
@@ -262,6 +264,27 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     for (const n of all) expect((await placed(n)).held).toBe(wantOn(n, all).length);
   }, 900_000);
 
+  it('a holder whose frames have good CRCs over flipped bytes is refused: bad-object, nothing stored', async () => {
+    const data = randomBytes(5000);
+    const file = join(tmp, 'evil.bin');
+    writeFileSync(file, data);
+    evilHash = hashObject('blob', data);
+    execFileSync('ip', ['netns', 'exec', NS, 'ip', 'addr', 'add', '10.77.255.253/16', 'dev', BRIDGE]);
+    const evil = spawn('ip', ['netns', 'exec', NS, 'python3', EVIL, '10.77.255.253', '65000', evilHash, file, '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await sleep(2000); // its I_HAVEs put it in node 3's holder cache
+      const before = Number((await exec(3, ['net']))[0]!.events.find((e) => e.name === 'net')!.fields.bad_object);
+      const [f] = await exec(3, [`fetch ${evilHash}`]);
+      expect(f!.status).toBe('error');
+      expect(f!.error).toBe('bad-object');
+      const after = Number((await exec(3, ['net']))[0]!.events.find((e) => e.name === 'net')!.fields.bad_object);
+      expect(after).toBeGreaterThan(before);
+      expect((await exec(3, [`cat ${evilHash}`]))[0]!.error).toBe('not-found');
+    } finally {
+      evil.kill();
+    }
+  }, 120_000);
+
   it('a killed holder: its blobs get 3 live copies again on the other 4 nodes', async () => {
     expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
     const live = [1, 2, 3, 5];
@@ -311,6 +334,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
       const img = openImage(disks[n]!, { readOnly: true });
       for (const h of wanted.keys()) if (img.hasObject(h)) holders.set(h, [...(holders.get(h) ?? []), n]);
       for (const h of wantOn(n, all)) expect(img.hasObject(h), `node ${n} holds ${h}`).toBe(true);
+      expect(img.hasObject(evilHash)).toBe(false);
       img.close();
     }
     for (const [h, k] of wanted) {
