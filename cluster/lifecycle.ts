@@ -29,6 +29,8 @@ export interface UpOptions {
   name: string;
   nodes: number;
   image: string;
+  /** Per-node images that replace `image` for those nodes (`--node-image N=FILE`). */
+  nodeImages?: Readonly<Record<number, string>>;
   net: NetMode;
   keyFile?: string;
   rate?: string;
@@ -133,6 +135,11 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   if (supervisorPid(dir)) throw new UsageError(`cluster "${o.name}" is already up (gittorrent cluster down${o.name === 'default' ? '' : ` --name ${o.name}`})`);
   if (!existsSync(o.image)) throw new FileNotFoundError(`node image not found: ${o.image}`);
   checkBootableImage(o.image);
+  for (const [n, img] of Object.entries(o.nodeImages ?? {})) {
+    if (!Number.isInteger(Number(n)) || Number(n) < 1 || Number(n) > o.nodes) throw new UsageError(`--node-image ${n}=...: no node ${n} in a cluster of ${o.nodes}`);
+    if (!existsSync(img)) throw new FileNotFoundError(`node image not found: ${img}`);
+    checkBootableImage(img);
+  }
   let key: Buffer;
   if (o.keyFile) {
     if (!existsSync(o.keyFile)) throw new FileNotFoundError(`key file not found: ${o.keyFile}`);
@@ -193,8 +200,9 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     listening.catch(() => undefined); // awaited below, after the disks and the network
     // the disks (sparse copies, all at once) while the bridge and taps are made
     const disks = Promise.all(nodes.map(async (n) => {
-      const r = await execa('cp', ['--sparse=always', o.image, n.disk], { reject: false });
-      if (r.exitCode !== 0) copyFileSync(o.image, n.disk);
+      const from = o.nodeImages?.[n.node] ?? o.image;
+      const r = await execa('cp', ['--sparse=always', from, n.disk], { reject: false });
+      if (r.exitCode !== 0) copyFileSync(from, n.disk);
     })).then(() => phase('disks'));
     const network = ns
       ? addBridgeAndTaps(ns, BRIDGE, BRIDGE_CIDR, nodes.map((n) => n.tap))

@@ -83,6 +83,7 @@ export function registerCluster(program: Command): void {
     .description('boot N nodes on a bridge in a new network namespace; returns once all are ready and heard')
     .requiredOption('--nodes <n>', 'number of nodes (1..254)')
     .option('--image <file>', 'node image to copy for every node (default: the built out/node.img)')
+    .option('--node-image <n=file...>', 'a different image for node N (repeatable)')
     .option('--net <mode>', 'netns (root: namespace, bridge, taps) or user-mcast (QEMU multicast sockets, no faults)', 'netns')
     .option('--rate <rate>', 'limit every link with tc tbf, e.g. 20mbit')
     .option('--pcap <file>', 'capture the bridge from the start')
@@ -92,7 +93,7 @@ export function registerCluster(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--json', 'print the cluster as JSON')
     .option('--verbose', "print where up's time went (ms since the command started), on stderr")
-    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string; verbose?: boolean }) => {
+    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; nodeImage?: string[]; keyFile?: string; accel: string; memory: string; timeout: string; verbose?: boolean }) => {
       validateName(flags.name);
       const nodes = Number(flags.nodes);
       const timeoutS = Number(flags.timeout);
@@ -112,8 +113,14 @@ export function registerCluster(program: Command): void {
           image = (await build({ progress })).image;
         }
       }
+      const nodeImages: Record<number, string> = {};
+      for (const a of flags.nodeImage ?? []) {
+        const m = /^(\d+)=(.+)$/.exec(a);
+        if (!m) throw new UsageError(`--node-image must be N=FILE, not "${a}"`);
+        nodeImages[Number(m[1])] = resolve(m[2]!);
+      }
       const r = await clusterUp({
-        name: flags.name, nodes, image, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
+        name: flags.name, nodes, image, nodeImages, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
         pcap: flags.pcap ? resolve(flags.pcap) : undefined, accel: accel === 'kvm' ? 'kvm' : 'tcg', memoryMb, timeoutMs: timeoutS * 1000, progress,
         ...(flags.verbose ? { onTimes: (t: UpTimes) => process.stderr.write(formatUpTimes(t)) } : {}),
       });
@@ -171,6 +178,22 @@ export function registerCluster(program: Command): void {
       }
       const failed = out.filter((r) => r.status !== 'ok');
       if (failed.length > 0) throw new BootError(`${failed.length} of ${out.length} commands failed (first: ${failed[0]!.command}: ${failed[0]!.error ?? 'error'})`);
+    });
+
+  named(cluster.command('policy'))
+    .description('set a branch (glob) replication policy: all, or copies=K placed by rendezvous hashing (config/policy)')
+    .argument('<branch>', 'branch name or glob (* matches anything)')
+    .argument('<policy>', 'all | copies=K (K 1..254)')
+    .option('--node <n>', 'the node that commits the new configuration (default: every ready node)', 'all')
+    .option('--json', 'print the result as JSON')
+    .action(async (branch: string, policy: string, flags: NameFlags & { node: string }) => {
+      const { parseCopies } = await import('../../cluster/placement.ts');
+      const copies = parseCopies(policy);
+      if (copies === null) throw new UsageError(`policy must be all or copies=K (K 1..254), not "${policy}"`);
+      if (!/^[A-Za-z0-9._/*-]{1,63}$/.test(branch)) throw new UsageError(`bad branch glob "${branch}" (1-63 of A-Z a-z 0-9 . _ / - *)`);
+      const node = flags.node === 'all' ? 'all' : nodeArg(flags.node);
+      const r = await call<{ nodes: Array<{ node: number; blob: string }> }>(flags.name, { cmd: 'policy', node, glob: branch, copies: copies === 'all' ? 255 : copies }, 120_000);
+      printResult(r, flags, (x) => x.nodes.map((n) => `node ${n.node}: config/policy ${n.blob}`).join('\n'));
     });
 
   named(cluster.command('commit'))

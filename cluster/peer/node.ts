@@ -107,6 +107,7 @@ export class PeerNode {
   private readonly transfers = new Map<number, { holder: number; hash: string; t: Transfer }>();
   private readonly finders = new Map<string, Set<(node: number, h: Holding) => void>>();
   private readonly commitWaiters = new Map<number, (c: { commit: string; status: number }) => void>();
+  private readonly policyWaiters = new Map<number, (c: { blob: string; status: number }) => void>();
   private readonly serveCache = new Map<string, StoredObject>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private qid = 0;
@@ -310,6 +311,18 @@ export class PeerNode {
       case 'reboot':
         this.emit('control', { op: 'reboot', from: sender });
         return;
+      case 'policy_set': {
+        const w = this.policyWaiters.get(sender);
+        if (w) {
+          this.policyWaiters.delete(sender);
+          w({ blob: c.blob, status: c.status });
+        }
+        return;
+      }
+      case 'policy':
+        // the host peer keeps no placement of its own (it is no policy target)
+        this.emit('control', { op: 'policy', from: sender, glob: c.glob, copies: c.copies });
+        return;
       case 'commit':
         this.emit('control', { op: 'commit', from: sender, tree: c.tree, branch: c.branch });
         void this.executeCommit(sender, ip, c);
@@ -493,6 +506,24 @@ export class PeerNode {
         resolve(c);
       });
       this.toNode({ type: 'control', control: { op: 'commit', tree, branch, message } }, nodeIp(node));
+    });
+  }
+
+  /** Orders `node` (by CONTROL POLICY) to set a branch glob's replication policy. */
+  policyOn(node: number, glob: string, copies: number, timeoutMs = 30_000): Promise<{ blob: string; status: number }> {
+    if (!this.cfg.key) return Promise.reject(new Error('CONTROL needs the cluster key'));
+    if (this.policyWaiters.has(node)) return Promise.reject(new Error(`a policy change on node ${node} is already waiting`));
+    return new Promise((resolve, reject) => {
+      const t = this.later(timeoutMs, () => {
+        this.policyWaiters.delete(node);
+        reject(new Error(`node ${node} did not answer the policy change within ${Math.round(timeoutMs / 1000)} s`));
+      });
+      this.policyWaiters.set(node, (c) => {
+        clearTimeout(t);
+        this.timers.delete(t);
+        resolve(c);
+      });
+      this.toNode({ type: 'control', control: { op: 'policy', glob, copies } }, nodeIp(node));
     });
   }
 

@@ -54,6 +54,10 @@ export interface NodeStatus {
   net: boolean;
   /** The host peer heard this node's ANNOUNCE within the last 10 s. */
   heard: boolean;
+  /** Blobs the policy places on the node, of them stored there, and the rest (its `placed`). */
+  placed?: number;
+  held?: number;
+  missing?: number;
   error?: string;
   /** From the node's `sync` command (docs/protocol.md, "Sync"), when it answered: referrals and
    *  objects in its index, commits/trees still to fetch, distinct heads it knows, sync runs. */
@@ -62,8 +66,6 @@ export interface NodeStatus {
   pending?: number;
   heads?: number;
   rounds?: number;
-  /** From the node's `placed` command, when the kernel has it. */
-  placedMissing?: number;
 }
 
 /** When things happened (host epoch ms), for `up --verbose`'s breakdown of its time. */
@@ -278,7 +280,7 @@ export class Supervisor {
         }
         const p = await rt.shell.run('placed', { timeoutMs: 5000 });
         const pf = p.events.find((e) => e.name === 'placed')?.fields;
-        if (p.status === 'ok' && pf?.missing !== undefined) n.placedMissing = Number(pf.missing);
+        if (p.status === 'ok' && pf?.missing !== undefined) Object.assign(n, { placed: Number(pf.want), held: Number(pf.held), missing: Number(pf.missing) });
       } catch {
         // a node busy past the timeout reports what the host peer heard
       }
@@ -351,6 +353,9 @@ export class Supervisor {
         this.needNetns('cluster commit');
         return this.commit(this.rt(r.node).spec.node, String(r.dir), String(r.branch), String(r.message ?? ''));
       // the host peer, for scripts and tests: the protocol's other implementation on the bridge
+      case 'policy':
+        this.needNetns('cluster policy');
+        return this.setPolicy(r.node === 'all' ? 'all' : this.rt(r.node).spec.node, String(r.glob), Number(r.copies));
       case 'host-whohas':
         return this.hostPeer().whoHas(String(r.hash), Number(r.waitMs ?? 300));
       case 'host-fetch':
@@ -400,6 +405,21 @@ export class Supervisor {
       });
     });
     return { file };
+  }
+
+  /** CONTROL POLICY to one node, or to every ready node (until revisions sync, each keeps its own config). */
+  private async setPolicy(node: number | 'all', glob: string, copies: number): Promise<{ nodes: Array<{ node: number; blob: string }> }> {
+    const targets = node === 'all' ? [...this.nodes.values()].filter((rt) => rt.state === 'ready').map((rt) => rt.spec.node) : [node];
+    if (targets.length === 0) throw new BootError('no node is ready');
+    const out = [];
+    for (const n of targets) {
+      const rt = this.nodes.get(n)!;
+      if (rt.state !== 'ready') throw new BootError(`node ${n} is ${rt.state}, not ready`);
+      const r = await this.peer!.policyOn(n, glob, copies);
+      if (r.status !== 0) throw new BootError(`node ${n} refused the policy (status ${r.status}: ${COMMITTED_STATUS[r.status] ?? 'unknown'})`);
+      out.push({ node: n, blob: r.blob });
+    }
+    return { nodes: out };
   }
 
   /** Stores DIR's files and trees in the host peer's image and orders the node to commit the tree. */

@@ -8,7 +8,7 @@ export interface ConvergeResult {
   ms: number;
   /** Sync exchanges (SYNC runs) since the wait began: the largest count of any node. */
   rounds: number;
-  nodes: Array<{ node: number; rev: string; pending?: number; placedMissing?: number }>;
+  nodes: Array<{ node: number; rev: string; pending?: number; missing?: number }>;
 }
 
 /**
@@ -20,7 +20,7 @@ export function isConverged(nodes: readonly NodeStatus[]): boolean {
   const live = nodes.filter((n) => n.state === 'ready');
   if (live.length === 0) return false;
   const rev = live[0]!.rev;
-  return rev !== '' && live.every((n) => n.pending !== undefined && n.rev === rev && n.pending === 0 && (n.placedMissing === undefined || n.placedMissing === 0));
+  return rev !== '' && live.every((n) => n.pending !== undefined && n.rev === rev && n.pending === 0 && (n.missing === undefined || n.missing === 0));
 }
 
 export async function waitConverged(status: () => Promise<{ nodes: NodeStatus[] }>, timeoutMs: number, pollMs = 250): Promise<ConvergeResult> {
@@ -36,7 +36,7 @@ export async function waitConverged(status: () => Promise<{ nodes: NodeStatus[] 
       const rounds = Math.max(0, ...live.map((n) => (n.rounds ?? 0) - (base.get(n.node) ?? 0)));
       return {
         converged: done, rev: done ? live[0]!.rev : '', ms, rounds,
-        nodes: live.map((n) => ({ node: n.node, rev: n.rev, ...(n.pending !== undefined ? { pending: n.pending } : {}), ...(n.placedMissing !== undefined ? { placedMissing: n.placedMissing } : {}) })),
+        nodes: live.map((n) => ({ node: n.node, rev: n.rev, ...(n.pending !== undefined ? { pending: n.pending } : {}), ...(n.missing !== undefined ? { missing: n.missing } : {}) })),
       };
     }
     await new Promise((r) => setTimeout(r, pollMs));

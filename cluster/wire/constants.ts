@@ -36,7 +36,10 @@ export const MsgType = {
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
-export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3 } as const;
+/** CONTROL ops; 8 POLICY / 9 POLICY_SET: the placement piece (docs/protocol.md, "Placement"). */
+export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3, POLICY: 8, POLICY_SET: 9 } as const;
+/** A POLICY's copies byte for `all`. */
+export const POLICY_ALL = 255;
 
 /** Fixed payload sizes (ANNOUNCE and DATA: the fixed part before the variable one). */
 export const SIZE = {

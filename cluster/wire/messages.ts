@@ -6,7 +6,10 @@ import { CHUNK_MAX, ControlOp, GET_MAX, HASH_SIZE, MsgType, SIZE, VERSION_MAX, t
 export type Control =
   | { op: 'commit'; tree: string; branch: string; message: string }
   | { op: 'committed'; commit: string; status: number }
-  | { op: 'reboot' };
+  | { op: 'reboot' }
+  /** Sets the policy of the branches a glob matches: copies 1..254, or POLICY_ALL. */
+  | { op: 'policy'; glob: string; copies: number }
+  | { op: 'policy_set'; blob: string; status: number };
 
 export type Message =
   | { type: 'announce'; rev: string; kernel: string; objects: number; flags: number; version: string }
@@ -162,6 +165,23 @@ function encodeControl(c: Control): Buffer {
       b.writeUInt8(ControlOp.REBOOT, 0);
       return b;
     }
+    case 'policy': {
+      const g = Buffer.from(c.glob, 'utf8');
+      if (g.length < 1 || g.length > 63) throw new RangeError('a policy glob is 1 to 63 bytes');
+      const b = Buffer.alloc(4 + 1 + g.length + 1);
+      b.writeUInt8(ControlOp.POLICY, 0);
+      b.writeUInt8(g.length, 4);
+      g.copy(b, 5);
+      b.writeUInt8(c.copies, 5 + g.length);
+      return b;
+    }
+    case 'policy_set': {
+      const b = Buffer.alloc(4 + 21);
+      b.writeUInt8(ControlOp.POLICY_SET, 0);
+      putHash(b, 4, c.blob);
+      b.writeUInt8(c.status, 24);
+      return b;
+    }
   }
 }
 
@@ -266,6 +286,15 @@ function decodeControl(p: Buffer): Decoded<Control> {
     case ControlOp.REBOOT:
       if (p.length !== 4) return fail('size');
       return { ok: true, value: { op: 'reboot' } };
+    case ControlOp.POLICY: {
+      if (p.length < 7) return fail('size');
+      const glen = p[4]!;
+      if (glen < 1 || glen > 63 || p.length !== 6 + glen || p[5 + glen] === 0) return fail('size');
+      return { ok: true, value: { op: 'policy', glob: p.toString('utf8', 5, 5 + glen), copies: p[5 + glen]! } };
+    }
+    case ControlOp.POLICY_SET:
+      if (p.length !== 25) return fail('size');
+      return { ok: true, value: { op: 'policy_set', blob: hashAt(p, 4), status: p[24]! } };
     default:
       return fail('type');
   }

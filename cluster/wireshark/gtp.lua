@@ -9,7 +9,7 @@ local gtp = Proto("gittorrent", "gittorrent cluster protocol")
 local TYPES = { [1] = "ANNOUNCE", [2] = "WHO_HAS", [3] = "I_HAVE", [4] = "GET", [5] = "DATA",
                 [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL", [9] = "SYNC_REQ", [10] = "SYNC_ANS" }
 local OTYPES = { [1] = "commit", [2] = "tree", [3] = "blob", [4] = "tag" }
-local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT" }
+local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT", [8] = "POLICY", [9] = "POLICY_SET" }
 local CHUNK_MAX = 1400
 local GET_MAX = 89600
 
@@ -40,6 +40,9 @@ local f = {
   crc = ProtoField.uint32("gittorrent.crc", "Chunk CRC-32", base.HEX),
   chunk = ProtoField.bytes("gittorrent.chunk", "Chunk"),
   op = ProtoField.uint8("gittorrent.op", "Control op", base.DEC, OPS),
+  glob = ProtoField.string("gittorrent.glob", "Branch glob"),
+  copies = ProtoField.uint8("gittorrent.copies", "Copies (255: all)"),
+  blob = ProtoField.bytes("gittorrent.blob", "Policy blob"),
   tree = ProtoField.bytes("gittorrent.tree", "Tree", base.NONE),
   branch = ProtoField.string("gittorrent.branch", "Branch"),
   message = ProtoField.string("gittorrent.message", "Message"),
@@ -155,6 +158,14 @@ function gtp.dissector(tvb, pinfo, root)
       pt:add(f.commit, tvb(24, 20)); pt:add(f.status, tvb(44, 1))
     elseif op == 3 then
       need(4)
+    elseif op == 8 then
+      if len < 7 then bad(pt, tvb, "POLICY size"); return n end
+      local glen = tvb(24, 1):uint()
+      if glen < 1 or glen > 63 or len ~= 6 + glen then bad(pt, tvb, "POLICY size"); return n end
+      pt:add(f.glob, tvb(25, glen)); pt:add(f.copies, tvb(25 + glen, 1))
+    elseif op == 9 then
+      if not need(25) then return n end
+      pt:add(f.blob, tvb(24, 20)); pt:add(f.status, tvb(44, 1))
     else
       bad(pt, tvb, "unknown CONTROL op")
     end

@@ -518,7 +518,8 @@ fs_resolve:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; fs_read_file -- Resolves a path to a file and reads its (verified) content.
+; fs_read_file -- Resolves a path to a file and reads its (verified) content; a file this node
+; has only as a referral is fetched from a holder and verified (pol_read_remote: not kept).
 ;  IN:  RSI = path
 ;  OUT: CF = 0, RAX = content, RCX = size; CF = 1 on failure (gitfs_error; a directory gives
 ;       reason not-a-file)
@@ -532,11 +533,20 @@ fs_read_file:
 	je .not_file
 	mov rsi, fs_hash
 	call gitfs_read_object
+	jnc .read
+	cmp byte [gitfs_error], GITFS_E_REFERRAL
+	jne .fail
+	mov rsi, fs_hash
+	call pol_read_remote                ; gtp_policy.asm: a transparent read
 	jc .out
+.read:
 	cmp dl, OBJ_BLOB
 	jne .corrupt
 	clc
 .out:
+	ret
+.fail:
+	stc
 	ret
 .not_file:
 	mov byte [gitfs_error], GITFS_E_NOT_FILE

@@ -8,6 +8,8 @@
 GTP_OP_COMMIT       equ 1
 GTP_OP_COMMITTED    equ 2
 GTP_OP_REBOOT       equ 3
+GTP_OP_POLICY       equ 8               ; gtp_policy.asm: set a branch's replication policy
+GTP_OP_POLICY_SET   equ 9               ; its answer
 GTP_MSG_MAX         equ 1024            ; commit message bytes (gitfs_tx_commit_object: < 2 KiB)
 GTP_WORK_MAX        equ 4096            ; hashes waiting in a COMMIT's tree walk
 GTP_CS_OK           equ 0               ; COMMITTED status codes
@@ -36,6 +38,8 @@ gtp_rx_control:
 	lea rbx, [rsi + gtp_hdr_size]       ; payload
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_REBOOT
 	je .reboot
+	cmp byte [rbx + gtp_commit_req.op], GTP_OP_POLICY
+	je pol_rx_control                   ; gtp_policy.asm
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_COMMIT
 	jne .type
 	cmp ecx, gtp_commit_req_size + 2

@@ -1218,8 +1218,10 @@ cmd_fetch:
 ; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows
 ; (GTP_PIPELINE in flight) hashed in chunk order as they arrive; SHA-1 check; one GitFS
 ; transaction; HAVE to the group. When every cached holder failed, it
-; forgets them and asks the group once more before giving up (no-holder).
-;  IN:  gtp_f_hash; the arena released (fs_begin)
+; forgets them and asks the group once more before giving up (no-holder). With gtp_f_transient
+; set (a transparent read, gtp_policy.asm) the verified object stays in gtp_fetch_buf: nothing
+; stored, no HAVE.
+;  IN:  gtp_f_hash, gtp_f_transient; the arena released (fs_begin)
 ;  OUT: CF = 0: EAX = the node it came from (0: stored already), gtp_f_size, gtp_f_type,
 ;       gtp_f_got, gtp_f_retx, gtp_f_start; CF = 1: RDX = reason string, or 0 for a GitFS
 ;       error (gitfs_error)
@@ -1361,6 +1363,8 @@ gtp_fetch_object:
 	inc qword [gtp_f_holder]
 	jmp .holder
 .store:
+	cmp byte [gtp_f_transient], 0
+	jne .transient
 	call watchdog_feed                  ; storing 16 MiB takes a while
 	call rdtsc64
 	mov [gtp_f_store_us], rax
@@ -1400,6 +1404,10 @@ gtp_fetch_object:
 	xor r8d, r8d
 	call gtp_send
 	mov eax, [gtp_f_node]
+	clc
+	ret
+.transient:
+	mov eax, [gtp_f_node]               ; verified, left in gtp_fetch_buf (a transparent read)
 	clc
 	ret
 .local:
@@ -1480,6 +1488,8 @@ str_gtp_bad_object:  db "bad-object", 0
 
 	section .bss
 	alignb 8
+gtp_f_transient:    resb 1              ; 1: gtp_fetch_object verifies but does not store
+alignb 8
 gtp_fetch_buf:      resq 1              ; GTP_OBJECT_MAX bytes at the top of RAM (0: none)
 gtp_serve_buf:      resq 1
 gtp_serve_size:     resq 1

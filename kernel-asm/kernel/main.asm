@@ -136,6 +136,7 @@ kernel_entry:
 	call watchdog_feed
 	call shell_poll
 	call net_poll
+	call pol_poll                       ; gtp_policy.asm: the placement loop, one turn
 	jmp .main_loop
 
 .timer_dead:
@@ -198,6 +199,7 @@ panic_halt:
 %include "gtp_fetch.asm"
 %include "gtp_control.asm"
 %include "gtp_sync.asm"
+%include "gtp_policy.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"

@@ -405,6 +405,8 @@ shell_table:
 	dq str_cmd_netsend,  cmd_netsend
 	; gtp_sync.asm
 	dq str_cmd_sync,     cmd_sync
+	; gtp_policy.asm
+	dq str_cmd_placed,   cmd_placed
 	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0
@@ -429,6 +431,7 @@ str_cmd_peers:       db "peers", 0
 str_cmd_whohas:      db "whohas", 0
 str_cmd_fetch:       db "fetch", 0
 str_cmd_netsend:     db "netsend", 0
+str_cmd_placed:      db "placed", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

@@ -160,7 +160,8 @@ gitfs_tx_put_hashed:
 	jmp gitfs_tx_put.hashed
 
 ; ---------------------------------------------------------------------------------------------
-; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it).
+; gitfs_tx_put -- Stores an object raw in the log (unless the image already has it; an object
+; the image has only as a referral is stored, and its index entry then names the new record).
 ;  IN:  DL = type (OBJ_*), RSI = content, RCX = length, RDI = 20-byte output for its hash
 ;  OUT: CF = 0 and the hash at [RDI]; CF = 1 on failure (GITFS_E_FULL: the log or the
 ;       transaction is full)
@@ -245,6 +246,9 @@ gitfs_tx_put:
 	std
 	rep movsb
 	cld
+	inc qword [gfs_tx_count]
+.entry:
+	mov rax, [gfs_tx_insert_at]
 	call gfs_tx_entry
 	mov rsi, [rsp]
 	mov [rdi + gitfs_idx_entry.type], bl
@@ -254,7 +258,6 @@ gitfs_tx_put:
 	add rdi, gitfs_idx_entry.hash
 	mov ecx, HASH_SIZE
 	rep movsb
-	inc qword [gfs_tx_count]
 	inc qword [gfs_tx_new]
 .present:
 	pop rdi
@@ -1794,8 +1797,8 @@ gfs_hex40:          resb HASH_HEX_LEN
 gfs_tx_reason:      resq 1
 gfs_tx_new_state:   resb 1
 gfs_tx_new_tries:   resb 1
-gfs_tx_local:       resb 1
-gfs_tx_replace:     resb 1              ; 1: gitfs_tx_put replaces a referral's entry              ; 1: the update is node-local (logged to boot-log)
+gfs_tx_local:       resb 1              ; 1: the update is node-local (logged to boot-log)
+gfs_tx_replace:     resb 1              ; 1: gitfs_tx_put replaces a referral's entry
 section .text
 
 %endif
