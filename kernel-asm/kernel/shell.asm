@@ -401,7 +401,7 @@ shell_table:
 	dq str_cmd_net,      cmd_net
 	dq str_cmd_peers,    cmd_peers
 	dq str_cmd_whohas,   cmd_whohas
-	dq str_cmd_fetch,    cmd_fetch
+	dq str_cmd_fetch,    cmd_fetch_based   ; gtp_delta.asm: `fetch HASH [BASE]`
 	dq str_cmd_netsend,  cmd_netsend
 	dq 0, 0                             ; end of the table
 
