@@ -848,9 +848,113 @@ cmd_fetch_based:
 	mov rsi, r12
 	jmp cmd_fetch
 
+; ---------------------------------------------------------------------------------------------
+; cmd_delta -- `delta BASE TARGET` (two object hashes this node stores): encodes TARGET as a git
+; delta against BASE with delta_encode and prints it: `EVENT delta base=... target=...
+; base_size=N size=N bytes=N us=T` (bytes: the delta's; us: the encoding's), then the delta as
+; `EVENT data size=N` + bytes. What GET_DELTA serves, for checking against git and gitfs/.
+;  IN:  RSI = arguments
+;  OUT: CF = 0; CF = 1 error printed (usage, GitFS's)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+cmd_delta:
+	mov rdi, gtp_dg_base
+	call gitfs_parse_hex20
+	jc .usage
+	cmp byte [rsi], ' '
+	jne .usage
+	inc rsi
+	mov rdi, gtp_dg_hash
+	call gitfs_parse_hex20
+	jc .usage
+	cmp byte [rsi], 0
+	jne .usage
+	call fs_begin
+	jc .out
+	mov rsi, gtp_dg_base
+	call gitfs_read_object
+	jc fs_fail
+	mov [gtp_dc_src], rax
+	mov [gtp_dc_src_len], rcx
+	mov rsi, gtp_dg_hash
+	call gitfs_read_object
+	jc fs_fail
+	mov [gtp_dc_tgt], rax
+	mov [gtp_cd_size], rcx
+	mov rcx, DELTA_INDEX_BYTES
+	call gitfs_alloc
+	jc fs_fail
+	mov r10, rax
+	mov rcx, [gtp_cd_size]              ; room for all inserts: 128 bytes per 127, and headers
+	mov r9, rcx
+	shr rcx, 6
+	lea r9, [r9 + rcx + 64]
+	mov rcx, r9
+	call gitfs_alloc
+	jc fs_fail
+	mov [gtp_cd_out], rax
+	push r10
+	call rdtsc64
+	mov [gtp_cd_t0], rax
+	pop r10
+	mov rsi, [gtp_dc_src]
+	mov rcx, [gtp_dc_src_len]
+	mov rdx, [gtp_dc_tgt]
+	mov r8, [gtp_cd_size]
+	mov rdi, [gtp_cd_out]
+	call delta_encode
+	jc .usage                           ; (cannot happen: the room covers the worst case)
+	mov [gtp_cd_len], rax
+	mov rsi, str_ev_delta
+	call event_begin
+	mov rsi, str_gd_key_base
+	call event_key
+	mov rsi, gtp_dg_base
+	mov ecx, HASH_SIZE
+	call serial_put_hexbytes
+	mov rsi, str_gd_key_target
+	call event_key
+	mov rsi, gtp_dg_hash
+	mov ecx, HASH_SIZE
+	call serial_put_hexbytes
+	mov rsi, str_gd_key_base_size
+	mov rax, [gtp_dc_src_len]
+	call event_kv_dec
+	mov rsi, str_key_size
+	mov rax, [gtp_cd_size]
+	call event_kv_dec
+	mov rsi, str_gd_key_bytes
+	mov rax, [gtp_cd_len]
+	call event_kv_dec
+	mov rsi, str_gtp_key_us
+	call rdtsc64
+	sub rax, [gtp_cd_t0]
+	call gtp_tsc_us
+	call event_kv_dec
+	call event_end
+	mov rsi, str_ev_data
+	call event_begin
+	mov rsi, str_key_size
+	mov rax, [gtp_cd_len]
+	call event_kv_dec
+	call event_end
+	mov rsi, [gtp_cd_out]
+	mov rcx, [gtp_cd_len]
+	call fs_put_bytes
+	clc
+.out:
+	ret
+.usage:
+	mov rdx, str_usage
+	jmp shell_error
+
 align 8
 gtp_gd_used_names:   dq str_gd_no, str_gd_yes, str_gd_bad
 str_gd_no:           db "no", 0
+str_ev_delta:        db "delta", 0
+str_gd_key_base:     db "base", 0
+str_gd_key_target:   db "target", 0
+str_gd_key_base_size: db "base_size", 0
+str_gd_key_bytes:    db "bytes", 0
 str_gd_yes:          db "yes", 0
 str_gd_bad:          db "bad", 0
 str_gd_key_delta:    db "delta", 0
@@ -888,6 +992,10 @@ gtp_d_deadline:     resq 1
 gtp_d_seen:         resq 1
 gtp_bo_path:        resq 1
 gtp_bo_len:         resq 1
+gtp_cd_size:        resq 1
+gtp_cd_out:         resq 1
+gtp_cd_len:         resq 1
+gtp_cd_t0:          resq 1
 gtp_bad_delta:      resq 1              ; deltas refused (did not apply or hash)
 gtp_deltas_made:    resq 1              ; deltas encoded for a GET_DELTA
 gtp_delta_tx:       resq 1              ; DELTA chunks sent
