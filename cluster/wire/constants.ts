@@ -29,6 +29,8 @@ export const MsgType = {
   HAVE: 6,
   NOT_HERE: 7,
   CONTROL: 8,
+  GET_DELTA: 23,
+  DELTA: 24,
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
@@ -44,7 +46,14 @@ export const SIZE = {
   HAVE: 32,
   NOT_HERE: 24,
   CONTROL_MIN: 4,
+  GET_DELTA: 52,
+  DELTA_FIXED: 48,
 } as const;
+
+/** DELTA's status byte (docs/protocol.md, "Deltas"). */
+export const DeltaStatus = { OK: 0, FULL: 1, ABSENT: 2 } as const;
+/** The largest delta a node serves or accepts (the kernel's delta cache). */
+export const DELTA_MAX = 1 << 20;
 
 /** Types that must carry AUTH; every other type must not. */
 export function requiresAuth(type: number): boolean {

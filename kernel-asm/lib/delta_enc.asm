@@ -235,17 +235,16 @@ denc_varint:
 ; denc_block_hash -- (internal) The rolling hash of DELTA_BLOCK bytes: sum of b[i] * MUL^(15-i).
 ;  IN:  RSI = bytes
 ;  OUT: EAX = hash
-;  CLOBBERS: RAX, RCX, RDX
+;  CLOBBERS: RAX, RDX
 denc_block_hash:
-	xor eax, eax
-	xor ecx, ecx
-.byte:
+	movzx eax, byte [rsi]
+%assign denc_i 1
+%rep DELTA_BLOCK - 1
 	imul eax, eax, DELTA_MUL
-	movzx edx, byte [rsi + rcx]
+	movzx edx, byte [rsi + denc_i]
 	add eax, edx
-	inc ecx
-	cmp ecx, DELTA_BLOCK
-	jb .byte
+%assign denc_i denc_i + 1
+%endrep
 	ret
 
 ; ---------------------------------------------------------------------------------------------
