@@ -390,6 +390,9 @@ gtp_fetch_based:
 	mov qword [gtp_d_wire], 0
 	mov qword [gtp_d_len], 0
 	mov qword [gtp_d_retx], 0
+	mov qword [gtp_d_xfer_us], 0
+	mov qword [gtp_d_apply_us], 0
+	mov qword [gtp_f_store_us], 0
 	mov rsi, gtp_f_base
 	call gitfs_is_zero20
 	jz .full
@@ -444,6 +447,8 @@ gtp_fetch_based:
 	mov byte [gtp_d_known], 0
 	mov byte [gtp_d_status], GTP_DELTA_ST_NONE
 	mov byte [gtp_d_active], 1
+	call rdtsc64
+	mov [gtp_d_xfer_us], rax            ; (TSC at the start; microseconds once done)
 	call gtp_delta_window
 	call gtp_delta_arm_first
 .wait:
@@ -497,6 +502,11 @@ gtp_fetch_based:
 	jmp .wait
 .complete:
 	mov byte [gtp_d_active], 0
+	call rdtsc64
+	mov [gtp_d_apply_us], rax
+	sub rax, [gtp_d_xfer_us]
+	call gtp_tsc_us
+	mov [gtp_d_xfer_us], rax
 	call watchdog_feed
 	mov rsi, gtp_f_base
 	call gitfs_read_object
@@ -521,6 +531,10 @@ gtp_fetch_based:
 	mov ecx, HASH_SIZE
 	repe cmpsb
 	jne .bad
+	call rdtsc64
+	sub rax, [gtp_d_apply_us]
+	call gtp_tsc_us
+	mov [gtp_d_apply_us], rax
 	; the result is the object asked for: store it as a fetch would
 	mov rax, [gtp_d_mark]
 	call gitfs_release
@@ -745,7 +759,10 @@ gtp_delta_base_of:
 ; the previous version. Answers `EVENT fetch hash=... size=N type=T from=NODE|local us=T
 ; chunks=N retransmits=N delta=yes|no|bad delta_bytes=N wire=N` (wire: bytes of the delta
 ; exchange's frames; delta=no: the holder said full or absent, or did not answer, and the
-; object came whole; bad: a delta was refused and the object came whole). Errors as `fetch`.
+; object came whole; bad: a delta was refused and the object came whole), then
+; `delta_xfer_us=T apply_us=T store_us=T` (from the first GET_DELTA to the last chunk, which
+; includes the holder's reading and encoding; reading the base, applying, hashing; storing).
+; Errors as `fetch`.
 ;  IN:  RSI = arguments
 ;  OUT: CF = 0 stored; CF = 1 error printed
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -832,6 +849,15 @@ cmd_fetch_based:
 	call event_kv_dec
 	mov rsi, str_gd_key_wire
 	mov rax, [gtp_d_wire]
+	call event_kv_dec
+	mov rsi, str_gd_key_xfer_us
+	mov rax, [gtp_d_xfer_us]
+	call event_kv_dec
+	mov rsi, str_gd_key_apply_us
+	mov rax, [gtp_d_apply_us]
+	call event_kv_dec
+	mov rsi, str_gtp_key_store_us
+	mov rax, [gtp_f_store_us]
 	call event_kv_dec
 	call event_end
 	clc
@@ -960,6 +986,8 @@ str_gd_bad:          db "bad", 0
 str_gd_key_delta:    db "delta", 0
 str_gd_key_delta_bytes: db "delta_bytes", 0
 str_gd_key_wire:     db "wire", 0
+str_gd_key_xfer_us:  db "delta_xfer_us", 0
+str_gd_key_apply_us: db "apply_us", 0
 str_gc_bad_delta:    db "bad_delta", 0
 str_gc_deltas_made:  db "deltas_made", 0
 str_gc_delta_tx:     db "delta_tx", 0
@@ -990,6 +1018,8 @@ gtp_d_tries:        resq 1
 gtp_d_retx:         resq 1
 gtp_d_deadline:     resq 1
 gtp_d_seen:         resq 1
+gtp_d_xfer_us:      resq 1
+gtp_d_apply_us:     resq 1
 gtp_bo_path:        resq 1
 gtp_bo_len:         resq 1
 gtp_cd_size:        resq 1
