@@ -1,6 +1,6 @@
-// npm run bench -- delta [--runs N] [--rate 20mbit] [--mib 4]: deltas on the wire (docs/protocol.md,
-// "Deltas") on a 3-node cluster whose links are limited by tc tbf (`cluster up --rate`), so the
-// link, not TCG, bounds a whole fetch. Each run commits a new version of a file (24 edits of 32
+// npm run bench -- delta [--runs N] [--rate R] [--mib 4]: deltas on the wire (docs/protocol.md,
+// "Deltas") on a 3-node cluster (with --rate, its links limited by tc tbf: `cluster up --rate`,
+// e.g. 20mbit, so that the link, not TCG, bounds a whole fetch). Each run commits a new version of a file (24 edits of 32
 // bytes) on node 1 and, in the same run, node 2 (which holds the previous version) fetches it
 // as a delta (`fetch NEW OLD`) while node 3 fetches it whole (`fetch NEW`), both from node 1
 // (the host side is muted to nodes 2 and 3 meanwhile). Reported: the delta's bytes and the
@@ -52,7 +52,7 @@ interface ExecOut {
 
 export default async function deltaBench(args: string[]): Promise<void> {
   const runs = Number(opt(args, '--runs', '3'));
-  const rate = opt(args, '--rate', '20mbit');
+  const rate = opt(args, '--rate', '');
   const size = Number(opt(args, '--mib', '4')) << 20;
   const name = `gtbdelta-${process.pid}`;
   const ns = netnsName(name);
@@ -80,7 +80,7 @@ export default async function deltaBench(args: string[]): Promise<void> {
     mkdirSync(join(work, 'seed'));
     writeFileSync(join(work, 'seed', 'README'), 'seed\n');
     await cli(['image', 'commit', image, join(work, 'seed'), '--branch', 'data', '-m', 'seed']);
-    await cli(['cluster', 'up', '--nodes', '3', '--name', name, '--image', image, '--accel', 'tcg', '--rate', rate, '--timeout', '420'], 480_000);
+    await cli(['cluster', 'up', '--nodes', '3', '--name', name, '--image', image, '--accel', 'tcg', ...(rate ? ['--rate', rate] : []), '--timeout', '420'], 480_000);
     const r = seeded(99);
     let prev: Buffer = Buffer.alloc(size);
     for (let i = 0; i < size; i += 4) prev.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
@@ -107,7 +107,7 @@ export default async function deltaBench(args: string[]): Promise<void> {
       // node 3 now holds `next` too; node 2 holds it: the next run's base
       prev = next;
     }
-    const summary = { bench: 'delta', rate, mib: size >> 20, runs: rows, medianRatio: median(rows.map((x) => x.ratio)), medianWireOverDelta: median(rows.map((x) => round(x.wire / x.delta, 2))) };
+    const summary = { bench: 'delta', rate: rate || 'none', mib: size >> 20, runs: rows, medianRatio: median(rows.map((x) => x.ratio)), medianWireOverDelta: median(rows.map((x) => round(x.wire / x.delta, 2))) };
     console.log(JSON.stringify(summary));
   } finally {
     await cli(['cluster', 'down', '--name', name], 60_000).catch(() => undefined);
