@@ -25,6 +25,7 @@ interface Request {
   branch?: string;
   message?: string;
   waitMs?: number;
+  base?: string;
 }
 
 function out(o: unknown): void {
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     const run = async (): Promise<unknown> => {
       switch (req.cmd) {
         case 'fetch':
-          return p.fetch(String(req.hash));
+          return p.fetch(String(req.hash), req.base ? { base: String(req.base) } : {});
         case 'fetch-tree':
           return { fetched: await p.fetchTree(String(req.tree)) };
         case 'whohas':

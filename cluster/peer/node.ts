@@ -6,12 +6,13 @@
 import { hashObject, numToType } from '../../gitfs/objects.ts';
 import { decodeTree, isTreeMode, MODE_GITLINK } from '../../gitfs/tree.ts';
 import { inSubnet, ipNode, nodeIp, nodeMac } from '../wire/address.ts';
-import { CHUNK_MAX, GET_MAX, type DropReason } from '../wire/constants.ts';
+import { CHUNK_MAX, DELTA_MAX, DeltaStatus, GET_MAX, SIZE, type DropReason } from '../wire/constants.ts';
 import { chunkCrc } from '../wire/crc.ts';
 import { authenticate, decodeFrame, encodeFrame, type Frame } from '../wire/frame.ts';
 import type { Control, Message } from '../wire/messages.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 import { newCounters, type Counters } from './counters.ts';
+import { applyReceived, DeltaCache, deltaVerdict } from './delta.ts';
 import { HolderCache, type Holding } from './holders.ts';
 import type { ObjectStore, StoredObject } from './store.ts';
 import { Transfer, type TransferEnd } from './transfer.ts';
@@ -44,6 +45,8 @@ export interface PeerConfig {
   /** Largest object fetched into memory (default 64 MiB). */
   maxObjectBytes?: number;
   onEvent?: (e: PeerEvent) => void;
+  /** Fault injection for tests: serve every delta with its last byte flipped (CRC made to match). */
+  corruptDeltas?: boolean;
 }
 
 export interface PeerInfo {
@@ -76,7 +79,15 @@ export interface FetchResult {
   fetched: boolean;
   retransmits: number;
   badChunks: number;
+  /** With a base: `yes` (moved as a delta), `no` (moved whole), `bad` (a delta refused, then whole). */
+  delta?: 'yes' | 'no' | 'bad';
+  deltaBytes?: number;
+  /** Bytes of the GET_DELTA and DELTA frames on the wire (Ethernet headers included). */
+  wireBytes?: number;
 }
+
+/** Ethernet, IPv4 and UDP headers plus GTP's: a frame's bytes beyond its payload. */
+const WIRE_OVERHEAD = 14 + 20 + 8 + 20;
 
 /** A fetch that could not complete: `reason` is `timeout` (nobody answered) or `no-holder`. */
 export class FetchFailed extends Error {
@@ -95,6 +106,8 @@ export const STALE_MS = 10_000;
 const ZERO = '0'.repeat(40);
 const WHO_HAS_TRIES = 4; // the first ask and 3 retries
 const WHO_HAS_GAP_MS = 200;
+/** A kernel holder reads, verifies and encodes both objects before its first DELTA. */
+const DELTA_FIRST_WAIT_MS = 3000;
 
 export class PeerNode {
   readonly counters: Counters = newCounters();
@@ -109,6 +122,8 @@ export class PeerNode {
   private readonly commitWaiters = new Map<number, (c: { commit: string; status: number }) => void>();
   private readonly policyWaiters = new Map<number, (c: { blob: string; status: number }) => void>();
   private readonly serveCache = new Map<string, StoredObject>();
+  private readonly deltaCache = new DeltaCache();
+  private readonly deltaTransfers = new Map<number, { holder: number; hash: string; t: Transfer; wire: { bytes: number }; size?: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private qid = 0;
   private fid = 0;
@@ -140,6 +155,12 @@ export class PeerNode {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const { t } of this.transfers.values()) t.stop();
+    for (const { t } of this.deltaTransfers.values()) t.stop();
+  }
+
+  /** Test faults: `corruptDeltas` serves deltas that do not apply to the right bytes. */
+  setFaults(f: { corruptDeltas?: boolean }): void {
+    this.cfg.corruptDeltas = Boolean(f.corruptDeltas);
   }
 
   private emit(name: string, fields: Record<string, string | number>): void {
@@ -238,6 +259,43 @@ export class PeerNode {
       }
       case 'control':
         return this.onControl(sender, fromIp, msg.control);
+      case 'get_delta':
+        return this.onGetDelta(msg, fromIp);
+      case 'delta': {
+        const tr = this.deltaTransfers.get(msg.fid);
+        if (!tr || tr.holder !== sender || tr.hash !== msg.hash) return;
+        tr.wire.bytes += SIZE.DELTA_FIXED + msg.chunk.length + WIRE_OVERHEAD;
+        if (msg.status !== DeltaStatus.OK) return tr.t.notHere();
+        if (tr.size !== undefined && tr.size !== msg.size) return void this.counters.bad_chunk++;
+        tr.size = msg.size;
+        tr.t.onData(msg);
+        return;
+      }
+    }
+  }
+
+  private onGetDelta(m: Extract<Message, { type: 'get_delta' }>, ip: string): void {
+    const target = this.objectFor(m.hash);
+    const v = this.deltaCache.get(m.hash, m.base, () => deltaVerdict(target, this.cfg.store.get(m.base)));
+    const size = target?.data.length ?? 0;
+    const otype = target?.otype ?? 0;
+    if (v.status !== DeltaStatus.OK) {
+      this.toNode({ type: 'delta', hash: m.hash, fid: m.fid, status: v.status, otype, offset: 0, total: 0, size, crc: chunkCrc(Buffer.alloc(0)), chunk: Buffer.alloc(0) }, ip);
+      return;
+    }
+    let delta = v.delta;
+    if (this.cfg.corruptDeltas) {
+      delta = Buffer.from(delta);
+      delta[delta.length - 1]! ^= 0xff;
+    }
+    const total = delta.length;
+    if (m.offset >= total) return this.drop('size');
+    const first = Math.floor(m.offset / CHUNK_MAX);
+    const last = Math.ceil(Math.min(total, m.offset + m.length) / CHUNK_MAX) - 1;
+    for (let i = first; i <= last; i++) {
+      const offset = i * CHUNK_MAX;
+      const chunk = delta.subarray(offset, Math.min(total, offset + CHUNK_MAX));
+      this.toNode({ type: 'delta', hash: m.hash, fid: m.fid, status: DeltaStatus.OK, otype, offset, total, size, crc: chunkCrc(chunk), chunk }, ip);
     }
   }
 
@@ -401,8 +459,75 @@ export class PeerNode {
     return found;
   }
 
-  /** Fetches an object by hash, verifies it, stores it and multicasts HAVE. */
-  async fetch(hash: string): Promise<FetchResult> {
+  /**
+   * Fetches an object by hash, verifies it, stores it and multicasts HAVE. With `base` (an
+   * object stored here: the previous version), it asks the first holder for a delta against it
+   * first; a "full" or "absent" answer, silence, or a delta that does not apply and hash
+   * (counted bad_delta) ends in the whole object.
+   */
+  async fetch(hash: string, opts: { base?: string } = {}): Promise<FetchResult> {
+    if (opts.base && !this.cfg.store.has(hash) && this.cfg.store.has(opts.base)) return this.fetchBased(hash, opts.base);
+    return this.fetchWhole(hash);
+  }
+
+  private async fetchBased(hash: string, base: string): Promise<FetchResult> {
+    const t0 = performance.now();
+    const b = this.cfg.store.get(base);
+    if (this.holders.get(hash).length === 0) await this.findHolder(hash);
+    const holder = this.holders.get(hash).reverse().find((h) => h.node !== this.cfg.node);
+    let used: 'no' | 'bad' = 'no';
+    let wireBytes = 0;
+    let deltaBytes = 0;
+    if (b && holder) {
+      const wire = { bytes: 0 };
+      const end = await this.transferDelta(holder.node, hash, base, wire);
+      wireBytes = wire.bytes;
+      if (end.ok) {
+        deltaBytes = end.data.length;
+        const data = applyReceived(hash, end.otype, b.data, end.data, this.cfg.maxObjectBytes ?? 64 << 20);
+        if (data) {
+          this.cfg.store.put(hash, end.otype, data);
+          this.toGroup({ type: 'have', hash, size: data.length, otype: end.otype });
+          const ms = Math.round(performance.now() - t0);
+          this.emit('fetch', { hash, holder: holder.node, bytes: data.length, ms, delta: 'yes', delta_bytes: deltaBytes, wire: wireBytes });
+          return { hash, type: numToType(end.otype) ?? '?', size: data.length, holder: holder.node, ms, fetched: true, retransmits: 0, badChunks: 0, delta: 'yes', deltaBytes, wireBytes };
+        }
+        this.counters.bad_delta++;
+        used = 'bad';
+        this.emit('fetch-retry', { hash, holder: holder.node, why: 'bad-delta' });
+      }
+    }
+    const r = await this.fetchWhole(hash);
+    return { ...r, ms: Math.round(performance.now() - t0), delta: used, deltaBytes, wireBytes };
+  }
+
+  private transferDelta(holder: number, hash: string, base: string, wire: { bytes: number }): Promise<TransferEnd> {
+    const fid = (this.fid = (this.fid + 1) >>> 0);
+    const ip = nodeIp(holder);
+    const t = new Transfer(
+      {
+        get: (offset, length) => {
+          wire.bytes += SIZE.GET_DELTA + WIRE_OVERHEAD;
+          this.toNode({ type: 'get_delta', hash, base, offset, length, fid }, ip);
+        },
+        setTimer: (ms, fn) => this.later(ms, fn),
+        clearTimer: (x) => {
+          clearTimeout(x as NodeJS.Timeout);
+          this.timers.delete(x as NodeJS.Timeout);
+        },
+        onRetransmit: () => this.counters.retransmits++,
+        onBadChunk: () => this.counters.bad_chunk++,
+      },
+      undefined,
+      DELTA_MAX,
+      DELTA_FIRST_WAIT_MS,
+    );
+    this.deltaTransfers.set(fid, { holder, hash, t, wire });
+    t.start();
+    return t.ended.finally(() => this.deltaTransfers.delete(fid));
+  }
+
+  private async fetchWhole(hash: string): Promise<FetchResult> {
     const t0 = performance.now();
     const base = { retransmits: this.counters.retransmits, bad: this.counters.bad_chunk };
     const done = (holder: number, type: string, size: number, fetched: boolean): FetchResult => ({

@@ -43,6 +43,8 @@ export class Transfer {
     private readonly io: TransferIo,
     sizeHint: number | undefined,
     private readonly maxBytes: number,
+    /** The first window's wait while the size is unknown (a delta the holder encodes first). */
+    private readonly firstWaitMs = 0,
   ) {
     this.ended = new Promise((r) => (this.finish = r));
     if (sizeHint !== undefined) this.setTotal(sizeHint);
@@ -105,7 +107,7 @@ export class Transfer {
     }
     this.gotThisTry = false;
     // the first window waits for the holder to read and verify the whole object
-    const first = this.have === 0 && this.total !== undefined ? FIRST_MS_PER_MIB * Math.ceil(this.total / (1 << 20)) : 0;
+    const first = this.have === 0 ? (this.total !== undefined ? FIRST_MS_PER_MIB * Math.ceil(this.total / (1 << 20)) : this.firstWaitMs) : 0;
     this.timer = this.io.setTimer(RETRY_MS + first, () => this.onTimeout());
   }
 

@@ -311,7 +311,7 @@ export class Supervisor {
         if (!rt.shell || rt.state !== 'ready') throw new BootError(`node ${rt.spec.node} is ${rt.state}, not ready`);
         const out = [];
         for (const c of (r.commands as string[]) ?? []) {
-          const res = await rt.shell.run(c, { timeoutMs: Number(r.timeoutMs ?? 60_000) });
+          const res = await rt.shell.run(c, { timeoutMs: Number(r.timeoutMs ?? 60_000), input: typeof r.input === 'string' ? Buffer.from(r.input, 'base64') : undefined });
           out.push({ command: res.command, status: res.status, lines: res.lines, events: res.events.map((e) => ({ name: e.name, fields: e.fields, line: e.line })), error: res.error ?? null, data: res.data ? res.data.toString('base64') : null });
         }
         return out;
@@ -359,7 +359,7 @@ export class Supervisor {
       case 'host-whohas':
         return this.hostPeer().whoHas(String(r.hash), Number(r.waitMs ?? 300));
       case 'host-fetch':
-        return this.hostPeer().fetch(String(r.hash)).catch((e: unknown) => {
+        return this.hostPeer().fetch(String(r.hash), typeof r.base === 'string' ? { base: r.base } : {}).catch((e: unknown) => {
           throw new NotFoundError(e instanceof Error ? e.message : String(e));
         });
       case 'host-put': {
@@ -369,6 +369,10 @@ export class Supervisor {
         this.store!.put(hash, otype, data);
         return { hash };
       }
+      case 'host-fault':
+        // test fault injection on the host peer (docs/protocol.md, "Deltas")
+        this.hostPeer().setFaults({ corruptDeltas: Boolean(r.corruptDeltas) });
+        return { corruptDeltas: Boolean(r.corruptDeltas) };
       case 'host-counters':
         return this.hostPeer().counters;
       case 'down':

@@ -33,6 +33,8 @@ export const MsgType = {
   SYNC_REQ: 9,
   /** The page: commit hashes and sizes. */
   SYNC_ANS: 10,
+  GET_DELTA: 23,
+  DELTA: 24,
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
@@ -53,10 +55,16 @@ export const SIZE = {
   CONTROL_MIN: 4,
   SYNC_REQ: 48,
   SYNC_ANS_FIXED: 32,
+  GET_DELTA: 52,
+  DELTA_FIXED: 48,
 } as const;
 
 /** SYNC_ANS entries (hash 20 + size u32) per frame. */
 export const SYNC_PAGE = 56;
+/** DELTA's status byte (docs/protocol.md, "Deltas"). */
+export const DeltaStatus = { OK: 0, FULL: 1, ABSENT: 2 } as const;
+/** The largest delta a node serves or accepts (the kernel's delta cache). */
+export const DELTA_MAX = 1 << 20;
 
 /** Types that must carry AUTH; every other type must not. */
 export function requiresAuth(type: number): boolean {

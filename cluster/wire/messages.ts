@@ -1,7 +1,7 @@
 // Typed GTP messages and their payload codecs (docs/protocol.md, "Messages"). Pure: bytes in,
 // values out. Payload decoders run only on a payload checkFrame has already bounded; each
 // returns a drop reason instead of throwing when the payload is not what its type requires.
-import { CHUNK_MAX, ControlOp, GET_MAX, HASH_SIZE, MsgType, SIZE, VERSION_MAX, type DropReason } from './constants.ts';
+import { CHUNK_MAX, ControlOp, DeltaStatus, GET_MAX, HASH_SIZE, MsgType, SIZE, VERSION_MAX, type DropReason } from './constants.ts';
 
 export type Control =
   | { op: 'commit'; tree: string; branch: string; message: string }
@@ -19,7 +19,9 @@ export type Message =
   | { type: 'data'; hash: string; fid: number; offset: number; total: number; crc: number; otype: number; chunk: Buffer }
   | { type: 'have'; hash: string; size: number; otype: number }
   | { type: 'not_here'; hash: string; fid: number }
-  | { type: 'control'; control: Control };
+  | { type: 'control'; control: Control }
+  | { type: 'get_delta'; hash: string; base: string; offset: number; length: number; fid: number }
+  | { type: 'delta'; hash: string; fid: number; status: number; otype: number; offset: number; total: number; size: number; crc: number; chunk: Buffer };
 
 export type MessageName = Message['type'];
 
@@ -32,6 +34,8 @@ export const TYPE_OF: Record<MessageName, number> = {
   have: MsgType.HAVE,
   not_here: MsgType.NOT_HERE,
   control: MsgType.CONTROL,
+  get_delta: MsgType.GET_DELTA,
+  delta: MsgType.DELTA,
 };
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DropReason };
@@ -134,6 +138,30 @@ export function encodePayload(m: Message): Buffer {
     }
     case 'control':
       return encodeControl(m.control);
+    case 'get_delta': {
+      if (m.length < 1 || m.length > GET_MAX) throw new RangeError(`GET_DELTA length ${m.length} out of 1..${GET_MAX}`);
+      const b = Buffer.alloc(SIZE.GET_DELTA);
+      putHash(b, 0, m.hash);
+      putHash(b, 20, m.base);
+      b.writeUInt32LE(u32(m.offset), 40);
+      b.writeUInt32LE(u32(m.length), 44);
+      b.writeUInt32LE(u32(m.fid), 48);
+      return b;
+    }
+    case 'delta': {
+      if (m.chunk.length > CHUNK_MAX) throw new RangeError(`chunk of ${m.chunk.length} bytes > ${CHUNK_MAX}`);
+      const b = Buffer.alloc(SIZE.DELTA_FIXED + m.chunk.length);
+      putHash(b, 0, m.hash);
+      b.writeUInt32LE(u32(m.fid), 20);
+      b.writeUInt8(m.status, 24);
+      b.writeUInt8(m.otype, 25);
+      b.writeUInt32LE(u32(m.offset), 28);
+      b.writeUInt32LE(u32(m.total), 32);
+      b.writeBigUInt64LE(u64(m.size), 36);
+      b.writeUInt32LE(u32(m.crc), 44);
+      m.chunk.copy(b, SIZE.DELTA_FIXED);
+      return b;
+    }
   }
 }
 
@@ -209,6 +237,10 @@ export function checkPayloadSize(type: number, p: Buffer): DropReason | undefine
       return n === SIZE.NOT_HERE ? undefined : 'size';
     case MsgType.CONTROL:
       return n >= SIZE.CONTROL_MIN ? undefined : 'size';
+    case MsgType.GET_DELTA:
+      return n === SIZE.GET_DELTA ? undefined : 'size';
+    case MsgType.DELTA:
+      return n >= SIZE.DELTA_FIXED && n <= SIZE.DELTA_FIXED + CHUNK_MAX ? undefined : 'size';
     default:
       return 'type';
   }
@@ -265,9 +297,36 @@ export function decodePayload(type: number, p: Buffer): Decoded<Message> {
       const c = decodeControl(p);
       return c.ok ? { ok: true, value: { type: 'control', control: c.value } } : c;
     }
+    case MsgType.GET_DELTA: {
+      const length = p.readUInt32LE(44);
+      if (length < 1 || length > GET_MAX) return fail('size');
+      return { ok: true, value: { type: 'get_delta', hash: hashAt(p, 0), base: hashAt(p, 20), offset: p.readUInt32LE(40), length, fid: p.readUInt32LE(48) } };
+    }
+    case MsgType.DELTA:
+      return decodeDelta(p);
     default:
       return fail('type');
   }
+}
+
+/** DELTA: a chunk of the delta (status OK: chunked like DATA), or a status with no chunk. */
+function decodeDelta(p: Buffer): Decoded<Message> {
+  const status = p[24]!;
+  const otype = p[25]!;
+  const offset = p.readUInt32LE(28);
+  const total = p.readUInt32LE(32);
+  const size = readU64(p, 36);
+  const len = p.length - SIZE.DELTA_FIXED;
+  if (size === undefined) return fail('size');
+  if (status === DeltaStatus.OK) {
+    if (!isObjType(otype) || total === 0 || offset % CHUNK_MAX !== 0 || offset >= total || len !== Math.min(CHUNK_MAX, total - offset)) return fail('size');
+  } else if (status === DeltaStatus.FULL || status === DeltaStatus.ABSENT) {
+    if (offset !== 0 || total !== 0 || len !== 0) return fail('size');
+  } else return fail('size');
+  return {
+    ok: true,
+    value: { type: 'delta', hash: hashAt(p, 0), fid: p.readUInt32LE(20), status, otype, offset, total, size, crc: p.readUInt32LE(44), chunk: Buffer.from(p.subarray(SIZE.DELTA_FIXED)) },
+  };
 }
 
 function decodeControl(p: Buffer): Decoded<Control> {

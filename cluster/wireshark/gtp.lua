@@ -7,7 +7,9 @@
 local gtp = Proto("gittorrent", "gittorrent cluster protocol")
 
 local TYPES = { [1] = "ANNOUNCE", [2] = "WHO_HAS", [3] = "I_HAVE", [4] = "GET", [5] = "DATA",
-                [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL", [9] = "SYNC_REQ", [10] = "SYNC_ANS" }
+                [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL", [9] = "SYNC_REQ", [10] = "SYNC_ANS",
+                [23] = "GET_DELTA", [24] = "DELTA" }
+local DSTATUS = { [0] = "delta", [1] = "full", [2] = "absent" }
 local OTYPES = { [1] = "commit", [2] = "tree", [3] = "blob", [4] = "tag" }
 local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT", [8] = "POLICY", [9] = "POLICY_SET" }
 local CHUNK_MAX = 1400
@@ -48,6 +50,10 @@ local f = {
   message = ProtoField.string("gittorrent.message", "Message"),
   commit = ProtoField.bytes("gittorrent.commit", "Commit", base.NONE),
   status = ProtoField.uint8("gittorrent.status", "Status"),
+  base = ProtoField.bytes("gittorrent.base", "Delta base", base.NONE),
+  dstatus = ProtoField.uint8("gittorrent.delta_status", "Delta status", base.DEC, DSTATUS),
+  doffset = ProtoField.uint32("gittorrent.delta_offset", "Delta offset"),
+  dtotal = ProtoField.uint32("gittorrent.delta_total", "Delta bytes"),
   hmac = ProtoField.bytes("gittorrent.hmac", "HMAC-SHA1", base.NONE),
   want = ProtoField.bytes("gittorrent.sync.want", "Revision asked", base.NONE),
   have = ProtoField.bytes("gittorrent.sync.have", "Asker's head", base.NONE),
@@ -65,7 +71,7 @@ local function bad(tree, tvb, why)
   tree:add_proto_expert_info(e_bad, why)
 end
 
-local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24, [9] = 48 }
+local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24, [9] = 48, [23] = 52 }
 local SYNC_PAGE = 56
 
 local function u64(tvb, off)
@@ -139,6 +145,33 @@ function gtp.dissector(tvb, pinfo, root)
     pt:add(f.hash, tvb(20, 20)); pt:add_le(f.size, tvb(40, 8)); pt:add(f.otype, tvb(48, 1))
   elseif ty == 7 then
     pt:add(f.hash, tvb(20, 20)); pt:add_le(f.fid, tvb(40, 4))
+  elseif ty == 23 then
+    pt:add(f.hash, tvb(20, 20)); pt:add(f.base, tvb(40, 20)); pt:add_le(f.doffset, tvb(60, 4))
+    pt:add_le(f.glength, tvb(64, 4)); pt:add_le(f.fid, tvb(68, 4))
+    local gl = tvb(64, 4):le_uint()
+    if gl < 1 or gl > GET_MAX then bad(pt, tvb, "GET_DELTA length out of 1..89600") end
+    pinfo.cols.info:append(string.format(" offset %d length %d", tvb(60, 4):le_uint(), gl))
+  elseif ty == 24 then
+    if len < 48 or len > 48 + CHUNK_MAX then bad(pt, tvb, "DELTA size"); return n end
+    pt:add(f.hash, tvb(20, 20)); pt:add_le(f.fid, tvb(40, 4)); pt:add(f.dstatus, tvb(44, 1)); pt:add(f.otype, tvb(45, 1))
+    pt:add_le(f.doffset, tvb(48, 4)); pt:add_le(f.dtotal, tvb(52, 4)); pt:add_le(f.size, tvb(56, 8)); pt:add_le(f.crc, tvb(64, 4))
+    local clen = len - 48
+    if clen > 0 then pt:add(f.chunk, tvb(68, clen)) end
+    local st = tvb(44, 1):uint()
+    local off = tvb(48, 4):le_uint()
+    local total = tvb(52, 4):le_uint()
+    if st == 0 then
+      local want = math.min(CHUNK_MAX, total - off)
+      if not OTYPES[tvb(45, 1):uint()] or total == 0 or off % CHUNK_MAX ~= 0 or off >= total or clen ~= want then
+        bad(pt, tvb, "DELTA chunk not at a chunk boundary or of the wrong size")
+      end
+      pinfo.cols.info:append(string.format(" offset %d of %d", off, total))
+    elseif st == 1 or st == 2 then
+      if off ~= 0 or total ~= 0 or clen ~= 0 then bad(pt, tvb, "a DELTA status carries no chunk") end
+      pinfo.cols.info:append(" " .. DSTATUS[st])
+    else
+      bad(pt, tvb, "DELTA status")
+    end
   elseif ty == 8 then
     if len < 4 then bad(pt, tvb, "CONTROL shorter than 4 bytes"); return n end
     local op = tvb(20, 1):uint()

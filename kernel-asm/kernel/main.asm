@@ -98,6 +98,7 @@ kernel_entry:
 
 	call mem_init
 	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
+	call delta_reserve                  ; the delta cache (gtp_delta.asm)
 	call disk_init
 	call fs_init
 	call time_calibrate                 ; over the ticks of the bring-up: no wait
@@ -173,6 +174,7 @@ panic_halt:
 %include "gitfs_write.asm"
 %include "gitfs_merge.asm"
 %include "gitfs_report.asm"
+%include "delta_enc.asm"
 ; ---- the machine (kernel-asm/kernel/) ---------------------------------------------------------
 %include "serial.asm"
 %include "event.asm"
@@ -200,6 +202,7 @@ panic_halt:
 %include "gtp_control.asm"
 %include "gtp_sync.asm"
 %include "gtp_policy.asm"
+%include "gtp_delta.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"

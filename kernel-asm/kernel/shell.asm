@@ -401,12 +401,13 @@ shell_table:
 	dq str_cmd_net,      cmd_net
 	dq str_cmd_peers,    cmd_peers
 	dq str_cmd_whohas,   cmd_whohas
-	dq str_cmd_fetch,    cmd_fetch
+	dq str_cmd_fetch,    cmd_fetch_based   ; gtp_delta.asm: `fetch HASH [BASE]`
 	dq str_cmd_netsend,  cmd_netsend
 	; gtp_sync.asm
 	dq str_cmd_sync,     cmd_sync
 	; gtp_policy.asm
 	dq str_cmd_placed,   cmd_placed
+	dq str_cmd_delta,    cmd_delta         ; gtp_delta.asm
 	dq 0, 0                             ; end of the table
 
 str_prompt:          db "gt> ", 0
@@ -432,6 +433,7 @@ str_cmd_whohas:      db "whohas", 0
 str_cmd_fetch:       db "fetch", 0
 str_cmd_netsend:     db "netsend", 0
 str_cmd_placed:      db "placed", 0
+str_cmd_delta:       db "delta", 0
 str_ev_pong:         db "pong", 0
 str_ev_exit:         db "exit", 0
 str_ev_end:          db "end", 0

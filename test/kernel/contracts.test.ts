@@ -115,6 +115,9 @@ describe('routine headers: every CLOBBERS line is true', () => {
       { cmd: 'peers', ok: false },
       { cmd: `whohas ${first}`, ok: false },
       { cmd: `fetch ${first}`, ok: false },
+      { cmd: `fetch ${first} ${first}`, ok: false },
+      { cmd: `delta ${first} ${first}`, ok: true },
+      { cmd: `delta ${first}`, ok: false },
     ];
     const statuses: string[] = [];
     for (const c of cmds) {
@@ -202,6 +205,16 @@ describe('routine headers of the network stack (two contract-checked nodes on a 
       const r = await b.run(cmd, { timeoutMs: 60_000 });
       statuses.push(`${cmd.slice(0, 40)}: ${r.status}${r.error ? ' ' + r.error : ''}`);
     }
+    // a new version moves as a delta (gtp_delta.asm on both sides, lib/delta_enc.asm on a)
+    const data2 = Buffer.from(data);
+    for (let i = 0; i < 20; i++) randomBytes(32).copy(data2, i * 2400 + 7);
+    const put2 = await a.run(`put /data/net/blob.bin ${data2.length}`, { input: data2 });
+    expect(put2.status, put2.error).toBe('ok');
+    const blob2 = put2.events.find((e) => e.name === 'put')!.fields.blob!;
+    const df = await b.run(`fetch ${blob2} ${blob}`, { timeoutMs: 60_000 });
+    statuses.push(`fetch ${blob2.slice(0, 8)} ${blob.slice(0, 8)}: ${df.status} ${df.error ?? ''}`);
+    expect(df.events.find((e) => e.name === 'fetch')?.fields.delta).toBe('yes');
+    statuses.push(`delta: ${(await a.run(`delta ${blob} ${blob2}`, { timeoutMs: 60_000 })).status}`);
     const cat = await b.run(`cat ${blob}`);
     expect(createHash('sha1').update(cat.data ?? Buffer.alloc(0)).digest('hex')).toBe(createHash('sha1').update(data).digest('hex'));
     const commit = await ns!.exec('python3', [HOSTCOMMIT, keyFile, '10.77.0.2', 'data', 'contract check', '60'], { timeoutMs: 90_000 });
