@@ -11,7 +11,7 @@ GTP_T_DATA          equ 5
 GTP_T_HAVE          equ 6
 GTP_T_NOT_HERE      equ 7
 GTP_T_CONTROL       equ 8
-GTP_T_MAX           equ 8
+GTP_T_MAX           equ 22              ; 9-16: other pieces' rows (dropped as type until then); 17-22: gtp_bcast.asm
 GTP_ANNOUNCE_FIXED  equ gtp_announce_pl_size  ; 47: rev 20, kernel 20, objects 4, flags 2, vlen 1
 GTP_VERSION_MAX     equ 32
 GTP_DATA_FIXED      equ gtp_data_size   ; 48: hash 20, fid 4, offset 8, total 8, crc 4, otype 1, pad 3
@@ -117,9 +117,15 @@ gtp_rx:
 align 2
 gtp_size_min:       dw 0, GTP_ANNOUNCE_FIXED, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + 1, gtp_have_size, gtp_not_here_size, GTP_CONTROL_MIN
+                    times 8 dw 0        ; 9-16
+                    dw bc_update_size + 1, bc_piece_size + 1, bc_pstatus_size, bc_pstatus_size, bc_pwho_size, bc_pmap_size + 1
 gtp_size_max:       dw 0, GTP_ANNOUNCE_FIXED + GTP_VERSION_MAX, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + GTP_CHUNK_MAX, gtp_have_size, gtp_not_here_size, GTP_PAYLOAD_MAX
+                    times 8 dw GTP_PAYLOAD_MAX   ; 9-16
+                    dw GTP_PAYLOAD_MAX, bc_piece_size + GTP_CHUNK_MAX, bc_pstatus_size, bc_pstatus_size, bc_pwho_size, bc_pmap_size + BC_MAP_BYTES
 gtp_needs_auth:     db 0, GTP_FLAG_AUTH, 0, 0, 0, 0, 0, 0, GTP_FLAG_AUTH
+                    times 8 db 0        ; 9-16
+                    db GTP_FLAG_AUTH, 0, 0, 0, 0, 0   ; 17 UPDATE .. 22 PIECE_MAP
 
 GTP_KEY_MIN         equ 16
 GTP_KEY_MAX         equ 64
@@ -549,6 +555,7 @@ gtp_tick:
 	call gtp_announce
 .answers:
 	call gtp_answer_due
+	call bc_tick
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -677,6 +684,8 @@ align 8
 gtp_handlers:
 	dq gtp_ignore, gtp_rx_announce, gtp_rx_who_has, gtp_rx_i_have, gtp_rx_get
 	dq gtp_rx_data, gtp_rx_have, gtp_rx_not_here, gtp_rx_control
+	times 8 dq gtp_drop_type            ; 9-16
+	dq gtp_rx_update, gtp_rx_piece, gtp_rx_pstatus, gtp_rx_pget, gtp_rx_pwho, gtp_rx_pmap
 gtp_counter_table:
 	dq str_gc_gtp_rx, gtp_rx_ok
 	dq str_gc_announces, gtp_announces
@@ -697,6 +706,15 @@ gtp_counter_table:
 ;  CLOBBERS: nothing
 gtp_ignore:
 	ret
+
+; ---------------------------------------------------------------------------------------------
+; gtp_drop_type -- A type number this kernel has no handler for (a later piece's): dropped, type.
+;  IN:  RSI = frame
+;  OUT: nothing
+;  CLOBBERS: RAX
+gtp_drop_type:
+	mov eax, NET_DROP_TYPE
+	jmp net_drop
 
 str_gtp_key_file:    db "opt/gittorrent/key", 0
 str_ev_gtp:          db "gtp", 0

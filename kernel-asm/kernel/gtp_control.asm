@@ -36,6 +36,8 @@ gtp_rx_control:
 	lea rbx, [rsi + gtp_hdr_size]       ; payload
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_REBOOT
 	je .reboot
+	cmp byte [rbx + gtp_commit_req.op], GTP_OP_PROPAGATE
+	je bc_rx_control_propagate          ; gtp_bcast.asm
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_COMMIT
 	jne .type
 	cmp ecx, gtp_commit_req_size + 2

@@ -98,6 +98,7 @@ kernel_entry:
 
 	call mem_init
 	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
+	call bcast_reserve                  ; the propagation's update buffer (gtp_bcast.asm)
 	call disk_init
 	call fs_init
 	call time_calibrate                 ; over the ticks of the bring-up: no wait
@@ -194,6 +195,7 @@ panic_halt:
 %include "gtp.asm"
 %include "gtp_fetch.asm"
 %include "gtp_control.asm"
+%include "gtp_bcast.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"
