@@ -29,10 +29,23 @@ export const MsgType = {
   HAVE: 6,
   NOT_HERE: 7,
   CONTROL: 8,
+  // propagation (docs/protocol.md, "Propagation")
+  UPDATE: 17,
+  PIECE: 18,
+  PIECE_STATUS: 19,
+  PIECE_GET: 20,
+  PIECE_WHO: 21,
+  PIECE_MAP: 22,
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
-export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3 } as const;
+export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3, PROPAGATE: 10 } as const;
+
+/** Propagation: piece size, manifest bytes per UPDATE frame, limits of the kernel's buffers. */
+export const PIECE_SIZE = 0x10000;
+export const UPDATE_PART = 1024;
+export const PIECES_MAX = 128;
+export const PIECE_LAST = 0x0001;
 
 /** Fixed payload sizes (ANNOUNCE and DATA: the fixed part before the variable one). */
 export const SIZE = {
@@ -44,11 +57,16 @@ export const SIZE = {
   HAVE: 32,
   NOT_HERE: 24,
   CONTROL_MIN: 4,
+  UPDATE_FIXED: 32,
+  PIECE_FIXED: 28,
+  PIECE_STATUS: 32,
+  PIECE_WHO: 24,
+  PIECE_MAP_FIXED: 24,
 } as const;
 
 /** Types that must carry AUTH; every other type must not. */
 export function requiresAuth(type: number): boolean {
-  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL;
+  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL || type === MsgType.UPDATE;
 }
 
 /** Why a frame was dropped: the named reasons of docs/protocol.md. */

@@ -1448,8 +1448,15 @@ gtp_rx_pstatus:
 	jne .out
 	test r10, r10
 	jz .done
-	popcnt rax, r10
-	add [bc_c_retx], rax
+	mov rax, r10                        ; count the chunks (no POPCNT on every CPU model)
+.count:
+	test rax, rax
+	jz .counted
+	inc qword [bc_c_retx]
+	lea rdx, [rax - 1]
+	and rax, rdx
+	jmp .count
+.counted:
 	mov [bc_j_mask], r10
 	mov byte [bc_j_phase], 1
 	ret
