@@ -32,8 +32,8 @@ BC_Q_MAX            equ 32              ; skips for `bsched` (N < 2^32)
 BC_MAN_MAGIC        equ 0x4D505447      ; "GTPM"
 BC_MAP_BYTES        equ BC_PIECES_MAX / 8
 BC_LATE_MS          equ 1000            ; a manifest completed later than this: pull only
-BC_ACK_MS           equ 250             ; a burst's STATUS not back by then: probe
-BC_PROBES           equ 8               ; probes before a push is given up
+BC_ACK_MS           equ 80              ; a burst's STATUS not back by then: probe
+BC_PROBES           equ 25              ; probes before a push is given up
 BC_IDLE_MS          equ 300             ; no chunk for this long: recovery
 BC_REQ_MS           equ 600             ; a PIECE_GET without progress expires
 BC_PULL_WINDOW      equ 4               ; missing pieces asked for at a time
