@@ -391,7 +391,8 @@ export class Propagator {
   private complete(c: Active): void {
     c.state = 'complete';
     c.completeAt = Date.now();
-    c.nextMap = 0;
+    this.sendMap(c);
+    c.nextMap = c.completeAt + 1000;
     let at = 0;
     for (const o of c.m.objects) {
       const data = c.data.subarray(at, at + o.size);

@@ -1045,7 +1045,7 @@ bc_reset_pieces:
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_update_state -- After a piece arrived: complete when every piece is held (EVENT update,
-; PIECE_MAP at once).
+; PIECE_MAP at once; the seed's first map goes out at its next tick).
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8, R9
@@ -1066,8 +1066,10 @@ bc_update_state:
 	jmp .map
 .event:
 	call bc_event
+	call bc_send_map                    ; the group hears at once that this node is complete
 .map:
 	mov rax, [ticks]
+	add rax, BC_UPDATE_MS
 	mov [bc_next_map], rax
 .out:
 	ret
