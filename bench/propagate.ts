@@ -20,14 +20,16 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setRate } from '../cluster/net/faults.ts';
+import { sh } from '../cluster/net/sh.ts';
 import { plan } from '../cluster/planner.ts';
 import { nodePlan } from '../cluster/propagate/schedule.ts';
 import type { PropagationView } from '../cluster/propagate/participant.ts';
-import { clusterDir, paths } from '../cluster/runtime.ts';
+import { clusterDir, netnsName, paths, tapName } from '../cluster/runtime.ts';
 import { simulate } from '../cluster/simulate.ts';
 import { callControl } from '../cluster/supervisor/control.ts';
 import { ceilLog2, seedHoldings } from '../cluster/types.ts';
-import { round } from './stats.ts';
+import { median, round } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(REPO, 'bin', 'gittorrent.js');
@@ -75,9 +77,19 @@ interface RunResult {
   data: number;
 }
 
-async function propagateOnce(name: string, n: number, work: string, tag: string, k: number): Promise<RunResult> {
+/** tc tbf on every node's tap (the host's GET/DATA path to node 1 stays unlimited: commits). */
+async function links(name: string, n: number, rate: string | undefined): Promise<void> {
+  for (let node = 1; node <= n; node++) {
+    if (rate) await setRate(netnsName(name), tapName(node), rate);
+    else await sh('tc', ['qdisc', 'del', 'dev', tapName(node), 'root'], { ns: netnsName(name), check: false });
+  }
+}
+
+async function propagateOnce(name: string, n: number, work: string, tag: string, k: number, rate: string): Promise<RunResult> {
   const { dir, hash } = blobDir(work, tag, k * 65536);
+  await links(name, n, undefined);
   gt(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', tag, '--name', name, '--json']);
+  await links(name, n, rate);
   const p = exec(name, 1, `propagate ${hash}`);
   const sock = paths(clusterDir(name)).socket;
   const end = Date.now() + 300_000;
@@ -112,35 +124,44 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
   mkdirSync(join(work, `seed-${n}`));
   writeFileSync(join(work, `seed-${n}`, 'README'), 'data\n');
   gt(['image', 'commit', image, join(work, `seed-${n}`), '--branch', 'data', '-m', 'seed']);
-  gt(['cluster', 'up', '--nodes', String(n), '--name', name, '--image', image, '--rate', rate, '--accel', 'tcg', '--timeout', '600', '--json'], 900_000);
+  gt(['cluster', 'up', '--nodes', String(n), '--name', name, '--image', image, '--accel', 'tcg', '--timeout', '600', '--json'], 900_000);
   try {
-    // the reference: one 64 KiB piece over one link (node 1 -> node 2), the kernel's transfer time
-    const ref = blobDir(work, `ref-${n}`, 65536);
-    gt(['cluster', 'commit', '1', '--branch', 'data', ref.dir, '-m', 'ref', '--name', name, '--json']);
+    // the reference: one 64 KiB piece over one rate-limited link (node 1 -> node 2): the
+    // kernel's own transfer time of a 64 KiB fetch (median of 3 blobs); and the wire's own
+    // figure, the bytes of one piece's 47 frames (Ethernet header included) at the tbf rate
     const t1s: number[] = [];
-    const f = exec(name, 2, `fetch ${ref.hash}`);
-    t1s.push(Number(f.xfer_us) / 1000);
-    const t1 = t1s[0]!;
+    for (let i = 0; i < 3; i++) {
+      const ref = blobDir(work, `ref-${n}-${i}`, 65536);
+      await links(name, n, undefined);
+      gt(['cluster', 'commit', '1', '--branch', 'data', ref.dir, '-m', 'ref', '--name', name, '--json']);
+      await links(name, n, rate);
+      t1s.push(Number(exec(name, 2, `fetch ${ref.hash}`).xfer_us) / 1000);
+    }
+    const t1 = median(t1s);
+    const wireBytes = 46 * (1400 + 90) + (65536 - 46 * 1400 + 90);
+    const t1Wire = (wireBytes * 8) / rateBps(rate) * 1000;
+    process.stdout.write(`N=${n}: one piece over one link: ${round(t1, 1)} ms measured (fetch), ${round(t1Wire, 1)} ms at the tbf rate\n`);
     const linkBytesPerMs = rateBps(rate) / 8 / 1000;
     const q = ceilLog2(n);
     let lossless: RunResult | undefined;
     for (const k of ks) {
-      const r = await propagateOnce(name, n, work, `k${k}-n${n}`, k);
+      const r = await propagateOnce(name, n, work, `k${k}-n${n}`, k, rate);
       if (!lossless) lossless = r;
       const bound = (k + q - 1) * t1;
+      const boundWire = (k + q - 1) * t1Wire;
       const rates = r.perNodeMs.map((ms) => (k * 65536) / ms / linkBytesPerMs);
       const row = {
-        nodes: n, pieces: k, ms: Math.round(r.ms), pieceMs: round(t1, 1), boundMs: Math.round(bound), vsBound: round(r.ms / bound, 2),
+        nodes: n, pieces: k, ms: Math.round(r.ms), pieceMs: round(t1, 1), boundMs: Math.round(bound), vsBound: round(r.ms / bound, 2), pieceWireMs: round(t1Wire, 1), vsWireBound: round(r.ms / boundWire, 2),
         minRateVsLink: round(Math.min(...rates), 2), rates: rates.map((x) => round(x, 2)), ctlBytes: r.ctl, dataBytes: r.data, ctlVsData: round((100 * r.ctl) / r.data, 3),
       };
       rows.push(row);
-      process.stdout.write(`N=${n} K=${k}: ${row.ms} ms vs (K+q-1) x ${row.pieceMs} ms = ${row.boundMs} ms: ${row.vsBound}x  min node rate ${row.minRateVsLink}x link  control ${row.ctlVsData}% of data\n`);
+      process.stdout.write(`N=${n} K=${k}: ${row.ms} ms vs (K+q-1) x ${row.pieceMs} ms = ${row.boundMs} ms: ${row.vsBound}x (vs the wire's ${row.vsWireBound}x)  min node rate ${row.minRateVsLink}x link  control ${row.ctlVsData}% of data\n`);
     }
     // the first K again under 10% loss
     gt(['cluster', 'fault', 'loss', '10', '--name', name]);
     try {
       const k = ks[0]!;
-      const r = await propagateOnce(name, n, work, `loss-k${k}-n${n}`, k);
+      const r = await propagateOnce(name, n, work, `loss-k${k}-n${n}`, k, rate);
       const row = { nodes: n, pieces: k, loss: 10, ms: Math.round(r.ms), losslessMs: Math.round(lossless!.ms), vsLossless: round(r.ms / lossless!.ms, 2) };
       rows.push(row);
       process.stdout.write(`N=${n} K=${k} 10% loss: ${row.ms} ms vs lossless ${row.losslessMs} ms: ${row.vsLossless}x\n`);
