@@ -275,7 +275,7 @@ export class Propagator {
     if (now >= c.nextMap) {
       const allDone = c.heldCount === c.m.pieces && c.m.nodes.every((n, i) => i === c.me || (i === 0 ? true : c.maps.get(n)?.size === c.m.pieces));
       c.nextMap = now + (c.state === 'active' ? 500 : 1000);
-      if (!allDone || c.state === 'active') this.sendMap(c);
+      if (!allDone || c.state === 'active' || now - (c.completeAt ?? now) < 10_000) this.sendMap(c);
     }
     this.pump(c, now);
     if (c.state === 'active') this.recover(c, now);

@@ -39,6 +39,7 @@ BC_REQ_MS           equ 600             ; a PIECE_GET without progress expires
 BC_PULL_WINDOW      equ 4               ; missing pieces asked for at a time
 BC_MAP_MS           equ 500
 BC_UPDATE_MS        equ 1000
+BC_MAP_AFTER_MS     equ 10000           ; maps go on this long after completing
 BC_WHO_MS           equ 1000
 BC_SERVE_SLOTS      equ 8
 BC_BURST            equ 32              ; PIECE frames per tick (the TX ring)
@@ -1619,8 +1620,8 @@ bc_all_complete:
 ; ---------------------------------------------------------------------------------------------
 ; bc_tick -- The propagation's timers, from gtp_tick (also inside commands' waits): the seed's UPDATE
 ; repeats (3 at the start 20 ms apart, then every second until every node holds everything),
-; PIECE_MAP (every 500 ms while incomplete, every second while a node is), the sender and the
-; recovery.
+; PIECE_MAP (every 500 ms while incomplete; then every second for 10 s, and while a node is
+; incomplete), the sender and the recovery.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1656,6 +1657,10 @@ bc_tick:
 	cmp byte [bc_state], BC_S_ACTIVE
 	je .send_map
 	add rax, BC_UPDATE_MS - BC_MAP_MS
+	mov rdx, [ticks]
+	sub rdx, [bc_complete_tick]
+	cmp rdx, BC_MAP_AFTER_MS
+	jb .send_map                        ; complete: a map a second for a while (maps get lost)
 	push rax
 	call bc_all_complete
 	pop rax
