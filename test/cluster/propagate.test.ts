@@ -47,17 +47,20 @@ async function update(node: number): Promise<Record<string, string>> {
 /** Polls every node's `update` until each has stored update `id` (or failed). */
 async function waitStored(id: string, nodes: number[], timeoutMs = 150_000): Promise<Map<number, Record<string, string>>> {
   const out = new Map<number, Record<string, string>>();
+  const last = new Map<number, Record<string, string>>();
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     for (const n of nodes) {
       if (out.has(n)) continue;
       const u = await update(n).catch(() => undefined);
+      if (u) last.set(n, u);
       if (u && u.id === id && (u.state === 'stored' || u.state === 'failed')) out.set(n, u);
     }
     if (out.size === nodes.length) return out;
     await sleep(1000);
   }
-  throw new Error(`update ${id} not stored on ${nodes.filter((n) => !out.has(n)).join(',')} in ${timeoutMs} ms`);
+  const seen = nodes.filter((n) => !out.has(n)).map((n) => `node ${n}: ${JSON.stringify(last.get(n))}`);
+  throw new Error(`update ${id} not stored in ${timeoutMs} ms; ${seen.join('; ')}`);
 }
 
 /** Files of random bytes in a fresh folder; their git blob ids and contents. */
