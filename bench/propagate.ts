@@ -85,11 +85,12 @@ async function links(name: string, n: number, rate: string | undefined): Promise
   }
 }
 
-async function propagateOnce(name: string, n: number, work: string, tag: string, k: number, rate: string): Promise<RunResult> {
+async function propagateOnce(name: string, n: number, work: string, tag: string, k: number, rate: string, lossPercent = 0): Promise<RunResult> {
   const { dir, hash } = blobDir(work, tag, k * 65536);
   await links(name, n, undefined);
-  gt(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', tag, '--name', name, '--json']);
+  gt(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', tag, '--name', name, '--json']); // (a COMMIT is sent once: no loss yet)
   await links(name, n, rate);
+  if (lossPercent) gt(['cluster', 'fault', 'loss', String(lossPercent), '--name', name]);
   const p = exec(name, 1, `propagate ${hash}`);
   const sock = paths(clusterDir(name)).socket;
   const end = Date.now() + 300_000;
@@ -157,11 +158,10 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
       rows.push(row);
       process.stdout.write(`N=${n} K=${k}: ${row.ms} ms vs (K+q-1) x ${row.pieceMs} ms = ${row.boundMs} ms: ${row.vsBound}x (vs the wire's ${row.vsWireBound}x)  min node rate ${row.minRateVsLink}x link  control ${row.ctlVsData}% of data\n`);
     }
-    // the first K again under 10% loss
-    gt(['cluster', 'fault', 'loss', '10', '--name', name]);
+    // the first K again under 10% loss (set after the commit, inside propagateOnce)
     try {
       const k = ks[0]!;
-      const r = await propagateOnce(name, n, work, `loss-k${k}-n${n}`, k, rate);
+      const r = await propagateOnce(name, n, work, `loss-k${k}-n${n}`, k, rate, 10);
       const row = { nodes: n, pieces: k, loss: 10, ms: Math.round(r.ms), losslessMs: Math.round(lossless!.ms), vsLossless: round(r.ms / lossless!.ms, 2) };
       rows.push(row);
       process.stdout.write(`N=${n} K=${k} 10% loss: ${row.ms} ms vs lossless ${row.losslessMs} ms: ${row.vsLossless}x\n`);
