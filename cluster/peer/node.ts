@@ -16,6 +16,7 @@ import { applyReceived, DeltaCache, deltaVerdict } from './delta.ts';
 import { HolderCache, type Holding } from './holders.ts';
 import type { ObjectStore, StoredObject } from './store.ts';
 import { Transfer, type TransferEnd } from './transfer.ts';
+import { Propagator } from '../propagate/participant.ts';
 
 export interface Transport {
   /** Unicast to an address on the cluster's subnet. */
@@ -131,8 +132,15 @@ export class PeerNode {
   private lastRev: string | undefined;
   private stopped = false;
 
+  /** Propagations on the schedule (cluster/propagate/): watched always, joined when named. */
+  readonly propagation: Propagator;
+
   constructor(private readonly cfg: PeerConfig) {
     this.epoch = cfg.epoch ?? Math.floor(Date.now() / 1000);
+    this.propagation = new Propagator({
+      node: cfg.node, store: cfg.store,
+      toGroup: (m) => this.toGroup(m), toNode: (m, ip) => this.toNode(m, ip), emit: (name, f) => this.emit(name, f),
+    });
   }
 
   get node(): number {
@@ -151,6 +159,7 @@ export class PeerNode {
 
   stop(): void {
     this.stopped = true;
+    this.propagation.stop();
     if (this.announceTimer) clearInterval(this.announceTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -271,6 +280,13 @@ export class PeerNode {
         tr.t.onData(msg);
         return;
       }
+      case 'update':
+      case 'piece':
+      case 'piece_status':
+      case 'piece_get':
+      case 'piece_who':
+      case 'piece_map':
+        return this.propagation.receive(sender, fromIp, msg);
     }
   }
 
@@ -380,6 +396,8 @@ export class PeerNode {
       case 'policy':
         // the host peer keeps no placement of its own (it is no policy target)
         this.emit('control', { op: 'policy', from: sender, glob: c.glob, copies: c.copies });
+        return;
+      case 'propagate': // the host peer does not seed (a node does)
         return;
       case 'commit':
         this.emit('control', { op: 'commit', from: sender, tree: c.tree, branch: c.branch });

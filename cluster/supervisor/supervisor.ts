@@ -58,6 +58,8 @@ export interface NodeStatus {
   placed?: number;
   held?: number;
   missing?: number;
+  /** Pieces held of the current propagation (docs/protocol.md, "Propagation"). */
+  update?: { id: string; pieces: number; held: number };
   error?: string;
   /** From the node's `sync` command (docs/protocol.md, "Sync"), when it answered: referrals and
    *  objects in its index, commits/trees still to fetch, distinct heads it knows, sync runs. */
@@ -247,6 +249,7 @@ export class Supervisor {
 
   status(): { name: string; net: string; nodes: NodeStatus[]; host: unknown; timeline: Timeline } {
     const peers = new Map((this.peer?.peers() ?? []).map((p) => [p.node, p]));
+    const upd = this.peer?.propagation.view();
     const nodes = [...this.nodes.values()].map((rt): NodeStatus => {
       const p = peers.get(rt.spec.node);
       return {
@@ -254,6 +257,8 @@ export class Supervisor {
         rev: p?.rev ?? rt.rev, kernel: p?.kernel ?? rt.kernel, version: p?.version ?? rt.version,
         ip: rt.spec.ip, mac: rt.spec.mac, disk: rt.spec.disk,
         net: rt.net || p !== undefined, heard: p !== undefined && !p.stale,
+        // the current propagation, from the PIECE_MAPs the host peer hears (propagation piece)
+        ...(upd && upd.nodes.includes(rt.spec.node) ? { update: { id: upd.id, pieces: upd.pieces, held: upd.progress.find((x) => x.node === rt.spec.node)?.held ?? 0 } } : {}),
         ...(rt.error ? { error: rt.error } : {}),
       };
     });
@@ -375,6 +380,11 @@ export class Supervisor {
         return { corruptDeltas: Boolean(r.corruptDeltas) };
       case 'host-counters':
         return this.hostPeer().counters;
+      case 'host-propagation':
+        return this.hostPeer().propagation.view() ?? null;
+      case 'host-propagation-fault':
+        this.hostPeer().propagation.flipPieces = Number(r.flipPieces ?? 0);
+        return { flipPieces: this.hostPeer().propagation.flipPieces };
       case 'down':
         setTimeout(() => void this.shutdown().then(() => process.exit(0)), 50);
         return { stopping: true };

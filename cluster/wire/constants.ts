@@ -33,15 +33,29 @@ export const MsgType = {
   SYNC_REQ: 9,
   /** The page: commit hashes and sizes. */
   SYNC_ANS: 10,
+  // propagation (docs/protocol.md, "Propagation")
+  UPDATE: 17,
+  PIECE: 18,
+  PIECE_STATUS: 19,
+  PIECE_GET: 20,
+  PIECE_WHO: 21,
+  PIECE_MAP: 22,
+  // deltas (docs/protocol.md, "Deltas")
   GET_DELTA: 23,
   DELTA: 24,
 } as const;
 export type MsgTypeNum = (typeof MsgType)[keyof typeof MsgType];
 
-/** CONTROL ops; 8 POLICY / 9 POLICY_SET: the placement piece (docs/protocol.md, "Placement"). */
-export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3, POLICY: 8, POLICY_SET: 9 } as const;
+/** CONTROL ops; 8 POLICY / 9 POLICY_SET: placement; 10 PROPAGATE: propagation (docs/protocol.md). */
+export const ControlOp = { COMMIT: 1, COMMITTED: 2, REBOOT: 3, POLICY: 8, POLICY_SET: 9, PROPAGATE: 10 } as const;
 /** A POLICY's copies byte for `all`. */
 export const POLICY_ALL = 255;
+
+/** Propagation: piece size, manifest bytes per UPDATE frame, limits of the kernel's buffers. */
+export const PIECE_SIZE = 0x10000;
+export const UPDATE_PART = 1024;
+export const PIECES_MAX = 128;
+export const PIECE_LAST = 0x0001;
 
 /** Fixed payload sizes (ANNOUNCE and DATA: the fixed part before the variable one). */
 export const SIZE = {
@@ -57,6 +71,11 @@ export const SIZE = {
   SYNC_ANS_FIXED: 32,
   GET_DELTA: 52,
   DELTA_FIXED: 48,
+  UPDATE_FIXED: 32,
+  PIECE_FIXED: 28,
+  PIECE_STATUS: 32,
+  PIECE_WHO: 24,
+  PIECE_MAP_FIXED: 24,
 } as const;
 
 /** SYNC_ANS entries (hash 20 + size u32) per frame. */
@@ -68,7 +87,7 @@ export const DELTA_MAX = 1 << 20;
 
 /** Types that must carry AUTH; every other type must not. */
 export function requiresAuth(type: number): boolean {
-  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL || type === MsgType.SYNC_REQ || type === MsgType.SYNC_ANS;
+  return type === MsgType.ANNOUNCE || type === MsgType.CONTROL || type === MsgType.SYNC_REQ || type === MsgType.SYNC_ANS || type === MsgType.UPDATE;
 }
 
 /** Why a frame was dropped: the named reasons of docs/protocol.md. */

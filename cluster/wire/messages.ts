@@ -1,7 +1,7 @@
 // Typed GTP messages and their payload codecs (docs/protocol.md, "Messages"). Pure: bytes in,
 // values out. Payload decoders run only on a payload checkFrame has already bounded; each
 // returns a drop reason instead of throwing when the payload is not what its type requires.
-import { CHUNK_MAX, ControlOp, DeltaStatus, GET_MAX, HASH_SIZE, MsgType, SIZE, VERSION_MAX, type DropReason } from './constants.ts';
+import { CHUNK_MAX, ControlOp, DeltaStatus, GET_MAX, HASH_SIZE, MsgType, PIECES_MAX, SIZE, VERSION_MAX, type DropReason } from './constants.ts';
 
 export type Control =
   | { op: 'commit'; tree: string; branch: string; message: string }
@@ -9,7 +9,8 @@ export type Control =
   | { op: 'reboot' }
   /** Sets the policy of the branches a glob matches: copies 1..254, or POLICY_ALL. */
   | { op: 'policy'; glob: string; copies: number }
-  | { op: 'policy_set'; blob: string; status: number };
+  | { op: 'policy_set'; blob: string; status: number }
+  | { op: 'propagate'; flags: number; hashes: string[] };
 
 export type Message =
   | { type: 'announce'; rev: string; kernel: string; objects: number; flags: number; version: string }
@@ -21,7 +22,13 @@ export type Message =
   | { type: 'not_here'; hash: string; fid: number }
   | { type: 'control'; control: Control }
   | { type: 'get_delta'; hash: string; base: string; offset: number; length: number; fid: number }
-  | { type: 'delta'; hash: string; fid: number; status: number; otype: number; offset: number; total: number; size: number; crc: number; chunk: Buffer };
+  | { type: 'delta'; hash: string; fid: number; status: number; otype: number; offset: number; total: number; size: number; crc: number; chunk: Buffer }
+  | { type: 'update'; id: string; total: number; offset: number; age: number; part: Buffer }
+  | { type: 'piece'; id: string; piece: number; chunk: number; flags: number; bytes: Buffer }
+  | { type: 'piece_status'; id: string; piece: number; missing: bigint }
+  | { type: 'piece_get'; id: string; piece: number; missing: bigint }
+  | { type: 'piece_who'; id: string; qid: number }
+  | { type: 'piece_map'; id: string; pieces: number; held: number; bitmap: Buffer };
 
 export type MessageName = Message['type'];
 
@@ -36,6 +43,12 @@ export const TYPE_OF: Record<MessageName, number> = {
   control: MsgType.CONTROL,
   get_delta: MsgType.GET_DELTA,
   delta: MsgType.DELTA,
+  update: MsgType.UPDATE,
+  piece: MsgType.PIECE,
+  piece_status: MsgType.PIECE_STATUS,
+  piece_get: MsgType.PIECE_GET,
+  piece_who: MsgType.PIECE_WHO,
+  piece_map: MsgType.PIECE_MAP,
 };
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DropReason };
@@ -162,6 +175,47 @@ export function encodePayload(m: Message): Buffer {
       m.chunk.copy(b, SIZE.DELTA_FIXED);
       return b;
     }
+    case 'update': {
+      const b = Buffer.alloc(SIZE.UPDATE_FIXED + m.part.length);
+      putHash(b, 0, m.id);
+      b.writeUInt32LE(u32(m.total), 20);
+      b.writeUInt32LE(u32(m.offset), 24);
+      b.writeUInt32LE(u32(m.age), 28);
+      m.part.copy(b, SIZE.UPDATE_FIXED);
+      return b;
+    }
+    case 'piece': {
+      if (m.bytes.length > CHUNK_MAX) throw new RangeError(`chunk of ${m.bytes.length} bytes > ${CHUNK_MAX}`);
+      const b = Buffer.alloc(SIZE.PIECE_FIXED + m.bytes.length);
+      putHash(b, 0, m.id);
+      b.writeUInt32LE(u32(m.piece), 20);
+      b.writeUInt16LE(m.chunk, 24);
+      b.writeUInt16LE(m.flags, 26);
+      m.bytes.copy(b, SIZE.PIECE_FIXED);
+      return b;
+    }
+    case 'piece_status':
+    case 'piece_get': {
+      const b = Buffer.alloc(SIZE.PIECE_STATUS);
+      putHash(b, 0, m.id);
+      b.writeUInt32LE(u32(m.piece), 20);
+      b.writeBigUInt64LE(m.missing, 24);
+      return b;
+    }
+    case 'piece_who': {
+      const b = Buffer.alloc(SIZE.PIECE_WHO);
+      putHash(b, 0, m.id);
+      b.writeUInt32LE(u32(m.qid), 20);
+      return b;
+    }
+    case 'piece_map': {
+      const b = Buffer.alloc(SIZE.PIECE_MAP_FIXED + Math.ceil(m.pieces / 8));
+      putHash(b, 0, m.id);
+      b.writeUInt16LE(m.pieces, 20);
+      b.writeUInt16LE(m.held, 22);
+      m.bitmap.copy(b, SIZE.PIECE_MAP_FIXED, 0, Math.ceil(m.pieces / 8));
+      return b;
+    }
   }
 }
 
@@ -210,6 +264,15 @@ function encodeControl(c: Control): Buffer {
       b.writeUInt8(c.status, 24);
       return b;
     }
+    case 'propagate': {
+      if (c.hashes.length < 1 || c.hashes.length > 64) throw new RangeError('PROPAGATE names 1 to 64 objects');
+      const b = Buffer.alloc(4 + 20 * c.hashes.length);
+      b.writeUInt8(ControlOp.PROPAGATE, 0);
+      b.writeUInt8(c.flags, 1);
+      b.writeUInt8(c.hashes.length, 2);
+      c.hashes.forEach((h, i) => putHash(b, 4 + 20 * i, h));
+      return b;
+    }
   }
 }
 
@@ -241,6 +304,17 @@ export function checkPayloadSize(type: number, p: Buffer): DropReason | undefine
       return n === SIZE.GET_DELTA ? undefined : 'size';
     case MsgType.DELTA:
       return n >= SIZE.DELTA_FIXED && n <= SIZE.DELTA_FIXED + CHUNK_MAX ? undefined : 'size';
+    case MsgType.UPDATE:
+      return n > SIZE.UPDATE_FIXED ? undefined : 'size';
+    case MsgType.PIECE:
+      return n > SIZE.PIECE_FIXED && n <= SIZE.PIECE_FIXED + CHUNK_MAX ? undefined : 'size';
+    case MsgType.PIECE_STATUS:
+    case MsgType.PIECE_GET:
+      return n === SIZE.PIECE_STATUS ? undefined : 'size';
+    case MsgType.PIECE_WHO:
+      return n === SIZE.PIECE_WHO ? undefined : 'size';
+    case MsgType.PIECE_MAP:
+      return n > SIZE.PIECE_MAP_FIXED && n <= SIZE.PIECE_MAP_FIXED + PIECES_MAX / 8 ? undefined : 'size';
     default:
       return 'type';
   }
@@ -304,6 +378,21 @@ export function decodePayload(type: number, p: Buffer): Decoded<Message> {
     }
     case MsgType.DELTA:
       return decodeDelta(p);
+    case MsgType.UPDATE:
+      return { ok: true, value: { type: 'update', id: hashAt(p, 0), total: p.readUInt32LE(20), offset: p.readUInt32LE(24), age: p.readUInt32LE(28), part: Buffer.from(p.subarray(SIZE.UPDATE_FIXED)) } };
+    case MsgType.PIECE:
+      return { ok: true, value: { type: 'piece', id: hashAt(p, 0), piece: p.readUInt32LE(20), chunk: p.readUInt16LE(24), flags: p.readUInt16LE(26), bytes: Buffer.from(p.subarray(SIZE.PIECE_FIXED)) } };
+    case MsgType.PIECE_STATUS:
+      return { ok: true, value: { type: 'piece_status', id: hashAt(p, 0), piece: p.readUInt32LE(20), missing: p.readBigUInt64LE(24) } };
+    case MsgType.PIECE_GET:
+      return { ok: true, value: { type: 'piece_get', id: hashAt(p, 0), piece: p.readUInt32LE(20), missing: p.readBigUInt64LE(24) } };
+    case MsgType.PIECE_WHO:
+      return { ok: true, value: { type: 'piece_who', id: hashAt(p, 0), qid: p.readUInt32LE(20) } };
+    case MsgType.PIECE_MAP: {
+      const pieces = p.readUInt16LE(20);
+      if (p.length !== SIZE.PIECE_MAP_FIXED + Math.ceil(pieces / 8)) return fail('size');
+      return { ok: true, value: { type: 'piece_map', id: hashAt(p, 0), pieces, held: p.readUInt16LE(22), bitmap: Buffer.from(p.subarray(SIZE.PIECE_MAP_FIXED)) } };
+    }
     default:
       return fail('type');
   }
@@ -354,6 +443,11 @@ function decodeControl(p: Buffer): Decoded<Control> {
     case ControlOp.POLICY_SET:
       if (p.length !== 25) return fail('size');
       return { ok: true, value: { op: 'policy_set', blob: hashAt(p, 4), status: p[24]! } };
+    case ControlOp.PROPAGATE: {
+      const count = p[2]!;
+      if (count < 1 || count > 64 || p.length !== 4 + 20 * count) return fail('size');
+      return { ok: true, value: { op: 'propagate', flags: p[1]!, hashes: Array.from({ length: count }, (_, i) => hashAt(p, 4 + 20 * i)) } };
+    }
     default:
       return fail('type');
   }

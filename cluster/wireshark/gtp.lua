@@ -8,10 +8,12 @@ local gtp = Proto("gittorrent", "gittorrent cluster protocol")
 
 local TYPES = { [1] = "ANNOUNCE", [2] = "WHO_HAS", [3] = "I_HAVE", [4] = "GET", [5] = "DATA",
                 [6] = "HAVE", [7] = "NOT_HERE", [8] = "CONTROL", [9] = "SYNC_REQ", [10] = "SYNC_ANS",
+                [17] = "UPDATE", [18] = "PIECE", [19] = "PIECE_STATUS", [20] = "PIECE_GET",
+                [21] = "PIECE_WHO", [22] = "PIECE_MAP",
                 [23] = "GET_DELTA", [24] = "DELTA" }
 local DSTATUS = { [0] = "delta", [1] = "full", [2] = "absent" }
 local OTYPES = { [1] = "commit", [2] = "tree", [3] = "blob", [4] = "tag" }
-local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT", [8] = "POLICY", [9] = "POLICY_SET" }
+local OPS = { [1] = "COMMIT", [2] = "COMMITTED", [3] = "REBOOT", [8] = "POLICY", [9] = "POLICY_SET", [10] = "PROPAGATE" }
 local CHUNK_MAX = 1400
 local GET_MAX = 89600
 
@@ -61,6 +63,19 @@ local f = {
   stotal = ProtoField.uint32("gittorrent.sync.total", "Entries in the walk"),
   count = ProtoField.uint16("gittorrent.sync.count", "Entries in this frame"),
   ssize = ProtoField.uint32("gittorrent.sync.size", "Commit size"),
+  uid = ProtoField.bytes("gittorrent.update", "Update id", base.NONE),
+  mtotal = ProtoField.uint32("gittorrent.manifest_total", "Manifest bytes"),
+  moffset = ProtoField.uint32("gittorrent.manifest_offset", "Part offset"),
+  age = ProtoField.uint32("gittorrent.age", "Age (ms)"),
+  part = ProtoField.bytes("gittorrent.manifest_part", "Manifest part"),
+  piece = ProtoField.uint32("gittorrent.piece", "Piece"),
+  pchunk = ProtoField.uint16("gittorrent.piece_chunk", "Chunk"),
+  pflags = ProtoField.uint16("gittorrent.piece_flags", "Piece flags", base.HEX),
+  missing = ProtoField.uint64("gittorrent.missing", "Chunk mask", base.HEX),
+  pieces = ProtoField.uint16("gittorrent.pieces", "Pieces"),
+  held = ProtoField.uint16("gittorrent.held", "Held"),
+  bitmap = ProtoField.bytes("gittorrent.bitmap", "Pieces held"),
+  pcount = ProtoField.uint8("gittorrent.propagate_count", "Objects"),
 }
 gtp.fields = f
 
@@ -71,7 +86,7 @@ local function bad(tree, tvb, why)
   tree:add_proto_expert_info(e_bad, why)
 end
 
-local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24, [9] = 48, [23] = 52 }
+local FIXED = { [2] = 24, [3] = 36, [4] = 36, [6] = 32, [7] = 24, [9] = 48, [19] = 32, [20] = 32, [21] = 24, [23] = 52 }
 local SYNC_PAGE = 56
 
 local function u64(tvb, off)
@@ -103,7 +118,7 @@ function gtp.dissector(tvb, pinfo, root)
   if bit.band(flags, 0xfffe) ~= 0 then bad(t, tvb, "unknown flag bits") end
   if 20 + len + (auth and 20 or 0) ~= n then bad(t, tvb, "length does not match the datagram"); return n end
   if not TYPES[ty] then bad(t, tvb, "unknown type"); return n end
-  if auth ~= (ty == 1 or ty == 8 or ty == 9 or ty == 10) then bad(t, tvb, "AUTH flag wrong for this type") end
+  if auth ~= (ty == 1 or ty == 8 or ty == 9 or ty == 10 or ty == 17) then bad(t, tvb, "AUTH flag wrong for this type") end
   local p = tvb(20, len)
   local pt = t:add(gtp, p, name)
   local function need(exact) if len ~= exact then bad(pt, tvb, name .. " payload must be " .. exact .. " bytes"); return false end return true end
@@ -199,6 +214,11 @@ function gtp.dissector(tvb, pinfo, root)
     elseif op == 9 then
       if not need(25) then return n end
       pt:add(f.blob, tvb(24, 20)); pt:add(f.status, tvb(44, 1))
+    elseif op == 10 then
+      local c = tvb(22, 1):uint()
+      if c < 1 or c > 64 or len ~= 4 + 20 * c then bad(pt, tvb, "PROPAGATE size"); return n end
+      pt:add(f.pcount, tvb(22, 1))
+      for i = 0, c - 1 do pt:add(f.hash, tvb(24 + 20 * i, 20)) end
     else
       bad(pt, tvb, "unknown CONTROL op")
     end
@@ -214,6 +234,28 @@ function gtp.dissector(tvb, pinfo, root)
       pt:add(f.commit, tvb(52 + 24 * i, 20)); pt:add_le(f.ssize, tvb(72 + 24 * i, 4))
     end
     pinfo.cols.info:append(string.format(" %d of %d from %d", count, tvb(44, 4):le_uint(), tvb(40, 4):le_uint()))
+  end
+  if ty >= 17 and ty <= 22 then
+    if len < 24 then bad(pt, tvb, name .. " shorter than 24 bytes"); return n end
+    pt:add(f.uid, tvb(20, 20))
+    if ty == 17 then
+      if len <= 32 then bad(pt, tvb, "UPDATE without manifest bytes"); return n end
+      pt:add_le(f.mtotal, tvb(40, 4)); pt:add_le(f.moffset, tvb(44, 4)); pt:add_le(f.age, tvb(48, 4)); pt:add(f.part, tvb(52, len - 32))
+      local total, off = tvb(40, 4):le_uint(), tvb(44, 4):le_uint()
+      if off % 1024 ~= 0 or off >= total or len - 32 ~= math.min(1024, total - off) then bad(pt, tvb, "UPDATE part does not fit the manifest") end
+    elseif ty == 18 then
+      if len <= 28 or len > 28 + CHUNK_MAX then bad(pt, tvb, "PIECE size"); return n end
+      pt:add_le(f.piece, tvb(40, 4)); pt:add_le(f.pchunk, tvb(44, 2)); pt:add_le(f.pflags, tvb(46, 2)); pt:add(f.chunk, tvb(48, len - 28))
+      pinfo.cols.info:append(string.format(" piece %d chunk %d", tvb(40, 4):le_uint(), tvb(44, 2):le_uint()))
+    elseif ty == 19 or ty == 20 then
+      pt:add_le(f.piece, tvb(40, 4)); pt:add_le(f.missing, tvb(44, 8))
+    elseif ty == 21 then
+      pt:add_le(f.qid, tvb(40, 4))
+    elseif ty == 22 then
+      local np = tvb(40, 2):le_uint()
+      if len ~= 24 + math.ceil(np / 8) or np < 1 then bad(pt, tvb, "PIECE_MAP size"); return n end
+      pt:add_le(f.pieces, tvb(40, 2)); pt:add_le(f.held, tvb(42, 2)); pt:add(f.bitmap, tvb(44, len - 24))
+    end
   end
   if auth then t:add(f.hmac, tvb(20 + len, 20)) end
   return n

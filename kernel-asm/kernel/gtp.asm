@@ -11,7 +11,7 @@ GTP_T_DATA          equ 5
 GTP_T_HAVE          equ 6
 GTP_T_NOT_HERE      equ 7
 GTP_T_CONTROL       equ 8
-GTP_T_MAX           equ 24              ; 9, 10 SYNC_REQ/ANS (gtp_sync.asm); 23, 24 GET_DELTA/DELTA (gtp_delta.asm)
+GTP_T_MAX           equ 24              ; 9, 10 gtp_sync.asm; 17-22 gtp_bcast.asm; 23, 24 gtp_delta.asm
 GTP_ANNOUNCE_FIXED  equ gtp_announce_pl_size  ; 47: rev 20, kernel 20, objects 4, flags 2, vlen 1
 GTP_VERSION_MAX     equ 32
 GTP_DATA_FIXED      equ gtp_data_size   ; 48: hash 20, fid 4, offset 8, total 8, crc 4, otype 1, pad 3
@@ -120,16 +120,19 @@ align 2
 gtp_size_min:       dw 0, GTP_ANNOUNCE_FIXED, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + 1, gtp_have_size, gtp_not_here_size, GTP_CONTROL_MIN
                     dw gtp_sync_req_size, gtp_sync_ans_size
-                    times 12 dw 0       ; 11-22
+                    times 6 dw 0        ; 11-16
+                    dw bc_update_size + 1, bc_piece_size + 1, bc_pstatus_size, bc_pstatus_size, bc_pwho_size, bc_pmap_size + 1
                     dw gtp_get_delta_pl_size, GTP_DELTA_FIXED
 gtp_size_max:       dw 0, GTP_ANNOUNCE_FIXED + GTP_VERSION_MAX, gtp_who_has_size, gtp_i_have_size, gtp_get_size
                     dw GTP_DATA_FIXED + GTP_CHUNK_MAX, gtp_have_size, gtp_not_here_size, GTP_PAYLOAD_MAX
                     dw gtp_sync_req_size, gtp_sync_ans_size + SYNC_PAGE * SYNC_ENTRY
-                    times 12 dw 0       ; 11-22
+                    times 6 dw 0        ; 11-16: no such type (dropped as type)
+                    dw GTP_PAYLOAD_MAX, bc_piece_size + GTP_CHUNK_MAX, bc_pstatus_size, bc_pstatus_size, bc_pwho_size, bc_pmap_size + BC_MAP_BYTES
                     dw gtp_get_delta_pl_size, GTP_DELTA_FIXED + GTP_CHUNK_MAX
 gtp_needs_auth:     db 0, GTP_FLAG_AUTH, 0, 0, 0, 0, 0, 0, GTP_FLAG_AUTH
-                    db GTP_FLAG_AUTH, GTP_FLAG_AUTH
-                    times 12 db 0       ; 11-22
+                    db GTP_FLAG_AUTH, GTP_FLAG_AUTH   ; 9 SYNC_REQ, 10 SYNC_ANS
+                    times 6 db 0        ; 11-16
+                    db GTP_FLAG_AUTH, 0, 0, 0, 0, 0   ; 17 UPDATE .. 22 PIECE_MAP
                     db 0, 0             ; 23 GET_DELTA, 24 DELTA
 
 GTP_KEY_MIN         equ 16
@@ -560,6 +563,7 @@ gtp_tick:
 	call gtp_announce
 .answers:
 	call gtp_answer_due
+	call bc_tick
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -689,7 +693,8 @@ gtp_handlers:
 	dq gtp_ignore, gtp_rx_announce, gtp_rx_who_has, gtp_rx_i_have, gtp_rx_get
 	dq gtp_rx_data, gtp_rx_have, gtp_rx_not_here, gtp_rx_control
 	dq gtp_rx_sync_req, gtp_rx_sync_ans
-	times 12 dq gtp_ignore              ; 11-22 (the gate drops them as type)
+	times 6 dq gtp_ignore               ; 11-16 (the gate drops them as type)
+	dq gtp_rx_update, gtp_rx_piece, gtp_rx_pstatus, gtp_rx_pget, gtp_rx_pwho, gtp_rx_pmap
 	dq gtp_rx_get_delta, gtp_rx_delta
 gtp_counter_table:
 	dq str_gc_gtp_rx, gtp_rx_ok

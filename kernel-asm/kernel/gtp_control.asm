@@ -40,6 +40,8 @@ gtp_rx_control:
 	je .reboot
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_POLICY
 	je pol_rx_control                   ; gtp_policy.asm
+	cmp byte [rbx + gtp_commit_req.op], GTP_OP_PROPAGATE
+	je bc_rx_control_propagate          ; gtp_bcast.asm
 	cmp byte [rbx + gtp_commit_req.op], GTP_OP_COMMIT
 	jne .type
 	cmp ecx, gtp_commit_req_size + 2

@@ -99,6 +99,7 @@ kernel_entry:
 	call mem_init
 	call net_reserve                    ; the fetch buffer and serve cache, off GitFS's arena
 	call delta_reserve                  ; the delta cache (gtp_delta.asm)
+	call bcast_reserve                  ; the propagation's update buffer (gtp_bcast.asm)
 	call disk_init
 	call fs_init
 	call time_calibrate                 ; over the ticks of the bring-up: no wait
@@ -203,6 +204,7 @@ panic_halt:
 %include "gtp_sync.asm"
 %include "gtp_policy.asm"
 %include "gtp_delta.asm"
+%include "gtp_bcast.asm"
 ; ---- the shell and its commands (the command table is in shell.asm) ---------------------------
 %include "shell.asm"
 %include "fs_cmds.asm"

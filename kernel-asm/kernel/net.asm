@@ -138,6 +138,7 @@ net_poll:
 	je .out
 	call e1000_poll
 	call gtp_tick
+	call bcast_poll                     ; propagation work on GitFS (gtp_bcast.asm)
 	cmp byte [gtp_c_reboot], 0
 	jne gtp_reboot_run                  ; a queued CONTROL REBOOT (gtp_control.asm)
 	cmp byte [gtp_c_state], 1

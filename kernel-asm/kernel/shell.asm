@@ -402,6 +402,10 @@ shell_table:
 	dq str_cmd_peers,    cmd_peers
 	dq str_cmd_whohas,   cmd_whohas
 	dq str_cmd_fetch,    cmd_fetch_based   ; gtp_delta.asm: `fetch HASH [BASE]`
+	; gtp_bcast.asm
+	dq str_cmd_propagate, cmd_propagate
+	dq str_cmd_update,   cmd_update
+	dq str_cmd_bsched,   cmd_bsched
 	dq str_cmd_netsend,  cmd_netsend
 	; gtp_sync.asm
 	dq str_cmd_sync,     cmd_sync

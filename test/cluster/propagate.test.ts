@@ -1,0 +1,214 @@
+// Propagation on the round-optimal schedule, end to end: ONE 5-node cluster (real VMs, the
+// kernel's gtp_bcast.asm) serves every check. Objects are committed on node 1 only (the other
+// nodes do not hold them: `sha1` says not-found first), node 1 seeds them with `propagate`, and
+// every node must end with every object byte-exact (the kernel's `sha1` against sha1sum of the
+// host's file). Faults are the cluster's own (nftables loss, a killed QEMU); the host peer takes
+// part as one of the nodes with its own implementation (cluster/propagate/participant.ts).
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { teardown } from '../../cluster/lifecycle.ts';
+import { listNamespaces } from '../../cluster/net/netns.ts';
+import type { PropagationView } from '../../cluster/propagate/participant.ts';
+import { scheduleFnv } from '../../cluster/propagate/schedule.ts';
+import { clusterDir, paths, pidAlive } from '../../cluster/runtime.ts';
+import { callControl } from '../../cluster/supervisor/control.ts';
+import { REPO, cli } from '../helpers/cli.ts';
+
+const NAME = `gtprop-${process.pid}`;
+const NODES = [1, 2, 3, 4, 5];
+const tmp = mkdtempSync(join(tmpdir(), 'gtprop-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+
+interface ExecOut {
+  command: string;
+  status: string;
+  lines: string[];
+  events: Array<{ name: string; fields: Record<string, string> }>;
+  error: string | null;
+}
+
+const control = <T>(req: Record<string, unknown> & { cmd: string }) => callControl<T>(paths(clusterDir(NAME)).socket, req, 120_000);
+
+/** Shell commands on a node, through the supervisor's socket (what `cluster exec --json` uses). */
+const exec = (node: number, ...commands: string[]) => control<ExecOut[]>({ cmd: 'exec', node, commands });
+
+async function update(node: number): Promise<Record<string, string>> {
+  const [r] = await exec(node, 'update');
+  const f = r!.events.find((e) => e.name === 'update')?.fields;
+  expect(f, r!.lines.join('\n')).toBeDefined();
+  return f!;
+}
+
+/** Polls every node's `update` until each has stored update `id` (or failed). */
+async function waitStored(id: string, nodes: number[], timeoutMs = 150_000): Promise<Map<number, Record<string, string>>> {
+  const out = new Map<number, Record<string, string>>();
+  const last = new Map<number, Record<string, string>>();
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const n of nodes) {
+      if (out.has(n)) continue;
+      const u = await update(n).catch(() => undefined);
+      if (u) last.set(n, u);
+      if (u && u.id === id && (u.state === 'stored' || u.state === 'failed')) out.set(n, u);
+    }
+    if (out.size === nodes.length) return out;
+    await sleep(1000);
+  }
+  const seen = nodes.filter((n) => !out.has(n)).map((n) => `node ${n}: ${JSON.stringify(last.get(n))}`);
+  throw new Error(`update ${id} not stored in ${timeoutMs} ms; ${seen.join('; ')}`);
+}
+
+/** Files of random bytes in a fresh folder; their git blob ids and contents. */
+function files(name: string, sizes: number[]): { dir: string; blobs: Array<{ hash: string; data: Buffer }> } {
+  const dir = join(tmp, name);
+  mkdirSync(dir);
+  const blobs = sizes.map((s, i) => {
+    const data = randomBytes(s);
+    const f = join(dir, `f${i}.bin`);
+    writeFileSync(f, data);
+    return { hash: execFileSync('git', ['hash-object', f]).toString().trim(), data };
+  });
+  return { dir, blobs };
+}
+
+/** Commits a folder on node 1 only (it fetches the blobs from the host peer). */
+async function commitOnSeed(dir: string): Promise<void> {
+  const c = await cli(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', 'to propagate', '--name', NAME, '--json'], { timeoutMs: 180_000 });
+  expect(c.exitCode, c.stderr).toBe(0);
+}
+
+async function propagate(args: string): Promise<Record<string, string>> {
+  const [r] = await exec(1, `propagate ${args}`);
+  expect(r!.status, `${r!.error} ${r!.lines.join('\n')}`).toBe('ok');
+  return r!.events.find((e) => e.name === 'propagate')!.fields;
+}
+
+/** Every blob byte-exact on every node: the kernel's SHA-1 of its stored bytes = sha1sum's. */
+async function expectEverywhere(blobs: Array<{ hash: string; data: Buffer }>, nodes = NODES): Promise<void> {
+  for (const n of nodes) {
+    const res = await exec(n, ...blobs.map((b) => `sha1 ${b.hash}`));
+    expect(res.map((r) => r.lines[0]), `node ${n}`).toEqual(blobs.map((b) => sha1(b.data)));
+  }
+}
+
+async function expectAbsent(blobs: Array<{ hash: string }>, nodes: number[]): Promise<void> {
+  for (const n of nodes) {
+    const res = await exec(n, ...blobs.map((b) => `sha1 ${b.hash}`));
+    expect(res.map((r) => r.error), `node ${n}`).toEqual(blobs.map(() => 'not-found'));
+  }
+}
+
+beforeAll(async () => {
+  for (const ns of await listNamespaces()) {
+    const m = /^gittorrent-(gtprop-(\d+))$/.exec(ns);
+    if (m && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) await teardown(m[1]!, { keepDisks: false });
+  }
+  expect((await cli(['build'], { timeoutMs: 120_000 })).exitCode).toBe(0);
+  const image = join(tmp, 'seeded.img');
+  execFileSync('cp', ['--sparse=always', join(REPO, 'out', 'node.img'), image]);
+  mkdirSync(join(tmp, 'seed'));
+  writeFileSync(join(tmp, 'seed', 'README'), 'the data branch\n');
+  const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', 'data', '-m', 'seed']);
+  expect(c.exitCode, c.stderr).toBe(0);
+  const r = await cli(['cluster', 'up', '--nodes', '5', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
+  expect(r.exitCode, r.stderr).toBe(0);
+}, 600_000);
+
+afterAll(async () => {
+  try {
+    await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
+  } finally {
+    await teardown(NAME, { keepDisks: false });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}, 120_000);
+
+describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
+  it("the kernel's receive schedules are cluster/broadcast.ts's: every N up to 300, and 500, 1000, 1024, 1025, 4096", async () => {
+    const res = await exec(1, 'bsched 2 300', 'bsched 500 500', 'bsched 1000 1000', 'bsched 1024 1025', 'bsched 4096 4096');
+    const got = res.flatMap((r) => r.events.filter((e) => e.name === 'bsched').map((e) => [Number(e.fields.n), Number(e.fields.fnv)]));
+    const ns = [...Array.from({ length: 299 }, (_, i) => i + 2), 500, 1000, 1024, 1025, 4096];
+    expect(got).toEqual(ns.map((n) => [n, scheduleFnv(n)]));
+  }, 300_000);
+
+  it('K pieces from node 1 reach all 5 nodes: stored, byte-exact, each piece verified; cluster status shows the pieces held', async () => {
+    const { dir, blobs } = files('a', [300_000, 70_000, 150_001]);
+    await commitOnSeed(dir);
+    await expectAbsent(blobs, [2, 3, 4, 5]);
+    const p = await propagate(blobs.map((b) => b.hash).join(' '));
+    const pieces = Math.ceil(520_001 / 65536);
+    expect(p).toMatchObject({ objects: '3', pieces: String(pieces), nodes: '5', bytes: '520001', rounds: String(pieces - 1 + 3) });
+    const done = await waitStored(p.id!, NODES);
+    for (const [n, u] of done) {
+      expect(u, `node ${n}`).toMatchObject({ state: 'stored', held: String(pieces), pieces: String(pieces), bad_piece: '0', bad_object: '0' });
+      if (n !== 1) expect(Number(u.rx_bytes), `node ${n}`).toBeGreaterThanOrEqual(520_001);
+    }
+    await expectEverywhere(blobs);
+    const st = JSON.parse((await cli(['cluster', 'status', '--name', NAME, '--json'])).stdout) as { nodes: Array<{ node: number; update?: { id: string; held: number; pieces: number } }> };
+    await sleep(1500); // the last PIECE_MAPs
+    const st2 = JSON.parse((await cli(['cluster', 'status', '--name', NAME, '--json'])).stdout) as typeof st;
+    for (const n of st2.nodes) expect(n.update, `node ${n.node}`).toEqual({ id: p.id, pieces, held: pieces });
+  }, 300_000);
+
+  it('the host peer takes part as one of the 6 nodes; pieces with flipped data are refused, counted and fetched again', async () => {
+    const { dir, blobs } = files('b', [400_000]);
+    await commitOnSeed(dir);
+    await expectAbsent(blobs, [2, 3, 4, 5]);
+    await control({ cmd: 'host-propagation-fault', flipPieces: 2 });
+    const p = await propagate(`+host ${blobs[0]!.hash}`);
+    expect(p.nodes).toBe('6');
+    const done = await waitStored(p.id!, NODES);
+    for (const [n, u] of done) expect(u.state, `node ${n}`).toBe('stored');
+    await expectEverywhere(blobs);
+    const badPieces = [...done.values()].reduce((s, u) => s + Number(u.bad_piece), 0);
+    expect(badPieces).toBeGreaterThanOrEqual(1);
+    let view: PropagationView | null = null;
+    for (let i = 0; i < 20 && view?.self?.state !== 'stored'; i++) {
+      view = await control<PropagationView | null>({ cmd: 'host-propagation' });
+      if (view?.self?.state !== 'stored') await sleep(500);
+    }
+    expect(view?.id).toBe(p.id);
+    expect(view?.self).toMatchObject({ state: 'stored', held: Number(p.pieces) });
+    // the host received every piece itself and pushed its plan rounds (the flips among them)
+    expect(view!.self!.counters.rx_bytes).toBeGreaterThanOrEqual(400_000);
+    expect(view!.self!.counters.pushed).toBeGreaterThanOrEqual(1);
+  }, 300_000);
+
+  it('10% loss on every link: every node completes; the recovery is counted', async () => {
+    const { dir, blobs } = files('c', [1_000_000]);
+    await commitOnSeed(dir);
+    await expectAbsent(blobs, [2, 3, 4, 5]);
+    const f = await cli(['cluster', 'fault', 'loss', '10', '--name', NAME]);
+    expect(f.exitCode, f.stderr).toBe(0);
+    try {
+      const p = await propagate(blobs[0]!.hash);
+      const done = await waitStored(p.id!, NODES);
+      for (const [n, u] of done) expect(u.state, `node ${n}`).toBe('stored');
+      const recovered = [...done.values()].reduce((s, u) => s + Number(u.retx) + Number(u.gets), 0);
+      expect(recovered).toBeGreaterThan(0);
+    } finally {
+      await cli(['cluster', 'fault', 'heal', '--name', NAME]);
+    }
+    await expectEverywhere(blobs);
+  }, 300_000);
+
+  it('a node killed mid-propagation and restarted completes (it joins late and pulls)', async () => {
+    const { dir, blobs } = files('d', [4_000_000]);
+    await commitOnSeed(dir);
+    const p = await propagate(blobs[0]!.hash);
+    await control({ cmd: 'kill', node: 3 });
+    const before = await update(2);
+    expect(before.id).toBe(p.id);
+    await control({ cmd: 'start', node: 3 });
+    const done = await waitStored(p.id!, NODES);
+    for (const [n, u] of done) expect(u.state, `node ${n}`).toBe('stored');
+    expect(done.get(3)!.role).toBe('late');
+    expect(Number(done.get(3)!.pulled)).toBeGreaterThan(0);
+    await expectEverywhere(blobs);
+  }, 300_000);
+});
