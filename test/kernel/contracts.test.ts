@@ -113,6 +113,7 @@ describe('routine headers: every CLOBBERS line is true', () => {
       { cmd: `cat ${'ab'.repeat(20)}`, ok: false },
       { cmd: 'net', ok: false },
       { cmd: 'peers', ok: false },
+      { cmd: 'placed', ok: true },
       { cmd: `whohas ${first}`, ok: false },
       { cmd: `fetch ${first}`, ok: false },
       { cmd: `fetch ${first} ${first}`, ok: false },
@@ -201,7 +202,7 @@ describe('routine headers of the network stack (two contract-checked nodes on a 
     expect(put.status, put.error).toBe('ok');
     const blob = put.events.find((e) => e.name === 'put')!.fields.blob!;
     const statuses: string[] = [];
-    for (const cmd of ['net', `whohas ${blob}`, `fetch ${blob}`, `cat ${blob}`, `stat ${blob}`, `fetch ${blob}`, `fetch ${'ab'.repeat(20)}`, 'netsend 10.77.0.1 50', 'peers']) {
+    for (const cmd of ['net', `whohas ${blob}`, `fetch ${blob}`, `cat ${blob}`, `stat ${blob}`, `fetch ${blob}`, `fetch ${'ab'.repeat(20)}`, 'netsend 10.77.0.1 50', 'peers', 'placed']) {
       const r = await b.run(cmd, { timeoutMs: 60_000 });
       statuses.push(`${cmd.slice(0, 40)}: ${r.status}${r.error ? ' ' + r.error : ''}`);
     }
