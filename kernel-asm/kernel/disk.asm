@@ -1,16 +1,19 @@
-; disk.asm -- the kernel's view of its boot disk: brings up the ATA driver, reports it, and
-; turns driver errors into `EVENT error dev=ata ...` lines.
+; disk.asm -- the kernel's view of its boot disk: brings up the ATA driver (bus-master DMA
+; when the controller and the disk have it, else PIO), reports it, and turns driver errors
+; into `EVENT error dev=ata ...` lines.
 
 ; ---------------------------------------------------------------------------------------------
-; disk_init -- Finds the disk; prints `EVENT disk dev=ata sectors=N`, `EVENT disk dev=ata
-; state=absent`, or an error event.
+; disk_init -- Finds the disk and its DMA engine; prints `EVENT disk dev=ata sectors=N dma=on`
+; (or `dma=off why=no-controller|no-device`), `EVENT disk dev=ata state=absent`, or an error
+; event.
 ;  IN:  nothing
 ;  OUT: CF = 0 when a disk is usable (disk_ok = 1); CF = 1 otherwise
-;  CLOBBERS: RAX, RCX, RDX, RSI, RDI
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI
 disk_init:
 	mov byte [disk_ok], 0
 	call ata_init
 	jc .fail
+	call ata_dma_init
 	mov byte [disk_ok], 1
 	mov rsi, str_ev_disk
 	call event_begin
@@ -20,6 +23,7 @@ disk_init:
 	mov rsi, str_key_sectors
 	mov rax, [ata_sectors]
 	call event_kv_dec
+	call disk_put_dma
 	call event_end
 	clc
 	ret
@@ -41,6 +45,79 @@ disk_init:
 	call event_kv_str
 	call event_end
 	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_put_dma -- (internal) Appends ` dma=on`, or ` dma=off why=REASON`, to an event line.
+;  IN:  ata_dma_off_reason
+;  OUT: nothing
+;  CLOBBERS: nothing
+disk_put_dma:
+	push rax
+	push rdx
+	push rsi
+	mov rsi, str_key_dma
+	movzx eax, byte [ata_dma_off_reason]
+	test eax, eax
+	jnz .off
+	mov rdx, str_dma_on
+	call event_kv_str
+	jmp .out
+.off:
+	mov rdx, str_dma_off
+	call event_kv_str
+	cmp eax, ATA_DMA_FAILED
+	jbe .known
+	xor eax, eax
+.known:
+	mov rdx, [dma_reason_table + rax * 8]
+	mov rsi, str_key_why
+	call event_kv_str
+.out:
+	pop rsi
+	pop rdx
+	pop rax
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_dma_fell_back -- Called by the ATA driver (once: it turns DMA off) when a DMA command
+; failed and the transfer is redone by PIO: `EVENT disk dev=ata dma=off why=failed lba=N
+; status=0x.. bm=0x.. reason=...` (the device's and the bus master's status, the driver's
+; error).
+;  IN:  ata_dma_fail_lba, ata_dma_fail_status, ata_dma_fail_bm, ata_dma_fail_error
+;  OUT: nothing
+;  CLOBBERS: nothing
+disk_dma_fell_back:
+	push rax
+	push rdx
+	push rsi
+	mov rsi, str_ev_disk
+	call event_begin
+	mov rsi, str_key_dev
+	mov rdx, str_ata
+	call event_kv_str
+	call disk_put_dma
+	mov rsi, str_key_lba
+	mov rax, [ata_dma_fail_lba]
+	call event_kv_dec
+	mov rsi, str_key_status
+	movzx eax, byte [ata_dma_fail_status]
+	call event_kv_hex
+	mov rsi, str_key_bm
+	movzx eax, byte [ata_dma_fail_bm]
+	call event_kv_hex
+	movzx eax, byte [ata_dma_fail_error]
+	cmp eax, ATA_ERR_RANGE
+	jbe .known
+	xor eax, eax
+.known:
+	mov rdx, [ata_reason_table + rax * 8]
+	mov rsi, str_key_reason
+	call event_kv_str
+	call event_end
+	pop rsi
+	pop rdx
+	pop rax
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -124,6 +201,8 @@ disk_failed:
 align 8
 ata_reason_table:
 	dq str_ata_ok, str_ata_nodisk, str_ata_timeout, str_ata_device, str_ata_range
+dma_reason_table:                       ; by ata_dma_off_reason
+	dq str_dma_on, str_dma_no_controller, str_dma_no_device, str_dma_failed
 
 str_ev_disk:        db "disk", 0
 str_ata:            db "ata", 0
@@ -141,6 +220,14 @@ str_ata_nodisk:     db "no-disk", 0
 str_ata_timeout:    db "timeout", 0
 str_ata_device:     db "device-error", 0
 str_ata_range:      db "out-of-range", 0
+str_key_dma:        db "dma", 0
+str_key_why:        db "why", 0
+str_key_bm:         db "bm", 0
+str_dma_on:         db "on", 0
+str_dma_off:        db "off", 0
+str_dma_no_controller: db "no-controller", 0
+str_dma_no_device:  db "no-device", 0
+str_dma_failed:     db "failed", 0
 
 section .bss
 disk_ok:            resb 1              ; 1 when disk_init found a usable disk

@@ -319,6 +319,36 @@ e1000_poll:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; e1000_idle -- A waiting command's pause: when no received frame is waiting, sleeps (hlt)
+; until the next interrupt (a frame's RXT0, the PIT's 1 ms tick, the serial line), so that a
+; guest waiting for the network leaves the host CPU to the QEMUs that produce it. Without the
+; receive interrupt or with interrupts off, a plain pause.
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: RAX
+e1000_idle:
+	cmp byte [e1000_irq_on], 0
+	je .pause
+	pushfq
+	pop rax
+	test eax, 1 << 9                    ; IF
+	jz .pause
+	cli
+	mov rax, [e1000_rx_next]
+	shl rax, 4
+	test byte [e1000_rx_ring + rax + e1000_rxd.status], E1000_RXD_DD
+	jnz .ready
+	sti
+	hlt                                 ; (sti's shadow: a frame arriving now still wakes it)
+	ret
+.ready:
+	sti
+	ret
+.pause:
+	pause
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; e1000_tx_slot -- The buffer of the next transmit descriptor, if the hardware is done with it.
 ;  IN:  nothing
 ;  OUT: CF = 0 and RDI = a 2 KiB frame buffer; CF = 1 when the ring is full (counted)

@@ -163,7 +163,9 @@ panic_halt:
 ; ---- libraries shared with stage 2 (kernel-asm/lib/) ------------------------------------------
 %include "serial_out.asm"
 %include "sha1.asm"
+%define CRC32_SLICE8                    ; the kernel's CRC-32 takes 8 bytes a step (GTP DATA chunks)
 %include "crc32.asm"
+%define ATA_DMA                         ; the kernel's disk reads and writes go by bus-master DMA
 %include "ata.asm"
 %include "rtc.asm"
 %include "gitfs.asm"

@@ -764,7 +764,9 @@ udp_send:
 
 ; ---------------------------------------------------------------------------------------------
 ; net_csum_add -- Adds bytes to an Internet checksum (RFC 1071) as little-endian 16-bit words;
-; the sum, folded and stored little-endian, is the right checksum in network order.
+; the sum, folded and stored little-endian, is the right checksum in network order. It adds
+; them 64 bits at a time with the carries wrapped round (the one's-complement sum of larger
+; words folds to the same 16 bits: RFC 1071, 2(C)), then the tail: under TCG, 8x fewer steps.
 ;  IN:  RSI = bytes, RCX = count, RAX = sum so far
 ;  OUT: RAX = sum (not folded)
 ;  CLOBBERS: nothing
@@ -772,11 +774,20 @@ net_csum_add:
 	push rcx
 	push rdx
 	push rsi
+.qword:
+	cmp rcx, 8
+	jb .pair
+	add rax, [rsi]
+	adc rax, 0
+	add rsi, 8
+	sub rcx, 8
+	jmp .qword
 .pair:
 	cmp rcx, 2
 	jb .tail
 	movzx edx, word [rsi]
 	add rax, rdx
+	adc rax, 0
 	add rsi, 2
 	sub rcx, 2
 	jmp .pair
@@ -785,6 +796,7 @@ net_csum_add:
 	jz .done
 	movzx edx, byte [rsi]
 	add rax, rdx
+	adc rax, 0
 .done:
 	pop rsi
 	pop rdx
