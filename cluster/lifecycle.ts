@@ -2,7 +2,7 @@
 // node image), the namespace with its bridge and taps, the key, the detached supervisor, the
 // wait for every node ready and heard; and the teardown that also reclaims what a killed
 // supervisor or an interrupted `up` left (the namespace takes its taps and nft tables along).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -11,16 +11,18 @@ import { execa } from 'execa';
 import { BootError, FileNotFoundError, NotFoundError, ToolError, UsageError } from '../core/errors.ts';
 import type { Progress } from '../core/progress.ts';
 import { checkBootableImage } from '../builder/disk-check.ts';
-import { addBridge, addNamespace, addTap, deleteNamespace, namespaceExists } from './net/netns.ts';
-import { setRate } from './net/faults.ts';
+import { addBridgeAndTaps, addNamespace, deleteNamespace, namespaceExists } from './net/netns.ts';
+import { setRates } from './net/faults.ts';
 import { callControl } from './supervisor/control.ts';
-import type { NodeStatus } from './supervisor/supervisor.ts';
+import { NOTIFY_FD_ENV } from './supervisor/run.ts';
+import type { NodeStatus, Timeline, WaitAnswer } from './supervisor/supervisor.ts';
 import { BRIDGE, BRIDGE_CIDR, NODES_MAX, clusterDir, netnsName, paths, pidAlive, readSpec, supervisorPid, tapName, validateName, writeSpec, type ClusterSpec, type NetMode } from './runtime.ts';
 import { GROUP, PORT } from './wire/constants.ts';
 import { isValidKey, newClusterKey } from './wire/hmac.ts';
 import { nodeIp, nodeMac } from './wire/address.ts';
 
-const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor/main.ts', import.meta.url));
+/** The CLI: `up` starts the supervisor as its hidden `cluster supervise DIR` (compiled, fast). */
+const BIN = fileURLToPath(new URL('../bin/gittorrent.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
 export interface UpOptions {
@@ -35,6 +37,16 @@ export interface UpOptions {
   memoryMb: number;
   timeoutMs: number;
   progress: Progress;
+  /** Called with `up`'s time breakdown once it is up (`up --verbose`). */
+  onTimes?: (t: UpTimes) => void;
+}
+
+/** Where `up`'s time went: each phase's end, ms since the CLI process started. */
+export interface UpTimes {
+  phases: Array<{ phase: string; atMs: number }>;
+  /** The supervisor's own timeline, on the same clock (ms since the CLI process started). */
+  supervisor: { processMs: number; mainMs: number; peerMs?: number; listeningMs?: number };
+  nodes: Array<{ node: number; launchedMs?: number; readyMs?: number; heardMs?: number }>;
 }
 
 export interface UpResult {
@@ -55,6 +67,7 @@ export interface StatusResult {
   net: string;
   nodes: NodeStatus[];
   host: unknown;
+  timeline?: Timeline;
 }
 
 export function isRoot(): boolean {
@@ -74,15 +87,13 @@ export function needRoot(): UsageError {
   return new UsageError('cluster up needs root (a network namespace, a bridge and taps): run it as root, or use --net user-mcast (no fault commands)');
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, onTick?: () => void): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new BootError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-    onTick?.();
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Resolves when `signal` aborts (`up` interrupted), for racing a wait. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new UsageError('interrupted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 /** Removes everything of a cluster: supervisor, VMs, namespace (taps, nft), runtime files. */
@@ -112,6 +123,10 @@ export async function teardown(name: string, opts: { keepDisks: boolean }): Prom
 }
 
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
+  // the CLI process's start is the clock's zero: `up --verbose` shows the CLI's own start too
+  const origin = performance.timeOrigin;
+  const phases: UpTimes['phases'] = [{ phase: 'cli', atMs: Math.round(performance.now()) }];
+  const phase = (name: string) => phases.push({ phase: name, atMs: Math.round(performance.now()) });
   checkUpOptions(o);
   if (o.net === 'netns' && !isRoot()) throw needRoot();
   const dir = clusterDir(o.name);
@@ -130,33 +145,65 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   await teardown(o.name, { keepDisks: false });
   const p = paths(dir);
   const ns = o.net === 'netns' ? netnsName(o.name) : null;
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const interrupted = aborted(stop.signal);
+  interrupted.catch(() => undefined); // raced below; never an unhandled rejection
+  let child: ChildProcess | undefined;
+  let went = false;
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     mkdirSync(p.disks, { recursive: true, mode: 0o700 });
     writeFileSync(p.key, key, { mode: 0o600 });
     chmodSync(p.key, 0o600);
-    o.progress.start(`making ${o.nodes} node disks`);
-    const nodes = [];
-    for (let n = 1; n <= o.nodes; n++) {
-      const disk = join(p.disks, `node-${n}.img`);
-      const r = await execa('cp', ['--sparse=always', o.image, disk], { reject: false });
-      if (r.exitCode !== 0) copyFileSync(o.image, disk);
-      nodes.push({ node: n, ip: nodeIp(n), mac: nodeMac(n), disk, tap: tapName(n) });
-    }
-    if (ns) {
-      o.progress.update(`network namespace ${ns}: bridge ${BRIDGE}, ${o.nodes} taps`);
-      await addNamespace(ns);
-      await addBridge(ns, BRIDGE, BRIDGE_CIDR);
-      for (const n of nodes) {
-        await addTap(ns, BRIDGE, n.tap);
-        if (o.rate) await setRate(ns, n.tap, o.rate);
-      }
-    }
+    phase('checks');
+    o.progress.start(`making ${o.nodes} node disks${ns ? ` and the network namespace ${ns}` : ''}`);
+    const nodes = Array.from({ length: o.nodes }, (_, i) => ({ node: i + 1, ip: nodeIp(i + 1), mac: nodeMac(i + 1), disk: join(p.disks, `node-${i + 1}.img`), tap: tapName(i + 1) }));
+    // The supervisor starts first (inside the namespace, so that comes first): its start
+    // (node and the compiled CLI, ~0.2-0.6 s) overlaps the disks and taps being made; it waits
+    // for `go` on stdin, then reads the spec. fd 3: a pipe it writes `listening` to once its
+    // control socket accepts.
+    if (ns) await addNamespace(ns, { loopback: false });
+    const log = openSync(p.log, 'w');
+    const argv = [process.execPath, BIN, 'cluster', 'supervise', dir];
+    const opts = { cwd: REPO, detached: true, stdio: ['pipe', log, log, 'pipe'] as ('ignore' | 'pipe' | number)[], env: { ...process.env, [NOTIFY_FD_ENV]: '3' } };
+    child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv], opts) : spawn(argv[0]!, argv.slice(1), opts);
+    closeSync(log);
+    phase('spawn');
+    const logTail = () => (existsSync(p.log) ? readFileSync(p.log, 'utf8').trim().split('\n').at(-1) ?? '' : '');
+    const sup = child;
+    const notify = sup.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+    const listening = new Promise<void>((resolve, reject) => {
+      let said = '';
+      const timer = setTimeout(() => reject(new BootError('timed out after 30 s waiting for the supervisor')), 30_000);
+      const exited = () => {
+        clearTimeout(timer);
+        reject(new ToolError(`the cluster supervisor exited: ${logTail()}`));
+      };
+      sup.once('exit', exited);
+      notify.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (!said.includes('listening\n')) return;
+        clearTimeout(timer);
+        sup.off('exit', exited);
+        resolve();
+      });
+    });
+    listening.catch(() => undefined); // awaited below, after the disks and the network
+    // the disks (sparse copies, all at once) while the bridge and taps are made
+    const disks = Promise.all(nodes.map(async (n) => {
+      const r = await execa('cp', ['--sparse=always', o.image, n.disk], { reject: false });
+      if (r.exitCode !== 0) copyFileSync(o.image, n.disk);
+    })).then(() => phase('disks'));
+    const network = ns
+      ? addBridgeAndTaps(ns, BRIDGE, BRIDGE_CIDR, nodes.map((n) => n.tap))
+        .then(() => (o.rate ? setRates(ns, nodes.map((n) => n.tap), o.rate) : undefined))
+        .then(() => phase('network'))
+      : Promise.resolve();
+    const made = await Promise.allSettled([disks, network]);
+    for (const m of made) if (m.status === 'rejected') throw m.reason;
+    if (stop.signal.aborted) throw new UsageError('interrupted');
     // user-mcast: QEMU's socket backend carries the virtual LAN's Ethernet frames as UDP to a
     // loopback multicast address of its own (one port per cluster name)
     const mcast = o.net === 'user-mcast' ? `230.0.0.1:${20000 + (parseInt(createHash('sha1').update(o.name).digest('hex').slice(0, 4), 16) % 20000)}` : undefined;
@@ -169,45 +216,61 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     };
     writeSpec(spec);
     o.progress.update('starting the supervisor');
-    const log = openSync(p.log, 'w');
-    const argv = [process.execPath, '--import', 'tsx', SUPERVISOR_MAIN, dir];
-    const child = ns
-      ? spawn('ip', ['netns', 'exec', ns, ...argv], { cwd: REPO, detached: true, stdio: ['ignore', log, log] })
-      : spawn(argv[0]!, argv.slice(1), { cwd: REPO, detached: true, stdio: ['ignore', log, log] });
-    child.unref();
-    closeSync(log);
-    const logTail = () => (existsSync(p.log) ? readFileSync(p.log, 'utf8').trim().split('\n').at(-1) ?? '' : '');
-    // a status answer, or undefined while the supervisor is busy or not listening yet
-    const status = () => callControl<StatusResult>(p.socket, { cmd: 'status' }, 5000).catch(() => undefined);
-    await waitFor('the supervisor', async () => {
-      if (interrupted) throw new UsageError('interrupted');
-      if (child.exitCode !== null) throw new ToolError(`the cluster supervisor exited: ${logTail()}`);
-      return existsSync(p.socket) ? status() : undefined;
-    }, 30_000);
+    sup.stdin!.end('go\n');
+    went = true;
+    try {
+      await Promise.race([interrupted, listening]);
+    } finally {
+      notify.destroy();
+      sup.unref();
+    }
+    phase('supervisor');
     if (o.pcap) await callControl(p.socket, { cmd: 'pcap', file: o.pcap });
     o.progress.update(`booting ${o.nodes} nodes`);
+    // wake on the supervisor's changes (a long poll), not on a timer: every node ready, then —
+    // "heard every other" — for kernels with a network, the host peer heard every node's
+    // ANNOUNCE: the bridge floods the group to every port, so what the host hears every node hears.
+    const end = Date.now() + o.timeoutMs;
     let lastReady = 0;
-    const all = await waitFor('every node to be ready', async () => {
-      if (interrupted) throw new UsageError('interrupted');
-      const s = await status();
-      if (!s) return undefined;
+    let version = -1;
+    let allReadyAt = 0;
+    let all: StatusResult;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) throw new BootError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${lastReady < o.nodes ? 'every node to be ready' : 'every node to announce itself'}`);
+      const a = await Promise.race([interrupted, callControl<WaitAnswer>(p.socket, { cmd: 'wait', since: version, timeoutMs: Math.min(left, 5000) }, Math.min(left, 5000) + 15_000)]).catch((e: unknown) => {
+        throw e instanceof NotFoundError ? new ToolError(`the cluster supervisor exited: ${logTail()}`) : e;
+      });
+      version = a.version;
+      const s = a.status as StatusResult;
       const failed = s.nodes.find((n) => n.state === 'failed' || n.state === 'exited');
       if (failed) throw new BootError(`node ${failed.node}: ${failed.error ?? failed.state}`);
       const ready = s.nodes.filter((n) => n.state === 'ready').length;
       if (ready !== lastReady) o.progress.update(`${(lastReady = ready)}/${o.nodes} nodes ready`);
-      return ready === o.nodes ? s : undefined;
-    }, o.timeoutMs);
-    // "heard every other": a node with a network announces on the group; the bridge floods
-    // the group to every port, so what the host peer hears every node hears.
-    let heard: number[] = [];
-    if (ns && all.nodes.some((n) => n.net)) {
-      o.progress.update('waiting for every node to announce');
-      const s = await waitFor('every node to announce itself', async () => {
-        if (interrupted) throw new UsageError('interrupted');
-        const s = await status();
-        return s && s.nodes.every((n) => n.heard) ? s : undefined;
-      }, Math.max(10_000, o.timeoutMs / 2));
-      heard = s.nodes.filter((n) => n.heard).map((n) => n.node);
+      if (ready !== o.nodes) continue;
+      if (!allReadyAt) {
+        allReadyAt = Date.now();
+        phase('ready');
+        if (ns && s.nodes.some((n) => n.net)) o.progress.update('waiting for every node to announce');
+      }
+      // a node that is ready but not heard: wait for its ANNOUNCE (at most half the timeout)
+      if (ns && s.nodes.some((n) => n.net) && !s.nodes.every((n) => n.heard)) {
+        if (Date.now() - allReadyAt > Math.max(10_000, o.timeoutMs / 2)) throw new BootError(`timed out after ${Math.round(Math.max(10_000, o.timeoutMs / 2) / 1000)} s waiting for every node to announce itself`);
+        continue;
+      }
+      all = s;
+      break;
+    }
+    const heard = ns && all.nodes.some((n) => n.net) ? all.nodes.filter((n) => n.heard).map((n) => n.node) : [];
+    phase('heard');
+    if (o.onTimes && all.timeline) {
+      const rel = (t: number | undefined) => (t === undefined ? undefined : Math.round(t - origin));
+      const tl = all.timeline;
+      o.onTimes({
+        phases,
+        supervisor: { processMs: rel(tl.processAt)!, mainMs: rel(tl.mainAt)!, peerMs: rel(tl.peerAt), listeningMs: rel(tl.listeningAt) },
+        nodes: tl.nodes.map((n) => ({ node: n.node, launchedMs: rel(n.launchedAt), readyMs: rel(n.readyAt), heardMs: rel(n.heardAt) })),
+      });
     }
     o.progress.succeed(`cluster ${o.name}: ${o.nodes} nodes ready${heard.length ? ', all heard' : ''}${ns ? ` in namespace ${ns}` : ' on QEMU multicast sockets'}`);
     return {
@@ -216,8 +279,15 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     };
   } catch (e) {
     o.progress.fail(`cluster ${o.name} did not come up`);
+    if (child && child.exitCode === null) {
+      // a supervisor still waiting for go: it goes (one that went is stopped by the teardown)
+      if (!went) child.kill('SIGKILL');
+      child.stdin?.destroy();
+      (child.stdio[3] as { destroy?: () => void } | null)?.destroy?.();
+      child.unref();
+    }
     await teardown(o.name, { keepDisks: false });
-    if (interrupted) process.exit(130);
+    if (stop.signal.aborted) process.exit(130);
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

@@ -15,6 +15,8 @@ export interface VmOptions {
   disk?: string;
   cdrom?: string;
   accel: Accel;
+  /** More `-machine` properties (qemu-args.ts LEAN_MACHINE). */
+  machineOptions?: string[];
   memoryMb?: number;
   debugExit?: boolean;
   noReboot?: boolean;
@@ -92,6 +94,7 @@ export class Vm {
       disk: opts.disk,
       cdrom: opts.cdrom,
       accel: opts.accel,
+      machineOptions: opts.machineOptions,
       memoryMb: opts.memoryMb ?? 256,
       qmpSocket: this.qmpSocket,
       debugExit: opts.debugExit ?? true,

@@ -8,7 +8,7 @@ import { BootError, UsageError } from '../../core/errors.ts';
 import { printResult } from '../../core/output.ts';
 import { createProgress } from '../../core/progress.ts';
 import { parseAccel } from '../../emulator/accel.ts';
-import { clusterUp, controlSocket, teardown, type StatusResult, type UpResult } from '../../cluster/lifecycle.ts';
+import { clusterUp, controlSocket, teardown, type StatusResult, type UpResult, type UpTimes } from '../../cluster/lifecycle.ts';
 import { clusterDir, validateName } from '../../cluster/runtime.ts';
 import { callControl } from '../../cluster/supervisor/control.ts';
 import type { LogEntry } from '../../cluster/supervisor/supervisor.ts';
@@ -47,6 +47,34 @@ export function parsePartition(text: string): number[][] {
   return groups;
 }
 
+/**
+ * `up --verbose`: one `timing: EVENT +MS ms (at MS ms)` line per event of `up`, in the order they
+ * happened, on the clock of the CLI process's start (+: since the line before).
+ */
+export function formatUpTimes(t: UpTimes): string {
+  const rows: Array<[string, number]> = t.phases.map((p) => [p.phase === 'cli' ? 'cli-started' : p.phase === 'ready' ? 'cli-saw-all-ready' : p.phase === 'heard' ? 'cli-saw-all-heard' : p.phase, p.atMs]);
+  const sup = t.supervisor;
+  rows.push(['supervisor-process', sup.processMs], ['supervisor-loaded', sup.mainMs]);
+  if (sup.peerMs !== undefined) rows.push(['host-peer-started', sup.peerMs]);
+  if (sup.listeningMs !== undefined) rows.push(['control-socket', sup.listeningMs]);
+  const each = (k: 'launchedMs' | 'readyMs' | 'heardMs', what: string) => {
+    const v = t.nodes.map((n) => n[k]).filter((x): x is number => x !== undefined);
+    if (v.length === 0) return;
+    rows.push([`first-${what}`, Math.min(...v)]);
+    if (v.length > 1) rows.push([`last-${what}`, Math.max(...v)]);
+  };
+  each('launchedMs', 'qemu-launch');
+  each('readyMs', 'ready');
+  each('heardMs', 'heard');
+  rows.sort((a, b) => a[1] - b[1]);
+  let prev = 0;
+  return rows.map(([name, at]) => {
+    const line = `timing: ${name} +${at - prev} ms (at ${at} ms)`;
+    prev = at;
+    return line;
+  }).join('\n') + '\n';
+}
+
 export function registerCluster(program: Command): void {
   const cluster = program.command('cluster').description('run a cluster of nodes on a network of their own (docs/protocol.md)');
   const named = (c: Command) => c.option('--name <name>', 'which cluster', 'default');
@@ -63,7 +91,8 @@ export function registerCluster(program: Command): void {
     .option('--memory <mb>', 'guest memory per node in MiB', '256')
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--json', 'print the cluster as JSON')
-    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string }) => {
+    .option('--verbose', "print where up's time went (ms since the command started), on stderr")
+    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; keyFile?: string; accel: string; memory: string; timeout: string; verbose?: boolean }) => {
       validateName(flags.name);
       const nodes = Number(flags.nodes);
       const timeoutS = Number(flags.timeout);
@@ -86,8 +115,18 @@ export function registerCluster(program: Command): void {
       const r = await clusterUp({
         name: flags.name, nodes, image, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
         pcap: flags.pcap ? resolve(flags.pcap) : undefined, accel: accel === 'kvm' ? 'kvm' : 'tcg', memoryMb, timeoutMs: timeoutS * 1000, progress,
+        ...(flags.verbose ? { onTimes: (t: UpTimes) => process.stderr.write(formatUpTimes(t)) } : {}),
       });
       printResult(r, flags, (x: UpResult) => [`cluster ${x.name}: ${x.netns ? `namespace ${x.netns}, ` : ''}group ${x.group} port ${x.port}`, ...x.nodes.map((n) => `  node ${n.node}  ${n.ip}  ${n.mac}  ${n.disk}`)].join('\n'));
+    });
+
+  // the supervisor process itself (cluster/supervisor/run.ts), started by `up`: hidden
+  cluster.command('supervise', { hidden: true })
+    .argument('<dir>', "the cluster's runtime folder")
+    .action(async (dir: string) => {
+      const { runSupervisor } = await import('../../cluster/supervisor/run.ts');
+      await runSupervisor(dir);
+      await new Promise(() => undefined); // it runs until down (it exits itself)
     });
 
   named(cluster.command('status'))

@@ -44,6 +44,13 @@ export async function listTables(ns?: string): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
+/** `setRate` for many links in one `tc -batch`. */
+export async function setRates(ns: string, devs: string[], rate: string): Promise<void> {
+  if (devs.length === 0) return;
+  const lines = devs.map((d) => `qdisc replace dev ${d} root tbf rate ${rate} burst 32kbit latency 400ms`);
+  await sh('tc', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
 /** Limits a link's egress rate with a token bucket filter (e.g. "20mbit"). */
 export async function setRate(ns: string, dev: string, rate: string): Promise<void> {
   await sh('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '32kbit', 'latency', '400ms'], { ns });

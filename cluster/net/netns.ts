@@ -1,6 +1,7 @@
 // Network namespaces, bridges, veth pairs and taps with iproute2. Everything a cluster or a
 // test makes lives inside a namespace of its own, so deleting the namespace removes it all
 // (its links, addresses and nftables tables); processes still in it are killed first.
+import { existsSync } from 'node:fs';
 import { sh } from './sh.ts';
 
 export async function listNamespaces(): Promise<string[]> {
@@ -9,12 +10,14 @@ export async function listNamespaces(): Promise<string[]> {
 }
 
 export async function namespaceExists(name: string): Promise<boolean> {
+  // iproute2 names its namespaces by bind mounts in /run/netns: no exec needed to look
+  if (existsSync('/run/netns')) return existsSync(`/run/netns/${name}`);
   return (await listNamespaces()).includes(name);
 }
 
-export async function addNamespace(name: string): Promise<void> {
+export async function addNamespace(name: string, opts: { loopback?: boolean } = {}): Promise<void> {
   await sh('ip', ['netns', 'add', name]);
-  await sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  if (opts.loopback !== false) await sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
 }
 
 /** Pids of the processes running in a namespace. */
@@ -49,6 +52,22 @@ export async function addBridge(ns: string, bridge: string, cidr?: string): Prom
   await sh('ip', ['-n', ns, 'ntable', 'change', 'name', 'arp_cache', 'dev', bridge, 'retrans', '100', 'mcast_probes', '30']);
   if (cidr) await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', bridge]);
   await sh('ip', ['-n', ns, 'link', 'set', bridge, 'up']);
+}
+
+/**
+ * A cluster's network inside its (new, empty) namespace in one exec: one `ip -batch` with
+ * loopback up, the bridge as `addBridge` makes it, and every tap on it, up.
+ */
+export async function addBridgeAndTaps(ns: string, bridge: string, cidr: string, taps: string[]): Promise<void> {
+  const lines = [
+    'link set lo up',
+    `link add ${bridge} type bridge mcast_snooping 0`,
+    `ntable change name arp_cache dev ${bridge} retrans 100 mcast_probes 30`,
+    `addr add ${cidr} dev ${bridge}`,
+    `link set ${bridge} up`,
+    ...taps.flatMap((t) => [`tuntap add dev ${t} mode tap`, `link set ${t} master ${bridge}`, `link set ${t} up`]),
+  ];
+  await sh('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
 /** A veth pair: `port` on the bridge in `ns`, `ifname` with `cidr` in `peerNs`. */

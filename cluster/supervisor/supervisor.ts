@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { BootError, NotFoundError, UsageError } from '../../core/errors.ts';
 import { bootToReady } from '../../emulator/boot.ts';
 import { ShellClient } from '../../emulator/shell-client.ts';
-import type { Vm } from '../../emulator/vm.ts';
+import type { Vm, VmOptions } from '../../emulator/vm.ts';
+import { LEAN_MACHINE } from '../../emulator/qemu-args.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { applyFaults, FAULT_TABLE, type FaultState } from '../net/faults.ts';
 import { setLinkUp } from '../net/netns.ts';
@@ -56,6 +57,27 @@ export interface NodeStatus {
   error?: string;
 }
 
+/** When things happened (host epoch ms), for `up --verbose`'s breakdown of its time. */
+export interface Timeline {
+  /** The supervisor process started (node's time origin). */
+  processAt: number;
+  /** Its main module began (the CLI bundle loaded). */
+  mainAt: number;
+  /** `up` said go (the spec was written); mainAt when it was not waited for. */
+  goAt?: number;
+  /** The host peer's socket is bound and its store open. */
+  peerAt?: number;
+  /** The control socket accepts. */
+  listeningAt?: number;
+  nodes: Array<{ node: number; launchedAt?: number; readyAt?: number; heardAt?: number }>;
+}
+
+/** A `wait` answer: the status once it changed after `since` (or the wait's time ran out). */
+export interface WaitAnswer {
+  version: number;
+  status: ReturnType<Supervisor['status']>;
+}
+
 const LOG_MAX = 20_000;
 
 /** COMMITTED status codes (docs/protocol.md, "CONTROL ops"), for a one-line error. */
@@ -66,6 +88,26 @@ const COMMITTED_STATUS: Record<number, string> = {
   4: 'busy: a commit is already running',
 };
 
+/**
+ * How a cluster node's VM is launched (bench/cluster.ts boots its one-node reference with
+ * exactly this): the lean pc machine, the node's disk, an e1000 on its tap (or QEMU's
+ * loopback multicast socket), the cluster key by fw_cfg, the watchdog armed.
+ */
+export function nodeVmOptions(c: { accel: 'tcg' | 'kvm'; memoryMb: number; keyFile: string; net: 'netns' | 'user-mcast'; mcast?: string }, n: { disk: string; tap: string; mac: string }): VmOptions {
+  const netdev = c.net === 'netns'
+    ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
+    : `socket,id=net0,mcast=${c.mcast},localaddr=127.0.0.1`;
+  return {
+    disk: n.disk,
+    accel: c.accel,
+    machineOptions: LEAN_MACHINE,
+    memoryMb: c.memoryMb,
+    watchdog: true,
+    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
+    extraArgs: ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${c.keyFile}`],
+  };
+}
+
 export class Supervisor {
   private readonly nodes = new Map<number, NodeRt>();
   private peer: PeerNode | undefined;
@@ -74,30 +116,69 @@ export class Supervisor {
   private tcpdump: ChildProcess | undefined;
   private faults: FaultState = { lossPercent: 0, partition: [] };
   readonly key: Buffer;
+  readonly timeline: Timeline;
+  /** Bumped on every change `up` waits for (a node's state or network, a node heard). */
+  private version = 0;
+  private readonly changeWaiters = new Set<() => void>();
 
-  constructor(readonly spec: ClusterSpec) {
+  constructor(readonly spec: ClusterSpec, times: { processAt: number; mainAt: number; goAt?: number } = { processAt: Date.now(), mainAt: Date.now() }) {
     this.key = readFileSync(spec.keyFile);
     for (const n of spec.nodes) this.nodes.set(n.node, { spec: n, state: 'stopped', rev: '', kernel: '', version: '', net: false, logs: [] });
+    this.timeline = { ...times, nodes: spec.nodes.map((n) => ({ node: n.node })) };
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const w of [...this.changeWaiters]) w();
+  }
+
+  private mark(node: number, what: 'launchedAt' | 'readyAt' | 'heardAt'): void {
+    const t = this.timeline.nodes.find((x) => x.node === node);
+    if (t && (what !== 'heardAt' || t.heardAt === undefined)) t[what] = Date.now();
+  }
+
+  /** The status as soon as the version passes `since`, or after `timeoutMs` in any case. */
+  private wait(since: number, timeoutMs: number): Promise<WaitAnswer> {
+    const answer = (): WaitAnswer => ({ version: this.version, status: this.status() });
+    if (this.version > since) return Promise.resolve(answer());
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.changeWaiters.delete(done);
+        resolve(answer());
+      };
+      const t = setTimeout(done, timeoutMs);
+      this.changeWaiters.add(done);
+    });
   }
 
   async start(): Promise<void> {
-    if (this.spec.net === 'netns') {
-      this.store = GitFSStore.open(this.spec.hostImage, 64 << 20);
-      let peer: PeerNode | undefined;
-      this.udp = await openUdp({ ip: nodeIp(HOST_NODE), onMessage: (b, from) => peer?.receive(b, from), onSendError: () => peer?.countTxError() });
-      peer = this.peer = new PeerNode({ node: HOST_NODE, key: this.key, store: this.store, transport: this.udp, version: 'host' });
-      peer.start();
+    if (this.spec.net !== 'netns') {
+      for (const n of this.nodes.keys()) void this.boot(n).catch(() => undefined);
+      return;
     }
+    // the host peer's socket first (a node's first ANNOUNCE must find it bound), then the VMs
+    // (launched at once), then the host peer's store: frames that arrive before it are queued
+    let peer: PeerNode | undefined;
+    const early: Array<[Buffer, string]> = [];
+    this.udp = await openUdp({ ip: nodeIp(HOST_NODE), onMessage: (b, from) => (peer ? peer.receive(b, from) : early.push([b, from])), onSendError: () => peer?.countTxError() });
     for (const n of this.nodes.keys()) void this.boot(n).catch(() => undefined);
+    {
+      this.store = GitFSStore.open(this.spec.hostImage, 64 << 20);
+      peer = this.peer = new PeerNode({
+        node: HOST_NODE, key: this.key, store: this.store, transport: this.udp, version: 'host',
+        onEvent: (e) => {
+          if (e.name !== 'peer') return;
+          this.mark(Number(e.fields.node), 'heardAt');
+          this.changed();
+        },
+      });
+      peer.start();
+      for (const [b, from] of early.splice(0)) peer.receive(b, from);
+      this.timeline.peerAt = Date.now();
+    }
   }
 
-  private nicArgs(n: NodeSpec): string[] {
-    const netdev = this.spec.net === 'netns'
-      ? `tap,id=net0,ifname=${n.tap},script=no,downscript=no`
-      : `socket,id=net0,mcast=${this.spec.mcast},localaddr=127.0.0.1`;
-    // romfile= : no iPXE option ROM for the BIOS to load (the kernel drives the NIC itself)
-    return ['-netdev', netdev, '-device', `e1000,netdev=net0,mac=${n.mac},romfile=`, '-fw_cfg', `name=opt/gittorrent/key,file=${this.spec.keyFile}`];
-  }
 
   private record(rt: NodeRt, line: string, hostMs: number): void {
     rt.logs.push({ time: new Date().toISOString(), hostMs, line });
@@ -110,21 +191,22 @@ export class Supervisor {
     if (rt.state === 'booting' || rt.state === 'ready') return;
     rt.state = 'booting';
     rt.error = undefined;
+    this.changed();
     const t0 = Date.now();
+    this.mark(node, 'launchedAt');
     try {
       const { vm, result } = await bootToReady(
         {
-          disk: rt.spec.disk,
-          accel: this.spec.accel,
-          memoryMb: this.spec.memoryMb,
-          watchdog: true,
-          extraArgs: this.nicArgs(rt.spec),
+          ...nodeVmOptions(this.spec, rt.spec),
           onLine: (line) => this.record(rt, line, Date.now() - t0),
           onEvent: (e) => {
             if (e.name === 'mount' && e.fields.rev) rt.rev = e.fields.rev;
             if (e.name === 'boot' && e.fields.stage === 'kernel' && e.fields.version) rt.version = e.fields.version;
             if (e.name === 'ready' && e.fields.commit) rt.kernel = e.fields.commit;
-            if (e.name === 'net') rt.net = true;
+            if (e.name === 'net') {
+              rt.net = true;
+              this.changed();
+            }
           },
         },
         { timeoutMs: 60_000 + 10_000 * this.nodes.size, idleMs: 30_000 },
@@ -133,22 +215,26 @@ export class Supervisor {
       rt.shell = new ShellClient(vm);
       rt.state = 'ready';
       if (result.commit) rt.kernel = result.commit;
+      this.mark(node, 'readyAt');
+      this.changed();
       void vm.exited.then((x) => {
         if (rt.vm === vm) {
           rt.state = rt.state === 'stopped' ? 'stopped' : 'exited';
           rt.error = rt.state === 'exited' ? `QEMU exited (status ${x.code ?? x.signal})` : undefined;
           rt.vm = undefined;
           rt.shell = undefined;
+          this.changed();
         }
       });
     } catch (e) {
       rt.state = 'failed';
       rt.error = e instanceof Error ? e.message : String(e);
+      this.changed();
       throw e;
     }
   }
 
-  status(): { name: string; net: string; nodes: NodeStatus[]; host: unknown } {
+  status(): { name: string; net: string; nodes: NodeStatus[]; host: unknown; timeline: Timeline } {
     const peers = new Map((this.peer?.peers() ?? []).map((p) => [p.node, p]));
     const nodes = [...this.nodes.values()].map((rt): NodeStatus => {
       const p = peers.get(rt.spec.node);
@@ -165,6 +251,7 @@ export class Supervisor {
       net: this.spec.net,
       nodes,
       host: this.peer ? { node: HOST_NODE, ip: nodeIp(HOST_NODE), counters: this.peer.counters, peers: this.peer.peers() } : null,
+      timeline: this.timeline,
     };
   }
 
@@ -183,6 +270,9 @@ export class Supervisor {
     switch (r.cmd) {
       case 'status':
         return this.status();
+      // a long poll: answers once something changed after `since` (up wakes on it, no polling)
+      case 'wait':
+        return this.wait(Number(r.since ?? -1), Math.min(60_000, Math.max(0, Number(r.timeoutMs ?? 5000))));
       case 'exec': {
         const rt = this.rt(r.node);
         if (!rt.shell || rt.state !== 'ready') throw new BootError(`node ${rt.spec.node} is ${rt.state}, not ready`);

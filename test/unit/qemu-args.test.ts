@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_KEY_FW_CFG, debugExitStatus, nodeMac, qemuArgv } from '../../emulator/qemu-args.ts';
+import { CLUSTER_KEY_FW_CFG, LEAN_MACHINE, debugExitStatus, nodeMac, qemuArgv } from '../../emulator/qemu-args.ts';
 
 describe('QEMU argv', () => {
   const base = { accel: 'tcg' as const, memoryMb: 64, qmpSocket: '/tmp/q.sock', debugExit: true, noReboot: true };
@@ -29,6 +29,11 @@ describe('QEMU argv', () => {
     expect(a).toContain('-device e1000,netdev=n0,mac=52:54:00:47:00:03,romfile=');
     expect(a).toContain('-fw_cfg name=opt/gittorrent/key,file=/k');
     expect(qemuArgv({ ...base, disk: 'x.img' }).join(' ')).not.toContain('e1000');
+  });
+  it('adds machine properties to the one -machine argument (a cluster node: the lean pc)', () => {
+    const a = qemuArgv({ ...base, disk: 'x.img', machineOptions: LEAN_MACHINE });
+    expect(a.filter((x) => x === '-machine')).toHaveLength(1);
+    expect(a[a.indexOf('-machine') + 1]).toBe('pc,accel=tcg,smm=off,hpet=off,vmport=off,acpi=off');
   });
   it('gives node n the MAC 52:54:00:47:HI:LO', () => {
     expect(nodeMac(1)).toBe('52:54:00:47:00:01');
