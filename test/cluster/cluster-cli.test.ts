@@ -86,11 +86,13 @@ describe('cluster up: bad input leaves nothing behind', () => {
   }, 300_000);
 
   it('without root, --net user-mcast runs a cluster on QEMU multicast sockets (no fault commands)', async () => {
+    // the unprivileged user's own temporary folder (its HOME, cache and TMPDIR: the run's own
+    // TMPDIR is root's), world-writable and sticky like /tmp, inside the run's folder
     const cache = mkdtempSync(join(tmpdir(), 'gtneth-nobody-'));
-    execFileSync('chmod', ['755', cache]);
+    execFileSync('chmod', ['1777', cache]);
     const asNobody = (args: string[]) => {
       try {
-        const stdout = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(process.cwd(), 'bin/gittorrent.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', HOME: cache, XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: '' }, timeout: 120_000 });
+        const stdout = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(process.cwd(), 'bin/gittorrent.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', HOME: cache, XDG_CACHE_HOME: cache, TMPDIR: cache, XDG_RUNTIME_DIR: '' }, timeout: 120_000 });
         return { code: 0, stdout, stderr: '' };
       } catch (err) {
         const x = err as { status: number; stdout: string; stderr: string };
@@ -109,8 +111,7 @@ describe('cluster up: bad input leaves nothing behind', () => {
       expect(f.stderr).toMatch(/needs the namespace network/);
     } finally {
       expect(asNobody(['cluster', 'down', '--name', B]).code).toBe(0);
-      rmSync(cache, { recursive: true, force: true });
-      rmSync(join(tmpdir(), `gittorrent-cluster-${B}`), { recursive: true, force: true });
+      rmSync(cache, { recursive: true, force: true }); // with the cluster's runtime folder in it
     }
     expect(qemuPidsFor(B)).toEqual([]);
   }, 300_000);
