@@ -47,7 +47,10 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ME))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 s.settimeout(0.05)
-seq, epoch = 0, int(time.time())
+# epoch = the host's clock in seconds, seq from the microseconds within that second: two runs in
+# the same second (a fast COMMIT, then the next) are never replays of each other
+_now = time.time_ns()
+epoch, seq = _now // 1_000_000_000, (_now % 1_000_000_000) // 1000
 
 
 def send(typ: int, payload: bytes, to, auth: bool = False) -> None:
