@@ -1,6 +1,8 @@
 // Propagation on the round-optimal schedule, end to end: ONE 5-node cluster (real VMs, the
 // kernel's gtp_bcast.asm) serves every check. Objects are committed on node 1 only (the other
-// nodes do not hold them: `sha1` says not-found first), node 1 seeds them with `propagate`, and
+// nodes do not hold them: `sha1` says not-found first, or referral-only once they synced node 1's
+// revision; the image's `config/policy` places the `data` branch's blobs on one node, and the
+// test's random blobs are drawn so that this one node is node 1), node 1 seeds them with `propagate`, and
 // every node must end with every object byte-exact (the kernel's `sha1` against sha1sum of the
 // host's file). Faults are the cluster's own (nftables loss, a killed QEMU); the host peer takes
 // part as one of the nodes with its own implementation (cluster/propagate/participant.ts).
@@ -14,6 +16,9 @@ import { teardown } from '../../cluster/lifecycle.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
 import type { PropagationView } from '../../cluster/propagate/participant.ts';
 import { scheduleFnv } from '../../cluster/propagate/schedule.ts';
+import { POLICY_REF, rankNodes } from '../../cluster/placement.ts';
+import { openImage } from '../../gitfs/image.ts';
+import { hashObject } from '../../gitfs/objects.ts';
 import { clusterDir, paths, pidAlive } from '../../cluster/runtime.ts';
 import { callControl } from '../../cluster/supervisor/control.ts';
 import { REPO, cli } from '../helpers/cli.ts';
@@ -63,12 +68,17 @@ async function waitStored(id: string, nodes: number[], timeoutMs = 150_000): Pro
   throw new Error(`update ${id} not stored in ${timeoutMs} ms; ${seen.join('; ')}`);
 }
 
-/** Files of random bytes in a fresh folder; their git blob ids and contents. */
+/** The placement rules of the test's image: `data` blobs on ONE node (the blob's first in HRW). */
+const POLICY = 'kernel all\ndata copies=1\n* copies=3\n';
+
+/** Files of random bytes in a fresh folder; their git blob ids and contents. Each is drawn so that
+ *  the placement loop puts it on node 1 only (the other nodes keep a referral after syncing). */
 function files(name: string, sizes: number[]): { dir: string; blobs: Array<{ hash: string; data: Buffer }> } {
   const dir = join(tmp, name);
   mkdirSync(dir);
   const blobs = sizes.map((s, i) => {
-    const data = randomBytes(s);
+    let data = randomBytes(s);
+    while (rankNodes(hashObject('blob', data), NODES)[0] !== 1) data = randomBytes(s);
     const f = join(dir, `f${i}.bin`);
     writeFileSync(f, data);
     return { hash: execFileSync('git', ['hash-object', f]).toString().trim(), data };
@@ -99,7 +109,8 @@ async function expectEverywhere(blobs: Array<{ hash: string; data: Buffer }>, no
 async function expectAbsent(blobs: Array<{ hash: string }>, nodes: number[]): Promise<void> {
   for (const n of nodes) {
     const res = await exec(n, ...blobs.map((b) => `sha1 ${b.hash}`));
-    expect(res.map((r) => r.error), `node ${n}`).toEqual(blobs.map(() => 'not-found'));
+    // not stored; a node that synced node 1's revision knows the blob as a referral
+    for (const r of res) expect(['not-found', 'referral-only'], `node ${n}: ${r.command}`).toContain(r.error);
   }
 }
 
@@ -115,6 +126,10 @@ beforeAll(async () => {
   writeFileSync(join(tmp, 'seed', 'README'), 'the data branch\n');
   const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', 'data', '-m', 'seed']);
   expect(c.exitCode, c.stderr).toBe(0);
+  const img = openImage(image);
+  const policy = img.putObject('blob', Buffer.from(POLICY));
+  img.setRef(POLICY_REF, policy.hash, { kind: 'symbolic' });
+  img.close();
   const r = await cli(['cluster', 'up', '--nodes', '5', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
 }, 600_000);
