@@ -51,14 +51,8 @@ export interface UpTimes {
   nodes: Array<{ node: number; launchedMs?: number; readyMs?: number; heardMs?: number }>;
 }
 
-export interface UpResult {
-  name: string;
-  netns: string | null;
-  net: NetMode;
-  group: string;
-  port: number;
-  /** user-mcast: QEMU's loopback multicast address carrying the LAN. */
-  mcast?: string;
+/** `up --json`: the spec's identity of the cluster (ClusterSpec), its nodes, who was heard. */
+export interface UpResult extends Pick<ClusterSpec, 'name' | 'netns' | 'net' | 'group' | 'port' | 'mcast'> {
   nodes: Array<{ node: number; ip: string; mac: string; disk: string }>;
   /** Nodes whose kernel has a network and whose ANNOUNCE the host heard. */
   heard: number[];

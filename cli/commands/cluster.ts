@@ -29,7 +29,8 @@ async function call<T>(name: string, req: Record<string, unknown> & { cmd: strin
   return callControl<T>(socket, req, timeoutMs);
 }
 
-interface ExecOut {
+/** One command's result in `cluster exec --json` (an array of these). */
+export interface ExecOut {
   command: string;
   status: string;
   lines: string[];

@@ -107,13 +107,7 @@ disk_dma_fell_back:
 	movzx eax, byte [ata_dma_fail_bm]
 	call event_kv_hex
 	movzx eax, byte [ata_dma_fail_error]
-	cmp eax, ATA_ERR_RANGE
-	jbe .known
-	xor eax, eax
-.known:
-	mov rdx, [ata_reason_table + rax * 8]
-	mov rsi, str_key_reason
-	call event_kv_str
+	call disk_kv_reason
 	call event_end
 	pop rsi
 	pop rdx
@@ -140,13 +134,7 @@ disk_report_error:
 	mov rsi, str_key_op
 	call event_kv_str
 	movzx eax, byte [ata_error]
-	cmp eax, ATA_ERR_RANGE
-	jbe .known
-	xor eax, eax
-.known:
-	mov rdx, [ata_reason_table + rax * 8]
-	mov rsi, str_key_reason
-	call event_kv_str
+	call disk_kv_reason
 	mov rsi, str_key_lba
 	mov rax, [ata_error_lba]
 	call event_kv_dec
@@ -158,6 +146,21 @@ disk_report_error:
 	pop rdx
 	pop rax
 	ret
+
+; ---------------------------------------------------------------------------------------------
+; disk_kv_reason -- Appends " reason=<name>" for a driver error code (a code past the table:
+; its first name).
+;  IN:  EAX = error code (ATA_ERR_*)
+;  OUT: nothing
+;  CLOBBERS: RAX, RDX, RSI
+disk_kv_reason:
+	cmp eax, ATA_ERR_RANGE
+	jbe .known
+	xor eax, eax
+.known:
+	mov rdx, [ata_reason_table + rax * 8]
+	mov rsi, str_key_reason
+	jmp event_kv_str
 
 ; ---------------------------------------------------------------------------------------------
 ; disk_read -- Reads sectors, reporting any error as an event.

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecOut } from '../../cli/commands/cluster.ts';
 import { teardown } from '../../cluster/lifecycle.ts';
 import { listTables } from '../../cluster/net/faults.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
@@ -29,14 +30,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const gitBlobId = (file: string) => execFileSync('git', ['hash-object', file]).toString().trim();
 
-interface ExecOut {
-  command: string;
-  status: string;
-  lines: string[];
-  events: Array<{ name: string; fields: Record<string, string>; line: string }>;
-  error: string | null;
-  data: string | null;
-}
 
 /** `cluster exec NODE --json -- CMD...` through the real CLI. */
 async function exec(node: number, ...commands: string[]): Promise<ExecOut[]> {
