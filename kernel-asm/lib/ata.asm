@@ -653,6 +653,7 @@ ata_dma_transfer:
 	out dx, al
 	cmp byte [ata_error], ATA_OK
 	jne .failed
+	mov dx, [ata_dma_base]              ; (DX held ATA_DEVCTL: + 2 would be COM1's receive port)
 	add dx, ATA_BM_STATUS
 	in al, dx
 	mov [ata_dma_fail_bm], al
