@@ -19,6 +19,10 @@ export interface AssembleOptions {
   defines?: Record<string, string | number>;
   /** Paths in diagnostics are shown relative to this folder. */
   root?: string;
+  /** nasm's optimisation level: 'full' (-Ox, the default: the shortest jumps, several passes)
+   *  or 'minimal' (-O1: one pass; for a contract-checked build, whose thousands of macro-made
+   *  thunks make -Ox's passes take minutes). */
+  optimize?: 'full' | 'minimal';
 }
 
 export interface AssembleResult {
@@ -115,6 +119,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   const args = [
     '-f', 'bin',
     '-w+all',
+    opts.optimize === 'minimal' ? '-O1' : '-Ox',
     ...opts.includeDirs.map((d) => `-I${resolve(d)}/`),
     ...defineArgs(opts.defines ?? {}),
     '-o', output,
@@ -189,6 +194,8 @@ export interface AssembleElfOptions {
   /** A label made the ELF's entry point (and global). */
   entry: string;
   root?: string;
+  /** As the flat binary's (AssembleOptions.optimize): the code must come out the same. */
+  optimize?: 'full' | 'minimal';
 }
 
 async function runTool(tool: string, args: string[], pkg: string, root: string): Promise<string> {
@@ -235,7 +242,7 @@ export async function assembleElf(opts: AssembleElfOptions): Promise<string> {
       ].join('\n'),
     );
     const object = join(work, 'kernel.o');
-    const nasmArgs = ['-f', 'elf64', '-g', '-F', 'dwarf', '-w+all', '-p', prelude, ...opts.includeDirs.map((d) => `-I${resolve(d)}/`), ...defineArgs(opts.defines ?? {}), '-o', object, resolve(opts.source)];
+    const nasmArgs = ['-f', 'elf64', '-g', '-F', 'dwarf', '-w+all', opts.optimize === 'minimal' ? '-O1' : '-Ox', '-p', prelude, ...opts.includeDirs.map((d) => `-I${resolve(d)}/`), ...defineArgs(opts.defines ?? {}), '-o', object, resolve(opts.source)];
     failOnDiagnostics(parseDiagnostics(await runTool('nasm', nasmArgs, 'nasm', root), root), `${relative(root, opts.source)} (ELF)`);
     mkdirSync(dirname(output), { recursive: true });
     await runTool('ld', ['-m', 'elf_x86_64', '-nostdlib', '-static', '-T', script, '-o', output, object], 'binutils', root);

@@ -337,6 +337,11 @@ bc_parse_dec:
 	stc
 	ret
 
+; ---------------------------------------------------------------------------------------------
+; bc_skip_spaces -- Steps over the spaces of a command line.
+;  IN:  RSI = text
+;  OUT: RSI = the first byte that is not a space
+;  CLOBBERS: nothing
 bc_skip_spaces:
 	cmp byte [rsi], ' '
 	jne .out
@@ -2039,6 +2044,7 @@ bc_store:
 .verify:
 	cmp r12d, [bc_nobj]
 	jae .verified
+	call watchdog_feed                  ; each object's SHA-1 (MiBs under TCG) is progress
 	imul ebx, r12d, bc_obj_size
 	add rbx, bc_man_buf + bc_man_size
 	mov rsi, [bc_data]
@@ -2081,8 +2087,10 @@ bc_store:
 	inc r12d
 	jmp .put
 .publish:
+	call watchdog_feed
 	call gitfs_tx_publish
 	jc .fs
+	call watchdog_feed
 	mov rax, FS_ARENA_ADDR
 	call gitfs_compact
 	call gitfs_mark

@@ -77,7 +77,7 @@ describe('kernel boot (QEMU, TCG)', () => {
   it('reports the kernel and loader sizes and keeps the kernel small', async () => {
     const { statSync } = await import('node:fs');
     expect(statSync(out.mbr).size).toBe(512);
-    expect(statSync(out.kernel).size).toBeLessThan(64 * 1024);
+    expect(statSync(out.kernel).size).toBeLessThan(128 * 1024); // the budget (docs/decisions.md): 72 KiB with sync, placement, propagation and deltas
   });
 });
 
