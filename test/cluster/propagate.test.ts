@@ -136,6 +136,10 @@ beforeAll(async () => {
   writeFileSync(join(tmp, 'seed', 'README'), 'the data branch\n');
   const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', 'data', '-m', 'seed']);
   expect(c.exitCode, c.stderr).toBe(0);
+  // A 10 s watchdog, as placement.test.ts sets it: with other clusters' VMs on the same 2 cores a
+  // guest can go 2 s without CPU, and a reset seed loses the propagation it holds in RAM
+  const wd = await cli(['image', 'boot-ref', image, 'boot', '--good', '--watchdog-ms', '10000']);
+  expect(wd.exitCode, wd.stderr).toBe(0);
   const img = openImage(image);
   const policy = img.putObject('blob', Buffer.from(POLICY));
   img.setRef(POLICY_REF, policy.hash, { kind: 'symbolic' });
@@ -145,6 +149,10 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  for (const n of [1, 2, 3, 4, 5]) {
+    const l = await cli(['cluster', 'logs', String(n), '--name', NAME]);
+    writeFileSync(`/tmp/prop-node${n}.log`, l.stdout);
+  }
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
