@@ -14,7 +14,10 @@
 ; symbolic ref takes the rule of its name. A blob named by several refs takes the most copies.
 ; The marks (copies wanted, one byte per index position) are recomputed when the mainline head
 ; (every ref change moves it) or the index count changes; the placement pass runs again when
-; the live set changes, and every POL_RETRY_TICKS while a fetch of it failed.
+; the live set changes, and again while a fetch of it failed: after POL_RETRY_TICKS, then twice
+; as long after each pass that failed again, up to POL_RETRY_MAX_TICKS (a blob whose holders
+; all serve bytes that do not hash is not asked for every 2 s forever); a pass that fetched
+; everything, new marks or a new live set start again from POL_RETRY_TICKS.
 ; Copies no longer placed on a node (the live set grew) are kept: extra copies cost disk only,
 ; and dropping one back to a referral is a GitFS write the sync piece's referral writer owns.
 
@@ -28,7 +31,8 @@ POL_COPIES_MAX      equ 254
 POL_SETTLE_TICKS    equ 5000            ; after boot: two ANNOUNCE rounds heard before placing
 POL_RECHECK_TICKS   equ 500             ; idle: how often the triggers are looked at
 POL_STABLE_TICKS    equ 1500            ; a new live set is used once it held still this long
-POL_RETRY_TICKS     equ 2000            ; a pass with a failed fetch runs again after this
+POL_RETRY_TICKS     equ 2000            ; a pass with a failed fetch runs again after this,
+POL_RETRY_MAX_TICKS equ 64000           ; doubled per failed pass up to this
 POL_TREES_MAX       equ 2048            ; trees waiting in a mark walk
 POL_LIVE_MAX        equ GTP_PEERS + 1
 POL_CONFIG_MAX      equ 8192            ; bytes of config/policy parsed
@@ -1000,7 +1004,8 @@ pol_flush:
 ; turn and fetches at most one blob a turn that is placed here and held only as a referral;
 ; fetched blobs are stored POL_BATCH_MAX at a time (one transaction: three disk flushes, not
 ; three per blob), at the end of the pass, or POL_BATCH_TICKS after the first was staged. A
-; pass with a failed fetch runs again after POL_RETRY_TICKS.
+; pass with a failed fetch runs again after POL_RETRY_TICKS, doubled per failed pass up to
+; POL_RETRY_MAX_TICKS.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1035,6 +1040,7 @@ pol_poll:
 	test al, al
 	jz .live_same
 	call pol_flush
+	mov qword [pol_retry], 0
 	mov byte [pol_pass], 1              ; the live set moved: place again from the start,
 	mov qword [pol_cursor], 0           ; once it has held still for POL_STABLE_TICKS
 	mov rax, [ticks]
@@ -1048,6 +1054,7 @@ pol_poll:
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	call pol_mark
+	mov qword [pol_retry], 0
 	mov byte [pol_marked], 1
 	mov byte [pol_pass], 1
 	mov qword [pol_cursor], 0
@@ -1109,11 +1116,23 @@ pol_poll:
 	je .settled
 	mov byte [pol_failed], 0
 	mov byte [pol_pass], 1
-	mov rax, [ticks]
-	add rax, POL_RETRY_TICKS
+	mov rax, [pol_retry]
+	cmp rax, POL_RETRY_TICKS
+	jae .backoff
+	mov eax, POL_RETRY_TICKS
+.backoff:
+	mov rdx, rax
+	add rax, [ticks]
 	mov [pol_next], rax
+	add rdx, rdx                        ; the next failed pass waits twice as long
+	cmp rdx, POL_RETRY_MAX_TICKS
+	jbe .backoff_set
+	mov edx, POL_RETRY_MAX_TICKS
+.backoff_set:
+	mov [pol_retry], rdx
 	ret
 .settled:
+	mov qword [pol_retry], 0
 	inc qword [pol_passes]
 .out:
 	ret
@@ -1524,6 +1543,7 @@ pol_default_rules:                      ; `kernel all`, `* copies=3`
 section .bss
 alignb 8
 pol_next:           resq 1              ; ticks: the next turn that looks at anything
+pol_retry:          resq 1              ; ticks a failed pass waits (0: POL_RETRY_TICKS)
 pol_cursor:         resq 1              ; the pass's next index position
 pol_mark_count:     resq 1              ; index count the marks were made for
 pol_mark_errors:    resq 1
