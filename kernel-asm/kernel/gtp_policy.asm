@@ -2,9 +2,10 @@
 ; the cluster configuration ref `config/policy` (lines `<branch-glob> all|copies=K`, first match
 ; wins; absent: `kernel all`, `* copies=3`), rendezvous hashing (HRW) of each blob over the live
 ; nodes, the placement loop of the main loop (a node fetches the blobs placed on it that it has
-; only as referrals, one fetch per turn, so `ready` and the shell never wait on it), transparent
-; reads of referral-only files (`cat`, `sha1`: fetched from a holder, verified, served, not
-; kept) and the shell's `placed`.
+; only as referrals, and demotes to referrals the copies it stores that the policy places
+; elsewhere, once their holders confirm them; one fetch or confirmation per turn, so `ready` and
+; the shell never wait on it), transparent reads of referral-only files (`cat`, `sha1`: fetched
+; from a holder, verified, served, not kept) and the shell's `placed`.
 ;
 ; HRW: weight(hash, node) = the first 8 bytes (a little-endian u64) of SHA-1(hash ‖ u32le node);
 ; an object with k copies is placed on the k live nodes of highest weight (ties: the lower node
@@ -18,8 +19,22 @@
 ; as long after each pass that failed again, up to POL_RETRY_MAX_TICKS (a blob whose holders
 ; all serve bytes that do not hash is not asked for every 2 s forever); a pass that fetched
 ; everything, new marks or a new live set start again from POL_RETRY_TICKS.
-; Copies no longer placed on a node (the live set grew) are kept: extra copies cost disk only,
-; and dropping one back to a referral is a GitFS write the sync piece's referral writer owns.
+; Demotion (surplus copies become referrals): a pass first looks for the bases of the deltas
+; this node stores (never demoted: the delta would no longer read), then, with the fetches, for
+; blobs stored here whose mark is copies=k (never `all`, so never what a boot ref names) that
+; HRW does not place here (not the blob config/policy names: a node that has the rules keeps
+; them; and not while that blob is unread, as the marks may be the defaults'). Such a copy is
+; given up only after each of its k HRW nodes answered one WHO_HAS round with I_HAVE (only a
+; node that stores an object sends that; the holder cache is not trusted for it, as fetches
+; seed it with guesses): only nodes outside the top k demote, and only after the top k
+; confirmed, so demotion never takes an object below k stored copies on a live set the nodes
+; agree on. A node that leaves a confirmation unanswered is not asked about again in that pass
+; (it is still fetching, or gone: a killed node never confirms, so nothing it held is given up
+; while it is out). Confirmed demotions are written POL_DEMOTE_MAX at a time in one GitFS
+; transaction (gitfs_tx_demote: a referral record naming the confirmed holders `node-N`, the
+; index entry switched to it), at the end of the pass or POL_BATCH_TICKS after the first; a
+; new live set or new marks drop the staged ones. A pass that left a surplus copy unconfirmed
+; runs again after POL_RETRY_TICKS, doubled per such pass up to POL_CONFIRM_MAX_TICKS.
 
 POL_MARKS_MAX       equ 131072          ; index entries the placement covers
 POL_SCAN_STEP       equ 64              ; index entries looked at per main-loop turn
@@ -1401,12 +1416,15 @@ pol_bases_step:
 
 ; ---------------------------------------------------------------------------------------------
 ; pol_poll -- The placement loop, one turn (from the main loop): after the settle time, when
-; the live set (once it held still for POL_STABLE_TICKS), the refs or the index changed, a pass walks the index POL_SCAN_STEP entries a
-; turn and fetches at most one blob a turn that is placed here and held only as a referral;
-; fetched blobs are stored POL_BATCH_MAX at a time (one transaction: three disk flushes, not
-; three per blob), at the end of the pass, or POL_BATCH_TICKS after the first was staged. A
-; pass with a failed fetch runs again after POL_RETRY_TICKS, doubled per failed pass up to
-; POL_RETRY_MAX_TICKS.
+; the live set (once it held still for POL_STABLE_TICKS), the refs or the index changed, a pass
+; walks the index POL_SCAN_STEP entries a turn (first for delta bases: pol_bases_step), and
+; each turn either fetches one blob that is placed here and held only as a referral, or asks
+; the HRW nodes of one surplus copy to confirm it (pol_confirm); fetched blobs are stored
+; POL_BATCH_MAX at a time (one transaction: three disk flushes, not three per blob), confirmed
+; demotions POL_DEMOTE_MAX at a time, at the end of the pass, or POL_BATCH_TICKS after the first
+; was staged. A pass with a failed fetch runs again after POL_RETRY_TICKS, doubled per failed
+; pass up to POL_RETRY_MAX_TICKS; one that only left surplus copies unconfirmed, the same up to
+; POL_CONFIRM_MAX_TICKS.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
