@@ -23,7 +23,8 @@
 ; this node stores (never demoted: the delta would no longer read), then, with the fetches, for
 ; blobs stored here whose mark is copies=k (never `all`, so never what a boot ref names) that
 ; HRW does not place here (not the blob config/policy names: a node that has the rules keeps
-; them; and not while that blob is unread, as the marks may be the defaults'). Such a copy is
+; them; and not while that blob is unread, as the marks may be the defaults'; not the last
+; POL_PINS_MAX objects the shell's `fetch` asked for: pol_pin, until a restart). Such a copy is
 ; given up only after each of its k HRW nodes answered one WHO_HAS round with I_HAVE (only a
 ; node that stores an object sends that; the holder cache is not trusted for it, as fetches
 ; seed it with guesses): only nodes outside the top k demote, and only after the top k
@@ -55,6 +56,7 @@ POL_BATCH_MAX       equ 64              ; fetched blobs stored in one GitFS tran
 POL_BATCH_TICKS     equ 2000            ; a batch is stored at the latest this long after its first
 POL_BATCH_BYTES     equ 0x100000        ; and at most this many bytes of them (larger: alone)
 POL_DEMOTE_MAX      equ 128             ; demotions written in one GitFS transaction
+POL_PINS_MAX        equ 64              ; objects `fetch` asked for, never demoted (this boot)
 POL_CONFIRM_MS      equ 200             ; how long a confirmation's WHO_HAS round listens
 POL_CONFIRM_MAX_TICKS equ 8000          ; an unconfirmed pass runs again after at most this
 
@@ -1090,7 +1092,8 @@ pol_top_k:
 ; ---------------------------------------------------------------------------------------------
 ; pol_surplus -- Is an index entry a surplus copy: a blob stored here (raw or delta, not a
 ; referral) whose mark is copies=k (not `all`, not unmarked), that HRW does not place on this
-; node, and that is not the blob `config/policy` names (a node that has the rules keeps them)?
+; node, and that is neither the blob `config/policy` names (a node that has the rules keeps
+; them) nor pinned (pol_pin: a `fetch` asked for it here)?
 ;  IN:  RSI = the index entry, AL = its mark; pol_live current
 ;  OUT: CF = 0 surplus (its hash in pol_obj); CF = 1 not
 ;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8-R10
@@ -1114,9 +1117,73 @@ pol_surplus:
 	repe cmpsb
 	je .no
 .placement:
+	push rax
+	mov rsi, pol_obj
+	call pol_pinned
+	pop rax
+	jnc .no
 	mov rsi, pol_obj
 	call pol_placed_here
 	cmc                                 ; placed here: not surplus
+	ret
+.no:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_pin -- Pins an object a `fetch` asked for on this node: the placement loop does not
+; demote the last POL_PINS_MAX objects pinned, until the node restarts (the loop's own fetches
+; and transparent reads are not pinned).
+;  IN:  RSI = 20-byte hash
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RDI
+pol_pin:
+	call pol_pinned
+	jnc .out                            ; pinned already
+	push rsi
+	mov eax, [pol_pin_next]
+	imul edi, eax, HASH_SIZE
+	add rdi, pol_pins
+	mov ecx, HASH_SIZE
+	rep movsb
+	pop rsi
+	inc eax
+	cmp eax, POL_PINS_MAX
+	jb .next_ok
+	xor eax, eax
+.next_ok:
+	mov [pol_pin_next], eax
+	cmp dword [pol_pin_n], POL_PINS_MAX
+	jae .out
+	inc dword [pol_pin_n]
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_pinned -- Is an object pinned (pol_pin)?
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 0 pinned; CF = 1 not
+;  CLOBBERS: RAX, RCX, RDX, RDI
+pol_pinned:
+	xor edx, edx
+.scan:
+	cmp edx, [pol_pin_n]
+	jae .no
+	imul edi, edx, HASH_SIZE
+	add rdi, pol_pins
+	mov rax, [rdi]
+	cmp rax, [rsi]
+	jne .next
+	push rsi
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	pop rsi
+	je .yes
+.next:
+	inc edx
+	jmp .scan
+.yes:
+	clc
 	ret
 .no:
 	stc
@@ -2123,6 +2190,10 @@ pol_unconfirmed:    resb 1              ; a surplus copy of this pass was not co
 pol_no_demote:      resb 1              ; a delta's base unknown: no demotion this pass
 pol_cfg_named:      resb 1              ; config/policy names a blob (pol_cfg_hash)
 pol_p_mark:         resb 1
+alignb 4
+pol_pin_n:          resd 1
+pol_pin_next:       resd 1
+pol_pins:           resb POL_PINS_MAX * HASH_SIZE
 alignb 8
 pol_d_list:         resb POL_DEMOTE_MAX * pol_demote_size
 pol_bases:          resb POL_MARKS_MAX / 8   ; index positions a stored delta is based on
