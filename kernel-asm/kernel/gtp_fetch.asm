@@ -1132,7 +1132,8 @@ gtp_hash_ready:
 ; frames' checks and copies and the SHA-1; the final check; the store); an
 ; object already stored: from=local. Errors: usage, no-network, out-of-memory, too-big, timeout
 ; (no holder answered), no-holder (every holder failed), bad-object (every holder failed, and
-; at least one served bytes that did not hash to the object), and GitFS's.
+; at least one served bytes that did not hash to the object), and GitFS's. The object is
+; pinned (pol_pin): the placement loop does not demote it.
 ;  IN:  RSI = arguments
 ;  OUT: CF = 0 stored; CF = 1 error printed
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1147,6 +1148,8 @@ cmd_fetch:
 	call gtp_fetch_object
 	jc .failed
 	mov r12d, eax
+	mov rsi, gtp_f_hash
+	call pol_pin                        ; asked for here: the placement keeps it
 	mov rsi, str_ev_fetch
 	call event_begin
 	mov rsi, str_gtp_key_hash

@@ -2,9 +2,10 @@
 ; the cluster configuration ref `config/policy` (lines `<branch-glob> all|copies=K`, first match
 ; wins; absent: `kernel all`, `* copies=3`), rendezvous hashing (HRW) of each blob over the live
 ; nodes, the placement loop of the main loop (a node fetches the blobs placed on it that it has
-; only as referrals, one fetch per turn, so `ready` and the shell never wait on it), transparent
-; reads of referral-only files (`cat`, `sha1`: fetched from a holder, verified, served, not
-; kept) and the shell's `placed`.
+; only as referrals, and demotes to referrals the copies it stores that the policy places
+; elsewhere, once their holders confirm them; one fetch or confirmation per turn, so `ready` and
+; the shell never wait on it), transparent reads of referral-only files (`cat`, `sha1`: fetched
+; from a holder, verified, served, not kept) and the shell's `placed`.
 ;
 ; HRW: weight(hash, node) = the first 8 bytes (a little-endian u64) of SHA-1(hash ‖ u32le node);
 ; an object with k copies is placed on the k live nodes of highest weight (ties: the lower node
@@ -14,9 +15,27 @@
 ; symbolic ref takes the rule of its name. A blob named by several refs takes the most copies.
 ; The marks (copies wanted, one byte per index position) are recomputed when the mainline head
 ; (every ref change moves it) or the index count changes; the placement pass runs again when
-; the live set changes, and every POL_RETRY_TICKS while a fetch of it failed.
-; Copies no longer placed on a node (the live set grew) are kept: extra copies cost disk only,
-; and dropping one back to a referral is a GitFS write the sync piece's referral writer owns.
+; the live set changes, and again while a fetch of it failed: after POL_RETRY_TICKS, then twice
+; as long after each pass that failed again, up to POL_RETRY_MAX_TICKS (a blob whose holders
+; all serve bytes that do not hash is not asked for every 2 s forever); a pass that fetched
+; everything, new marks or a new live set start again from POL_RETRY_TICKS.
+; Demotion (surplus copies become referrals): a pass first looks for the bases of the deltas
+; this node stores (never demoted: the delta would no longer read), then, with the fetches, for
+; blobs stored here whose mark is copies=k (never `all`, so never what a boot ref names) that
+; HRW does not place here (not the blob config/policy names: a node that has the rules keeps
+; them; and not while that blob is unread, as the marks may be the defaults'; not the last
+; POL_PINS_MAX objects the shell's `fetch` asked for: pol_pin, until a restart). Such a copy is
+; given up only after each of its k HRW nodes answered one WHO_HAS round with I_HAVE (only a
+; node that stores an object sends that; the holder cache is not trusted for it, as fetches
+; seed it with guesses): only nodes outside the top k demote, and only after the top k
+; confirmed, so demotion never takes an object below k stored copies on a live set the nodes
+; agree on. A node that leaves a confirmation unanswered is not asked about again in that pass
+; (it is still fetching, or gone: a killed node never confirms, so nothing it held is given up
+; while it is out). Confirmed demotions are written POL_DEMOTE_MAX at a time in one GitFS
+; transaction (gitfs_tx_demote: a referral record naming the confirmed holders `node-N`, the
+; index entry switched to it), at the end of the pass or POL_BATCH_TICKS after the first; a
+; new live set or new marks drop the staged ones. A pass that left a surplus copy unconfirmed
+; runs again after POL_RETRY_TICKS, doubled per such pass up to POL_CONFIRM_MAX_TICKS.
 
 POL_MARKS_MAX       equ 131072          ; index entries the placement covers
 POL_SCAN_STEP       equ 64              ; index entries looked at per main-loop turn
@@ -28,13 +47,18 @@ POL_COPIES_MAX      equ 254
 POL_SETTLE_TICKS    equ 5000            ; after boot: two ANNOUNCE rounds heard before placing
 POL_RECHECK_TICKS   equ 500             ; idle: how often the triggers are looked at
 POL_STABLE_TICKS    equ 1500            ; a new live set is used once it held still this long
-POL_RETRY_TICKS     equ 2000            ; a pass with a failed fetch runs again after this
+POL_RETRY_TICKS     equ 2000            ; a pass with a failed fetch runs again after this,
+POL_RETRY_MAX_TICKS equ 64000           ; doubled per failed pass up to this
 POL_TREES_MAX       equ 2048            ; trees waiting in a mark walk
 POL_LIVE_MAX        equ GTP_PEERS + 1
 POL_CONFIG_MAX      equ 8192            ; bytes of config/policy parsed
 POL_BATCH_MAX       equ 64              ; fetched blobs stored in one GitFS transaction
 POL_BATCH_TICKS     equ 2000            ; a batch is stored at the latest this long after its first
 POL_BATCH_BYTES     equ 0x100000        ; and at most this many bytes of them (larger: alone)
+POL_DEMOTE_MAX      equ 128             ; demotions written in one GitFS transaction
+POL_PINS_MAX        equ 64              ; objects `fetch` asked for, never demoted (this boot)
+POL_CONFIRM_MS      equ 200             ; how long a confirmation's WHO_HAS round listens
+POL_CONFIRM_MAX_TICKS equ 8000          ; an unconfirmed pass runs again after at most this
 
 struc pol_staged
   .hash             resb HASH_SIZE
@@ -42,6 +66,15 @@ struc pol_staged
   .pad              resb 3
   .size             resq 1
   .offset           resq 1              ; in pol_batch
+endstruc
+
+struc pol_demote
+  .hash             resb HASH_SIZE
+  .type             resb 1
+  .count            resb 1              ; holders (1..GTP_HOLDERS_MAX)
+  .pad              resb 2
+  .size             resq 1
+  .nodes            resd GTP_HOLDERS_MAX
 endstruc
 
 struc pol_rule
@@ -265,12 +298,14 @@ pol_copies_for:
 ; `<glob> all` or `<glob> copies=K` (K 1..254; spaces or tabs between; `#` starts a comment
 ; line); a malformed line is skipped and counted (pol_config_bad).
 ;  IN:  the arena released past what the caller keeps
-;  OUT: pol_rules, pol_rule_n, pol_config_state (0 defaults, 1 from the ref), pol_config_bad
+;  OUT: pol_rules, pol_rule_n, pol_config_state (0 defaults, 1 from the ref), pol_config_bad;
+;       pol_cfg_named = 1 and pol_cfg_hash when the ref names a blob (read or not)
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 pol_load_config:
 	mov dword [pol_rule_n], 0
 	mov dword [pol_config_bad], 0
 	mov byte [pol_config_state], 0
+	mov byte [pol_cfg_named], 0
 	mov rsi, str_pol_config_ref
 	mov ecx, str_pol_config_ref_len
 	call gitfs_ref_find
@@ -281,6 +316,7 @@ pol_load_config:
 	mov rdi, pol_cfg_hash
 	mov ecx, HASH_SIZE
 	rep movsb
+	mov byte [pol_cfg_named], 1
 	mov rsi, pol_cfg_hash
 	call gitfs_read_object
 	jnc .have
@@ -995,12 +1031,467 @@ pol_flush:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; pol_top_k -- The nodes HRW places an object on: the k live nodes of highest weight (ties: the
+; lower node number), highest first; fewer when fewer are live.
+;  IN:  RSI = 20-byte hash, ECX = k (1..POL_COPIES_MAX); pol_live current
+;  OUT: pol_top[0 .. pol_top_n)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R11, R14
+pol_top_k:
+	mov [pol_top_want], ecx
+	mov dword [pol_top_n], 0
+	mov rax, -1
+	mov [pol_s_bound], rax              ; weights at or above were taken
+	mov dword [pol_s_bound_node], 0
+.pick:
+	mov eax, [pol_top_n]
+	cmp eax, [pol_top_want]
+	jae .done
+	cmp eax, POL_LIVE_MAX
+	jae .done
+	xor r11d, r11d                      ; best node (0: none)
+	xor r14d, r14d                      ; its weight
+	xor ebx, ebx
+.cand:
+	cmp ebx, [pol_live_n]
+	jae .picked
+	mov eax, [pol_live + rbx * 4]
+	push rax
+	call pol_weight
+	pop rcx                             ; the node
+	cmp rax, [pol_s_bound]              ; ranked after the last one taken?
+	ja .cand_next
+	jb .under
+	cmp ecx, [pol_s_bound_node]
+	jbe .cand_next
+.under:
+	test r11d, r11d
+	jz .take
+	cmp rax, r14
+	jb .cand_next
+	ja .take
+	cmp ecx, r11d
+	jae .cand_next
+.take:
+	mov r11d, ecx
+	mov r14, rax
+.cand_next:
+	inc ebx
+	jmp .cand
+.picked:
+	test r11d, r11d
+	jz .done
+	mov [pol_s_bound], r14
+	mov [pol_s_bound_node], r11d
+	mov eax, [pol_top_n]
+	mov [pol_top + rax * 4], r11d
+	inc dword [pol_top_n]
+	jmp .pick
+.done:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_surplus -- Is an index entry a surplus copy: a blob stored here (raw or delta, not a
+; referral) whose mark is copies=k (not `all`, not unmarked), that HRW does not place on this
+; node, and that is neither the blob `config/policy` names (a node that has the rules keeps
+; them) nor pinned (pol_pin: a `fetch` asked for it here)?
+;  IN:  RSI = the index entry, AL = its mark; pol_live current
+;  OUT: CF = 0 surplus (its hash in pol_obj); CF = 1 not
+;  CLOBBERS: RAX, RCX, RDX, RSI, RDI, R8-R10
+pol_surplus:
+	test al, al
+	jz .no
+	cmp al, POL_ALL
+	je .no
+	cmp byte [rsi + gitfs_idx_entry.storage], STORE_REFERRAL
+	je .no
+	cmp byte [rsi + gitfs_idx_entry.type], OBJ_BLOB
+	jne .no
+	mov rdi, pol_obj
+	mov ecx, HASH_SIZE
+	rep movsb                           ; (the entry's hash is its first field)
+	cmp byte [pol_cfg_named], 0
+	je .placement
+	mov rsi, pol_obj
+	mov rdi, pol_cfg_hash
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	je .no
+.placement:
+	push rax
+	mov rsi, pol_obj
+	call pol_pinned
+	pop rax
+	jnc .no
+	mov rsi, pol_obj
+	call pol_placed_here
+	cmc                                 ; placed here: not surplus
+	ret
+.no:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_pin -- Pins an object a `fetch` asked for on this node: the placement loop does not
+; demote the last POL_PINS_MAX objects pinned, until the node restarts (the loop's own fetches
+; and transparent reads are not pinned).
+;  IN:  RSI = 20-byte hash
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RDI
+pol_pin:
+	call pol_pinned
+	jnc .out                            ; pinned already
+	push rsi
+	mov eax, [pol_pin_next]
+	imul edi, eax, HASH_SIZE
+	add rdi, pol_pins
+	mov ecx, HASH_SIZE
+	rep movsb
+	pop rsi
+	inc eax
+	cmp eax, POL_PINS_MAX
+	jb .next_ok
+	xor eax, eax
+.next_ok:
+	mov [pol_pin_next], eax
+	cmp dword [pol_pin_n], POL_PINS_MAX
+	jae .out
+	inc dword [pol_pin_n]
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_pinned -- Is an object pinned (pol_pin)?
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 0 pinned; CF = 1 not
+;  CLOBBERS: RAX, RCX, RDX, RDI
+pol_pinned:
+	xor edx, edx
+.scan:
+	cmp edx, [pol_pin_n]
+	jae .no
+	imul edi, edx, HASH_SIZE
+	add rdi, pol_pins
+	mov rax, [rdi]
+	cmp rax, [rsi]
+	jne .next
+	push rsi
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	pop rsi
+	je .yes
+.next:
+	inc edx
+	jmp .scan
+.yes:
+	clc
+	ret
+.no:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_top_silent -- Is one of the object's HRW nodes silent this pass (it left a confirmation
+; unanswered: asking again before the next pass would only wait again)?
+;  IN:  pol_top[0 .. pol_top_n), pol_silent[0 .. pol_silent_n)
+;  OUT: CF = 0 one is; CF = 1 none
+;  CLOBBERS: RAX, RCX, RDX
+pol_top_silent:
+	xor ecx, ecx
+.top:
+	cmp ecx, [pol_top_n]
+	jae .none
+	mov eax, [pol_top + rcx * 4]
+	xor edx, edx
+.silent:
+	cmp edx, [pol_silent_n]
+	jae .top_next
+	cmp [pol_silent + rdx * 4], eax
+	je .found
+	inc edx
+	jmp .silent
+.top_next:
+	inc ecx
+	jmp .top
+.found:
+	clc
+	ret
+.none:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_answered -- Has a node answered the running confirmation (an I_HAVE with its qid and hash,
+; recorded by gtp_rx_i_have)?
+;  IN:  EAX = node
+;  OUT: CF = 0 it has; CF = 1 not
+;  CLOBBERS: RCX, RDX
+pol_answered:
+	xor ecx, ecx
+.scan:
+	cmp ecx, [gtp_q_count]
+	jae .no
+	mov edx, ecx
+	shl edx, 5
+	cmp [gtp_q_answers + rdx], eax
+	je .yes
+	inc ecx
+	jmp .scan
+.yes:
+	clc
+	ret
+.no:
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_confirm -- Do all of an object's HRW nodes store it? One WHO_HAS round on the group (the
+; gtp_query state: a new qid; gtp_rx_i_have records the I_HAVE answers, which only a node that
+; stores the object sends), listened to until every node of pol_top has answered, at most
+; POL_CONFIRM_MS. Those that did not answer join pol_silent.
+;  IN:  pol_obj, pol_top[0 .. pol_top_n)
+;  OUT: CF = 0 every one answered; CF = 1 not
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_confirm:
+	mov rsi, pol_obj
+	mov rdi, gtp_q_hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov dword [gtp_q_tries], 1
+	inc dword [gtp_qid_next]
+	mov eax, [gtp_qid_next]
+	mov [gtp_q_qid], eax
+	mov dword [gtp_q_count], 0
+	mov byte [gtp_q_settle], 0
+	mov byte [gtp_q_active], 1
+	mov rsi, gtp_q_hash
+	mov rdi, gtp_tx_payload + gtp_who_has.hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov [gtp_tx_payload + gtp_who_has.qid], eax
+	call rdtsc64
+	mov [gtp_q_start], rax
+	mov al, GTP_T_WHO_HAS
+	mov ecx, gtp_who_has_size
+	mov edx, NET_GROUP_N
+	xor r8d, r8d
+	call gtp_send                       ; (no slot: the round goes unanswered)
+	mov eax, POL_CONFIRM_MS
+	call gtp_deadline
+	mov [pol_confirm_end], rax
+.listen:
+	call gtp_wait_step
+	xor ebx, ebx
+.check:
+	cmp ebx, [pol_top_n]
+	jae .all
+	mov eax, [pol_top + rbx * 4]
+	call pol_answered
+	jc .wait
+	inc ebx
+	jmp .check
+.wait:
+	call rdtsc64
+	cmp rax, [pol_confirm_end]
+	jb .listen
+	; not all: the silent ones are not asked about again this pass
+	mov byte [gtp_q_active], 0
+	xor ebx, ebx
+.silent:
+	cmp ebx, [pol_top_n]
+	jae .unconfirmed
+	mov eax, [pol_top + rbx * 4]
+	call pol_answered
+	jnc .silent_next
+	mov ecx, [pol_silent_n]
+	cmp ecx, POL_LIVE_MAX
+	jae .silent_next
+	mov [pol_silent + rcx * 4], eax
+	inc dword [pol_silent_n]
+.silent_next:
+	inc ebx
+	jmp .silent
+.unconfirmed:
+	stc
+	ret
+.all:
+	mov byte [gtp_q_active], 0
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_demote_stage -- Takes a surplus copy whose HRW nodes confirmed it into the demotion batch
+; (a full batch is written first); its referral will name those nodes (the first
+; GTP_HOLDERS_MAX).
+;  IN:  pol_obj, pol_top[0 .. pol_top_n) (the confirmed holders)
+;  OUT: CF = 0 staged; CF = 1 not (its record unreadable here)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_demote_stage:
+	cmp dword [pol_d_n], POL_DEMOTE_MAX
+	jb .room
+	call pol_demote_flush
+.room:
+	mov rsi, pol_obj
+	call gtp_object_info
+	jc .out
+	cmp dword [pol_d_n], 0
+	jne .take
+	mov rbx, [ticks]
+	mov [pol_d_since], rbx
+.take:
+	mov ebx, [pol_d_n]
+	imul rbx, rbx, pol_demote_size
+	add rbx, pol_d_list
+	mov [rbx + pol_demote.size], rax
+	mov [rbx + pol_demote.type], dl
+	mov rsi, pol_obj
+	mov rdi, rbx
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov ecx, [pol_top_n]
+	cmp ecx, GTP_HOLDERS_MAX
+	jbe .count
+	mov ecx, GTP_HOLDERS_MAX
+.count:
+	mov [rbx + pol_demote.count], cl
+	mov rsi, pol_top
+	lea rdi, [rbx + pol_demote.nodes]
+	rep movsd
+	inc dword [pol_d_n]
+	clc
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_demote_flush -- Writes the staged demotions in one GitFS transaction (gitfs_tx_demote
+; each: a referral record naming the confirmed holders, the index entry switched to it), then
+; forgets what the serve caches knew of them; a failure drops the batch (the pass runs again).
+;  IN:  pol_d_list[0 .. pol_d_n)
+;  OUT: pol_d_n = 0, pol_demoted counted; CF = 1 when the write failed
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+pol_demote_flush:
+	cmp dword [pol_d_n], 0
+	je .empty
+	call watchdog_feed
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	mov ecx, POL_DEMOTE_MAX * (REC_HDR_SIZE + 8 + GTP_HOLDERS_MAX * REFERRAL_HOLDER_SIZE + REC_ALIGN)
+	call gitfs_tx_begin
+	jc .fs
+	xor r12d, r12d
+.put:
+	cmp r12d, [pol_d_n]
+	jae .publish
+	imul rsi, r12, pol_demote_size
+	add rsi, pol_d_list
+	mov dl, [rsi + pol_demote.type]
+	mov rcx, [rsi + pol_demote.size]
+	lea r9, [rsi + pol_demote.nodes]
+	movzx r8d, byte [rsi + pol_demote.count]
+	call gitfs_tx_demote
+	jc .fs
+	inc r12d
+	jmp .put
+.publish:
+	call gitfs_tx_publish
+	jc .fs
+	mov rax, FS_ARENA_ADDR
+	call gitfs_compact
+	call gitfs_mark
+	mov [fs_arena_base], rax
+	mov byte [gtp_info_valid], 0        ; (they said: stored here)
+	mov byte [gtp_serve_valid], 0
+	mov eax, [pol_d_n]
+	add [pol_demoted], rax
+	mov dword [pol_d_n], 0
+	clc
+	ret
+.fs:
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	mov byte [pol_failed], 1
+	mov dword [pol_d_n], 0
+	stc
+	ret
+.empty:
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; pol_bases_step -- The pass's first phase, POL_SCAN_STEP index entries a turn: sets the bit of
+; every blob a delta stored here is based on in pol_bases (its record header names the base);
+; such a base is never demoted (the delta would no longer read). A delta record that cannot be
+; read stops demotion for the pass (pol_no_demote). The first turn clears the bits and
+; pol_silent.
+;  IN:  pol_cursor
+;  OUT: pol_bases; at the end of the index pol_phase = 1, pol_cursor = 0
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R12
+pol_bases_step:
+	cmp qword [pol_cursor], 0
+	jne .go
+	mov rdi, pol_bases
+	mov ecx, POL_MARKS_MAX / 64
+	xor eax, eax
+	rep stosq
+	mov dword [pol_silent_n], 0
+	mov byte [pol_no_demote], 0
+.go:
+	mov r12d, POL_SCAN_STEP
+.entry:
+	mov rbx, [pol_cursor]
+	cmp rbx, [pol_mark_count]
+	jae .done
+	cmp rbx, POL_MARKS_MAX
+	jae .done
+	inc qword [pol_cursor]
+	mov rsi, rbx
+	shl rsi, IDX_ENTRY_SHIFT
+	add rsi, [gitfs_idx_ptr]
+	add rsi, IDX_ENTRIES_OFFSET
+	cmp byte [rsi + gitfs_idx_entry.storage], STORE_DELTA
+	jne .next
+	mov rbx, [rsi + gitfs_idx_entry.offset]
+	mov rax, rbx
+	shr rax, SECTOR_SHIFT
+	mov ecx, 1
+	mov rdi, pol_rec_buf
+	call ata_read
+	jc .unknown
+	and ebx, SECTOR_SIZE - 1
+	lea rsi, [pol_rec_buf + rbx]        ; the record header (64-byte aligned: in this sector)
+	cmp dword [rsi + gitfs_rec.magic], REC_MAGIC
+	jne .unknown
+	add rsi, gitfs_rec.base
+	call gitfs_find
+	jc .next
+	sub rdi, [gitfs_idx_ptr]
+	sub rdi, IDX_ENTRIES_OFFSET
+	shr rdi, IDX_ENTRY_SHIFT
+	cmp rdi, POL_MARKS_MAX
+	jae .next
+	bts [pol_bases], rdi
+.next:
+	dec r12d
+	jnz .entry
+	ret
+.unknown:
+	mov byte [pol_no_demote], 1
+	jmp .next
+.done:
+	mov byte [pol_phase], 1
+	mov qword [pol_cursor], 0
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; pol_poll -- The placement loop, one turn (from the main loop): after the settle time, when
-; the live set (once it held still for POL_STABLE_TICKS), the refs or the index changed, a pass walks the index POL_SCAN_STEP entries a
-; turn and fetches at most one blob a turn that is placed here and held only as a referral;
-; fetched blobs are stored POL_BATCH_MAX at a time (one transaction: three disk flushes, not
-; three per blob), at the end of the pass, or POL_BATCH_TICKS after the first was staged. A
-; pass with a failed fetch runs again after POL_RETRY_TICKS.
+; the live set (once it held still for POL_STABLE_TICKS), the refs or the index changed, a pass
+; walks the index POL_SCAN_STEP entries a turn (first for delta bases: pol_bases_step), and
+; each turn either fetches one blob that is placed here and held only as a referral, or asks
+; the HRW nodes of one surplus copy to confirm it (pol_confirm); fetched blobs are stored
+; POL_BATCH_MAX at a time (one transaction: three disk flushes, not three per blob), confirmed
+; demotions POL_DEMOTE_MAX at a time, at the end of the pass, or POL_BATCH_TICKS after the first
+; was staged. A pass with a failed fetch runs again after POL_RETRY_TICKS, doubled per failed
+; pass up to POL_RETRY_MAX_TICKS; one that only left surplus copies unconfirmed, the same up to
+; POL_CONFIRM_MAX_TICKS.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1012,6 +1503,7 @@ pol_poll:
 	cmp byte [pol_c_state], 1
 	jne .no_control
 	call pol_flush
+	mov dword [pol_d_n], 0              ; (the rules change: demotions wait for the new marks)
 	jmp pol_control_run                 ; a queued CONTROL POLICY
 .no_control:
 	cmp qword [gtp_fetch_buf], 0
@@ -1035,8 +1527,12 @@ pol_poll:
 	test al, al
 	jz .live_same
 	call pol_flush
+	mov dword [pol_d_n], 0              ; confirmed under the old live set: dropped
+	mov qword [pol_retry], 0
+	mov qword [pol_d_retry], 0
 	mov byte [pol_pass], 1              ; the live set moved: place again from the start,
 	mov qword [pol_cursor], 0           ; once it has held still for POL_STABLE_TICKS
+	mov byte [pol_phase], 0
 	mov rax, [ticks]
 	add rax, POL_STABLE_TICKS
 	mov [pol_next], rax
@@ -1048,10 +1544,22 @@ pol_poll:
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	call pol_mark
+	mov dword [pol_d_n], 0              ; confirmed under the old marks: dropped
+	mov qword [pol_retry], 0
+	mov qword [pol_d_retry], 0
 	mov byte [pol_marked], 1
 	mov byte [pol_pass], 1
 	mov qword [pol_cursor], 0
+	mov byte [pol_phase], 0
 .marks_ok:
+	cmp dword [pol_d_n], 0
+	je .no_demotions
+	mov rax, [ticks]
+	sub rax, [pol_d_since]
+	cmp rax, POL_BATCH_TICKS
+	jb .no_demotions
+	call pol_demote_flush               ; staged a while ago: write what there is
+.no_demotions:
 	cmp byte [pol_pass], 0
 	jne .step
 	mov rax, [ticks]
@@ -1059,6 +1567,8 @@ pol_poll:
 	mov [pol_next], rax
 	ret
 .step:
+	cmp byte [pol_phase], 0
+	je pol_bases_step                   ; (its RET ends the turn)
 	mov r12d, POL_SCAN_STEP
 .entry:
 	mov rbx, [pol_cursor]
@@ -1075,7 +1585,7 @@ pol_poll:
 	add rsi, [gitfs_idx_ptr]
 	add rsi, IDX_ENTRIES_OFFSET
 	cmp byte [rsi + gitfs_idx_entry.storage], STORE_REFERRAL
-	jne .entry_next
+	jne .stored
 	cmp byte [rsi + gitfs_idx_entry.type], OBJ_BLOB
 	jne .entry_next
 	mov rdi, pol_obj
@@ -1097,23 +1607,92 @@ pol_poll:
 	inc qword [pol_fetch_failed]
 	mov byte [pol_failed], 1
 	ret
+.stored:
+	; stored here: a surplus copy is demoted once all its HRW nodes confirm they store it
+	call pol_surplus
+	jc .entry_next
+	cmp byte [pol_no_demote], 0
+	jne .entry_next
+	cmp byte [pol_cfg_named], 0
+	je .rules_read
+	cmp byte [pol_config_state], 1
+	jne .entry_next                     ; the rules' blob unread: the marks may be the defaults'
+.rules_read:
+	bt [pol_bases], rbx
+	jc .entry_next                      ; a delta here is based on it
+	mov rsi, pol_obj
+	movzx ecx, byte [pol_marks + rbx]
+	call pol_top_k
+	call pol_top_silent
+	jc .ask
+	mov byte [pol_unconfirmed], 1       ; one of them left a confirmation unanswered: next pass
+	jmp .entry_next
+.ask:
+	mov rax, [fs_arena_base]
+	call gitfs_release
+	call pol_confirm                    ; one a turn, like the fetches
+	jc .confirm_failed
+	call pol_demote_stage
+	ret
+.confirm_failed:
+	inc qword [pol_unconfirmed_n]
+	mov byte [pol_unconfirmed], 1
+	ret
 .entry_next:
 	dec r12d
 	jnz .entry
 	ret
 .pass_done:
 	call pol_flush
+	call pol_demote_flush
 	mov qword [pol_cursor], 0
+	mov byte [pol_phase], 0
 	mov byte [pol_pass], 0
 	cmp byte [pol_failed], 0
+	jne .failed_pass
+	cmp byte [pol_unconfirmed], 0
 	je .settled
-	mov byte [pol_failed], 0
+	; only surplus copies left unconfirmed: again after POL_RETRY_TICKS, doubled per such pass
+	; up to POL_CONFIRM_MAX_TICKS (the holders fetch what they were placed meanwhile)
+	mov byte [pol_unconfirmed], 0
 	mov byte [pol_pass], 1
-	mov rax, [ticks]
-	add rax, POL_RETRY_TICKS
+	mov rax, [pol_d_retry]
+	cmp rax, POL_RETRY_TICKS
+	jae .d_backoff
+	mov eax, POL_RETRY_TICKS
+.d_backoff:
+	mov rdx, rax
+	add rax, [ticks]
 	mov [pol_next], rax
+	add rdx, rdx
+	cmp rdx, POL_CONFIRM_MAX_TICKS
+	jbe .d_backoff_set
+	mov edx, POL_CONFIRM_MAX_TICKS
+.d_backoff_set:
+	mov [pol_d_retry], rdx
+	ret
+.failed_pass:
+	mov byte [pol_failed], 0
+	mov byte [pol_unconfirmed], 0
+	mov byte [pol_pass], 1
+	mov rax, [pol_retry]
+	cmp rax, POL_RETRY_TICKS
+	jae .backoff
+	mov eax, POL_RETRY_TICKS
+.backoff:
+	mov rdx, rax
+	add rax, [ticks]
+	mov [pol_next], rax
+	add rdx, rdx                        ; the next failed pass waits twice as long
+	cmp rdx, POL_RETRY_MAX_TICKS
+	jbe .backoff_set
+	mov edx, POL_RETRY_MAX_TICKS
+.backoff_set:
+	mov [pol_retry], rdx
 	ret
 .settled:
+	mov qword [pol_retry], 0
+	mov qword [pol_d_retry], 0
 	inc qword [pol_passes]
 .out:
 	ret
@@ -1412,9 +1991,11 @@ pol_put_dec:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_placed -- `placed`: `EVENT placed want=N held=N missing=N live=N rules=N config=0|1
-; fetched=N failed=N reads=N` -- want: blobs the policy places on this node (HRW over the
-; live set now), held: of them stored here, missing: of them only referrals here; fetched and
-; failed: the placement loop's fetches; reads: transparent reads served.
+; fetched=N failed=N reads=N demoted=N surplus=N` -- want: blobs the policy places on this
+; node (HRW over the live set now), held: of them stored here, missing: of them only referrals
+; here; fetched and failed: the placement loop's fetches; reads: transparent reads served;
+; demoted: surplus copies given up since boot; surplus: copies stored here now that the policy
+; places elsewhere (pol_surplus: what the loop gives up once their holders confirm).
 ;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
 ;  but RSP/RBP)
 cmd_placed:
@@ -1424,12 +2005,15 @@ cmd_placed:
 	call pol_marks_stale
 	jnc .counting
 	call pol_mark
+	mov dword [pol_d_n], 0              ; confirmed under the old marks: dropped
 	mov byte [pol_marked], 1
 	mov byte [pol_pass], 1
 	mov qword [pol_cursor], 0
+	mov byte [pol_phase], 0
 .counting:
 	xor r13d, r13d                      ; want
 	xor r14d, r14d                      ; held
+	mov qword [pol_p_surplus], 0
 	xor ebx, ebx
 .entry:
 	call watchdog_feed                  ; (cheap: it writes the ib700 only every so often)
@@ -1447,6 +2031,14 @@ cmd_placed:
 	cmp byte [rsi + gitfs_idx_entry.type], OBJ_BLOB
 	jne .next
 	mov r15, rsi
+	mov [pol_p_mark], al
+	call pol_surplus
+	jc .not_surplus
+	inc qword [pol_p_surplus]           ; (not placed here)
+	jmp .next
+.not_surplus:
+	mov rsi, r15
+	mov al, [pol_p_mark]
 	call pol_placed_here
 	jc .next
 	inc r13
@@ -1487,6 +2079,12 @@ cmd_placed:
 	mov rsi, str_pol_key_reads
 	mov rax, [pol_reads]
 	call event_kv_dec
+	mov rsi, str_pol_key_demoted
+	mov rax, [pol_demoted]
+	call event_kv_dec
+	mov rsi, str_pol_key_surplus
+	mov rax, [pol_p_surplus]
+	call event_kv_dec
 	call event_end
 	clc
 .out:
@@ -1510,6 +2108,8 @@ str_pol_key_config:  db "config", 0
 str_pol_key_fetched: db "fetched", 0
 str_pol_key_failed:  db "failed", 0
 str_pol_key_reads:   db "reads", 0
+str_pol_key_demoted: db "demoted", 0
+str_pol_key_surplus: db "surplus", 0
 align 8
 pol_default_rules:                      ; `kernel all`, `* copies=3`
 	db "kernel"
@@ -1524,6 +2124,7 @@ pol_default_rules:                      ; `kernel all`, `* copies=3`
 section .bss
 alignb 8
 pol_next:           resq 1              ; ticks: the next turn that looks at anything
+pol_retry:          resq 1              ; ticks a failed pass waits (0: POL_RETRY_TICKS)
 pol_cursor:         resq 1              ; the pass's next index position
 pol_mark_count:     resq 1              ; index count the marks were made for
 pol_mark_errors:    resq 1
@@ -1569,6 +2170,33 @@ pol_rules:          resb POL_RULES_MAX * pol_rule_size
 pol_rec_buf:        resb 2 * SECTOR_SIZE
 pol_trees:          resb POL_TREES_MAX * HASH_SIZE
 pol_marks:          resb POL_MARKS_MAX
+alignb 8
+pol_d_n:            resd 1              ; demotions staged
+pol_d_pad:          resd 1
+pol_d_since:        resq 1              ; ticks at the first of them
+pol_d_retry:        resq 1              ; ticks an unconfirmed pass waits (0: POL_RETRY_TICKS)
+pol_demoted:        resq 1              ; copies demoted since boot
+pol_unconfirmed_n:  resq 1              ; confirmations not answered by every HRW node
+pol_confirm_end:    resq 1              ; TSC: the running confirmation's end
+pol_p_surplus:      resq 1              ; (cmd_placed's count)
+pol_top_n:          resd 1
+pol_top_want:       resd 1
+pol_silent_n:       resd 1
+pol_d_pad2:         resd 1
+pol_top:            resd POL_LIVE_MAX   ; an object's HRW nodes, highest weight first
+pol_silent:         resd POL_LIVE_MAX   ; nodes that left a confirmation of this pass unanswered
+pol_phase:          resb 1              ; 0: the pass looks for delta bases; 1: it places
+pol_unconfirmed:    resb 1              ; a surplus copy of this pass was not confirmed
+pol_no_demote:      resb 1              ; a delta's base unknown: no demotion this pass
+pol_cfg_named:      resb 1              ; config/policy names a blob (pol_cfg_hash)
+pol_p_mark:         resb 1
+alignb 4
+pol_pin_n:          resd 1
+pol_pin_next:       resd 1
+pol_pins:           resb POL_PINS_MAX * HASH_SIZE
+alignb 8
+pol_d_list:         resb POL_DEMOTE_MAX * pol_demote_size
+pol_bases:          resb POL_MARKS_MAX / 8   ; index positions a stored delta is based on
 alignb 8
 pol_b_n:            resd 1              ; blobs staged
 pol_b_pad:          resd 1

@@ -5,8 +5,8 @@
 ; completes leaves the old state; a torn (3) fails its checksum and the old copy wins.
 ;
 ; Use: gitfs_tx_begin, then gitfs_tx_put (or gitfs_tx_put_hashed) / gitfs_tx_tree_put /
-; gitfs_tx_commit_object / gitfs_tx_set_ref as needed, then gitfs_tx_publish (which remounts
-; from the disk).
+; gitfs_tx_commit_object / gitfs_tx_set_ref / gitfs_tx_put_referral / gitfs_tx_demote as
+; needed, then gitfs_tx_publish (which remounts from the disk).
 ; Needs gitfs.asm (mounted) and rtc time from the caller (gitfs_tx_time).
 ; Failures: CF = 1 with gitfs_error (GITFS_E_* of gitfs.asm, or GITFS_E_FULL / GITFS_E_CONFLICT).
 ; Public: the gitfs_tx_* routines, gitfs_tx_time, gitfs_put_hex20, gitfs_put_str.
@@ -304,8 +304,19 @@ gitfs_tx_put_referral:
 	jbe .count_ok
 	mov r13d, 8
 .count_ok:
+	mov byte [gfs_tx_replace], 0
 	call gfs_tx_lower_bound
+	jne .absent
+	cmp byte [gfs_tx_demoting], 0
 	je .done                            ; known already
+	cmp byte [rdi - HASH_SIZE + gitfs_idx_entry.storage], STORE_REFERRAL   ; (RDI: past the hash)
+	je .done                            ; a referral already: nothing to give up
+	mov byte [gfs_tx_replace], 1        ; stored: the referral replaces its index entry
+	jmp .write
+.absent:
+	cmp byte [gfs_tx_demoting], 0
+	jne .done                           ; a demotion of an object the image lacks: nothing
+.write:
 	mov [gfs_tx_insert_at], rax
 	cmp qword [gfs_tx_new], GFS_TX_MAX_NEW
 	jae .full
@@ -372,6 +383,8 @@ gitfs_tx_put_referral:
 	mov r9, [gfs_tx_pos]
 	mov [gfs_tx_pos], rdx
 	mov rax, [gfs_tx_insert_at]
+	cmp byte [gfs_tx_replace], 0
+	jne .replace
 	mov rcx, [gfs_tx_count]
 	sub rcx, rax
 	shl rcx, IDX_ENTRY_SHIFT
@@ -400,12 +413,35 @@ gitfs_tx_put_referral:
 	pop rsi
 	clc
 	ret
+.replace:
+	call gfs_tx_entry                   ; the stored object's entry, rewritten in place
+	mov byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	mov word [rdi + gitfs_idx_entry.depth], 0
+	mov [rdi + gitfs_idx_entry.offset], r9
+	inc qword [gfs_tx_new]
+	jmp .done
 .full:
 	mov byte [gitfs_error], GITFS_E_FULL
 	pop r13
 	pop r12
 	pop rsi
 	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; gitfs_tx_demote -- Gives up this image's stored copy of an object that other nodes hold: a
+; referral record naming them (as gitfs_tx_put_referral writes it) and the object's index entry
+; switched from its stored record to the referral, in the open transaction. The stored record's
+; bytes stay in the log (GitFS is log-structured: nothing points at them any more). Nothing is
+; written when the image does not store the hash (absent, or a referral already).
+;  IN:  RSI = 20-byte hash, DL = type (OBJ_*), RCX = object size, R9 = holder node numbers
+;       (u32 each), R8D = how many (1..8)
+;  OUT: CF = 0 on success; CF = 1 (GITFS_E_FULL) when the log or the transaction is full
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R8-R11
+gitfs_tx_demote:
+	mov byte [gfs_tx_demoting], 1
+	call gitfs_tx_put_referral
+	mov byte [gfs_tx_demoting], 0       ; (MOV keeps CF)
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -1799,6 +1835,7 @@ gfs_tx_new_state:   resb 1
 gfs_tx_new_tries:   resb 1
 gfs_tx_local:       resb 1              ; 1: the update is node-local (logged to boot-log)
 gfs_tx_replace:     resb 1              ; 1: gitfs_tx_put replaces a referral's entry
+gfs_tx_demoting:    resb 1              ; 1: gitfs_tx_put_referral replaces a stored entry
 section .text
 
 %endif

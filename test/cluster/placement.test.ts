@@ -4,8 +4,10 @@
 // disk stores every blob, the other disks only referrals naming `node-2` (written by the host,
 // as a shallow import writes them). The kernels place the blobs by rendezvous hashing (judged
 // by the TypeScript reference, cluster/placement.ts, and after `down` by reading every disk
-// with the host's GitFS code), read every file on every node (the kernel's sha1 against the
-// host's), repair after a node is killed, and give a new node (a fresh disk) its share.
+// with the host's GitFS code): every blob is stored on exactly its HRW nodes, node 2 demoting
+// its surplus copies to referrals once their holders confirm them. They read every file on
+// every node (the kernel's sha1 against the host's), repair after a node is killed (no
+// demotion meanwhile), and give a new node (a fresh disk) its share.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +53,7 @@ async function exec(node: number, commands: string[], timeoutMs = 300_000): Prom
   return JSON.parse(r.stdout) as ExecOut[];
 }
 
-interface Placed { want: number; held: number; missing: number; live: number; fetched: number; failed: number; reads: number; config: number }
+interface Placed { want: number; held: number; missing: number; live: number; fetched: number; failed: number; reads: number; config: number; demoted: number; surplus: number }
 
 async function placed(node: number): Promise<Placed> {
   const [r] = await exec(node, ['placed']);
@@ -101,6 +103,11 @@ function markWanted(path: string): void {
   img.close();
 }
 
+/** Stored copies the policy does not place on `node` (its surplus, demoted to referrals). */
+function surplusOn(node: number, stored: (h: string) => boolean, live: number[]): string[] {
+  return [...wanted].filter(([h, k]) => k !== 'all' && h !== policyHash && h !== policyBlobNow && stored(h) && !placedOn(h, live, k).includes(node)).map(([h]) => h);
+}
+
 /** Blobs the policy places on `node` when `live` are the live nodes. */
 function wantOn(node: number, live: number[]): string[] {
   return [...wanted].filter(([h, k]) => placedOn(h, live, k).includes(node)).map(([h]) => h);
@@ -141,9 +148,8 @@ function makeImages(base: string): { full: string; refs: string } {
 }
 
 let disks: Record<number, string> = {};
-/** Every node a blob was ever placed on, over the live sets the cluster went through. */
-const placedEver = new Map<string, Set<number>>();
 let policyBlobNow = '';
+let demotedBeforeJoin = 0;
 let evilHash = '';
 const EVIL = join(import.meta.dirname, '..', 'helpers', 'evil-holder.py');
 let images: { full: string; refs: string };
@@ -178,7 +184,7 @@ afterAll(async () => {
   expect(existsSync(paths(clusterDir(NAME)).socket)).toBe(false);
 }, 120_000);
 
-/** Waits until every node of `nodes` reports missing=0 and wants exactly what HRW over `nodes` places on it. */
+/** Waits until every node of `nodes` reports missing=0 and surplus=0, and wants exactly what HRW over `nodes` places on it. */
 async function settled(nodes: number[], timeoutMs: number): Promise<Map<number, Placed>> {
   const end = Date.now() + timeoutMs;
   let last = new Map<number, Placed>();
@@ -186,9 +192,8 @@ async function settled(nodes: number[], timeoutMs: number): Promise<Map<number, 
     last = new Map(await Promise.all(nodes.map(async (n) => [n, await placed(n)] as const)));
     const ok = nodes.every((n) => {
       const p = last.get(n)!;
-      return p.missing === 0 && p.want === wantOn(n, nodes).length && p.live === nodes.length;
+      return p.missing === 0 && p.surplus === 0 && p.want === wantOn(n, nodes).length && p.live === nodes.length;
     });
-    if (ok) for (const [h, k] of wanted) for (const n of placedOn(h, nodes, k)) placedEver.set(h, (placedEver.get(h) ?? new Set()).add(n));
     if (ok || Date.now() > end) return last;
     await sleep(3000);
   }
@@ -240,9 +245,13 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
       expect(p, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, missing: 0, live: 5, config: 1 });
       expect(p.held).toBe(p.want);
     }
-    // node 2 had everything; the others fetched their share
+    // node 2 had everything; the others fetched their share; node 2 gave up the rest (the
+    // policy blob, which every disk stores, is kept: the rules stay readable on every node)
     for (const n of [1, 3, 4, 5]) expect(st.get(n)!.fetched).toBe(wantOn(n, all).filter((h) => referral.has(h)).length);
-    console.log(`placement of ${FILES + WIDE} blobs on 5 nodes: ${ms} ms after up`);
+    const surplus2 = surplusOn(2, (h) => referral.has(h), all).length;
+    expect(surplus2).toBeGreaterThan(0);
+    expect(all.map((n) => st.get(n)!.demoted)).toEqual(all.map((n) => (n === 2 ? surplus2 : 0)));
+    console.log(`placement of ${FILES + WIDE} blobs on 5 nodes: ${ms} ms after up, ${surplus2} surplus copies demoted on node 2`);
     const status = await cli(['cluster', 'status', '--name', NAME, '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     const ns = (JSON.parse(status.stdout) as { nodes: Array<{ node: number; placed: number; held: number; missing: number }> }).nodes;
@@ -285,22 +294,33 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     }
   }, 120_000);
 
-  it('a killed holder: its blobs get 3 live copies again on the other 4 nodes', async () => {
-    expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
+  it('a killed holder: its blobs get 3 live copies again on the other 4 nodes, and nothing is demoted meanwhile', async () => {
     const live = [1, 2, 3, 5];
+    const before = await Promise.all(live.map(async (n) => (await placed(n)).demoted));
+    expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
     const st = await settled(live, 120_000);
-    for (const n of live) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, live).length, missing: 0, live: 4 });
+    for (const n of live) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, live).length, held: wantOn(n, live).length, missing: 0, surplus: 0, live: 4 });
+    // every blob is stored on exactly its 3 HRW nodes among the live 4: no copy was given up
+    // while node 4 was out (its copies only come back as fetches on the next node by weight)
+    expect(live.map((n) => st.get(n)!.demoted)).toEqual(before);
+    demotedBeforeJoin = before.reduce((a, b) => a + b, 0);
   }, 180_000);
 
   it('a new node (a fresh disk with only referrals) joins and receives its share', async () => {
     copyFileSync(images.refs, disks[4]!);
     expect((await cli(['cluster', 'fault', 'start', '4', '--name', NAME], { timeoutMs: 120_000 })).exitCode).toBe(0);
     const st = await settled(all, 180_000);
-    for (const n of all) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, missing: 0, live: 5 });
+    for (const n of all) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, live: 5 });
     expect(st.get(4)!.fetched).toBe(wantOn(4, all).filter((h) => referral.has(h)).length);
+    // the copies made while node 4 was out were given up again once node 4 confirmed its own
+    const extra = [...wanted].filter(([h, k]) => k !== 'all' && h !== policyHash && placedOn(h, [1, 2, 3, 5], k).some((n) => !placedOn(h, all, k).includes(n))).length;
+    expect(extra).toBeGreaterThan(0);
+    expect([1, 2, 3, 5].reduce((a, n) => a + st.get(n)!.demoted, 0) - demotedBeforeJoin).toBe(extra);
+    expect(st.get(4)!.demoted).toBe(0);
   }, 240_000);
 
   it('cluster policy sets a rule through CONTROL POLICY on every node: new config blob, new placement', async () => {
+    const before = (await Promise.all(all.map(placed))).reduce((a, p) => a + p.demoted, 0);
     const r = await cli(['cluster', 'policy', 'wide', 'copies=2', '--name', NAME, '--json'], { timeoutMs: 120_000 });
     expect(r.exitCode, r.stderr).toBe(0);
     const text = 'wide copies=2\n* copies=3\n';
@@ -314,10 +334,12 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     wanted.delete(policyHash);
     const st = await settled(all, 120_000);
     for (const n of all) {
-      expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, missing: 0, rules: 2, config: 1 });
+      expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, rules: 2, config: 1 });
       const [c] = await exec(n, [`cat ${blob}`]);
       expect(Buffer.from(c!.data ?? '', 'base64').toString()).toBe(text);
     }
+    // the wide blobs (on all 5 before) are given up on the 3 nodes HRW no longer places them on
+    expect([...st.values()].reduce((a, p) => a + p.demoted, 0) - before).toBe(WIDE * 3);
     // bad input: a one-line error, nothing changed
     const bad = await cli(['cluster', 'policy', 'wide', 'copies=0', '--name', NAME]);
     expect(bad.exitCode).not.toBe(0);
@@ -325,26 +347,35 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     expect(bad.stderr).toMatch(/copies=K/);
   }, 240_000);
 
-  it('after down: every disk fscks clean and holds at least its HRW share; no blob held on fewer than 3', async () => {
+  it('after down: every disk fscks clean; every blob is stored on exactly its HRW nodes, a referral elsewhere; a demoted disk exports', async () => {
     expect((await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 })).exitCode).toBe(0);
     const holders = new Map<string, number[]>();
     for (const n of all) {
       const fsck = await cli(['image', 'fsck', disks[n]!, '--json'], { timeoutMs: 120_000 });
       expect(fsck.exitCode, `node ${n}: ${fsck.stdout}${fsck.stderr}`).toBe(0);
       const img = openImage(disks[n]!, { readOnly: true });
-      for (const h of wanted.keys()) if (img.hasObject(h)) holders.set(h, [...(holders.get(h) ?? []), n]);
-      for (const h of wantOn(n, all)) expect(img.hasObject(h), `node ${n} holds ${h}`).toBe(true);
+      for (const h of wanted.keys()) {
+        if (img.hasObject(h)) holders.set(h, [...(holders.get(h) ?? []), n]);
+        else expect(img.readReferral(h)?.holders.every((x) => /^node-\d+$/.test(x)), `node ${n}: referral ${h}`).toBe(true);
+      }
       expect(img.hasObject(evilHash)).toBe(false);
       img.close();
     }
     for (const [h, k] of wanted) {
-      const on = holders.get(h) ?? [];
-      const hrw = placedOn(h, all, k);
-      expect(on.filter((n) => hrw.includes(n)).sort(), h).toEqual([...hrw].sort());
-      // nobody holds what it was never placed on (copies no longer placed are kept), but the
-      // first holder, node 2, and the node that wrote a policy blob (every node)
-      const ever = placedEver.get(h) ?? new Set<number>();
-      if (h !== policyBlobNow) expect(on.filter((n) => !ever.has(n) && n !== 2), h).toEqual([]);
+      const on = (holders.get(h) ?? []).sort();
+      const hrw = placedOn(h, all, k).sort();
+      // the policy blob every node wrote is kept by every node; everything else: exactly HRW
+      expect(on, h).toEqual(h === policyBlobNow ? all : hrw);
     }
+    // node 2's disk (its index entries switched from stored records to referrals, the records
+    // still in the log) exports: what it stores, not what it gave up
+    const repo = join(tmp, 'node2.git');
+    const ex = await cli(['image', 'export', disks[2]!, repo], { timeoutMs: 120_000 });
+    expect(ex.exitCode, ex.stderr).toBe(0);
+    const data = files.filter((f) => f.branch === 'data');
+    const kept = data.find((f) => placedOn(f.hash, all, 3).includes(2))!;
+    const gone = data.find((f) => !placedOn(f.hash, all, 3).includes(2))!;
+    const has = (h: string) => { try { execFileSync('git', ['-C', repo, 'cat-file', '-e', h], { stdio: 'ignore' }); return true; } catch { return false; } };
+    expect([has(kept.hash), has(gone.hash)]).toEqual([true, false]);
   }, 300_000);
 });
