@@ -19,6 +19,7 @@ import { BRIDGE, clusterDir, netnsName, paths, pidAlive } from '../../cluster/ru
 import { callControl } from '../../cluster/supervisor/control.ts';
 import { HOST_NODE } from '../../cluster/wire/constants.ts';
 import { REPO, cli } from '../helpers/cli.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const NAME = `gtnet-${process.pid}`;
 const NS = netnsName(NAME);
@@ -72,6 +73,8 @@ function tshark(file: string, args: string[]): string {
 
 let spec: { name: string; netns: string; group: string; port: number; nodes: Array<{ node: number; ip: string; mac: string; disk: string }> };
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   // clusters of test processes that died (their pid is in the name) go first
   for (const ns of await listNamespaces()) {
@@ -89,11 +92,12 @@ beforeAll(async () => {
     const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', b, '-m', 'seed']);
     expect(c.exitCode, c.stderr).toBe(0);
   }
+  releaseSlot = await takeClusterSlot(); // one 5-node cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', '5', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--pcap', pcap1, '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.stderr).not.toMatch(/internal error/);
   expect(r.exitCode, r.stderr).toBe(0);
   spec = JSON.parse(r.stdout);
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
   try {
@@ -101,6 +105,7 @@ afterAll(async () => {
   } finally {
     // whatever happened above: no VM, namespace (taps, nft tables) or runtime files remain
     await teardown(NAME, { keepDisks: false });
+    releaseSlot?.();
     rmSync(tmp, { recursive: true, force: true });
   }
   expect(await listNamespaces()).not.toContain(NS);

@@ -23,6 +23,7 @@ import { openImage } from '../../gitfs/image.ts';
 import type { ImportObject } from '../../gitfs/import.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { REPO, cli } from '../helpers/cli.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const NAME = `gtpol-${process.pid}`;
 const NS = netnsName(NAME);
@@ -154,6 +155,8 @@ let evilHash = '';
 const EVIL = join(import.meta.dirname, '..', 'helpers', 'evil-holder.py');
 let images: { full: string; refs: string };
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   for (const ns of await listNamespaces()) {
     const m = /^gittorrent-(gtpol-(\d+))$/.exec(ns);
@@ -167,17 +170,19 @@ beforeAll(async () => {
   const wd = await cli(['image', 'boot-ref', base, 'boot', '--good', '--watchdog-ms', '10000']);
   expect(wd.exitCode, wd.stderr).toBe(0);
   images = makeImages(base);
+  releaseSlot = await takeClusterSlot(); // one 5-node cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', '5', '--name', NAME, '--image', images.refs, '--node-image', `2=${images.full}`, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
   const spec = JSON.parse(r.stdout) as { nodes: Array<{ node: number; disk: string }> };
   disks = Object.fromEntries(spec.nodes.map((n) => [n.node, n.disk]));
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
     await teardown(NAME, { keepDisks: false });
+    releaseSlot?.();
     rmSync(tmp, { recursive: true, force: true });
   }
   expect(await listNamespaces()).not.toContain(NS);

@@ -22,6 +22,7 @@ import { hashObject } from '../../gitfs/objects.ts';
 import { clusterDir, paths, pidAlive } from '../../cluster/runtime.ts';
 import { callControl } from '../../cluster/supervisor/control.ts';
 import { REPO, cli } from '../helpers/cli.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const NAME = `gtprop-${process.pid}`;
 const NODES = [1, 2, 3, 4, 5];
@@ -124,6 +125,8 @@ async function expectAbsent(blobs: Array<{ hash: string }>, nodes: number[]): Pr
   }
 }
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   for (const ns of await listNamespaces()) {
     const m = /^gittorrent-(gtprop-(\d+))$/.exec(ns);
@@ -144,19 +147,17 @@ beforeAll(async () => {
   const policy = img.putObject('blob', Buffer.from(POLICY));
   img.setRef(POLICY_REF, policy.hash, { kind: 'symbolic' });
   img.close();
+  releaseSlot = await takeClusterSlot(); // one 5-node cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', '5', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
-  for (const n of [1, 2, 3, 4, 5]) {
-    const l = await cli(['cluster', 'logs', String(n), '--name', NAME]);
-    writeFileSync(`/tmp/prop-node${n}.log`, l.stdout);
-  }
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
     await teardown(NAME, { keepDisks: false });
+    releaseSlot?.();
     rmSync(tmp, { recursive: true, force: true });
   }
 }, 120_000);

@@ -18,6 +18,7 @@ import { imageReader, syncMerge } from '../../cluster/sync/merge.ts';
 import { decodeCommit } from '../../gitfs/commit.ts';
 import { openImage } from '../../gitfs/image.ts';
 import { REPO, cli } from '../helpers/cli.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const NAME = `gtsync-${process.pid}`;
 const NS = netnsName(NAME);
@@ -110,6 +111,8 @@ let spec: { nodes: Array<{ node: number; ip: string; mac: string; disk: string }
 const blobs = new Map<string, string>(); // blob hash -> its text (everything committed)
 let seedCommit = '';
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   for (const ns of await listNamespaces()) {
     const m = /^gittorrent-(gtsync-(\d+))$/.exec(ns);
@@ -124,16 +127,18 @@ beforeAll(async () => {
     const c = await cli(['image', 'commit', image, seed, '--branch', b, '-m', 'seed']);
     expect(c.exitCode, c.stderr).toBe(0);
   }
+  releaseSlot = await takeClusterSlot(); // one 5-node cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', String(NODES.length), '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
   spec = JSON.parse(r.stdout);
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
     await teardown(NAME, { keepDisks: false });
+    releaseSlot?.();
     rmSync(tmp, { recursive: true, force: true });
   }
   expect(await listNamespaces()).not.toContain(NS);
