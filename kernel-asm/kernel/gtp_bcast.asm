@@ -2032,8 +2032,9 @@ bc_recover:
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_store -- Every piece held: each object's bytes must hash (git SHA-1) to its manifest
-; hash; then all of them are stored in one GitFS transaction. A mismatch (counted bad_object)
-; or a GitFS error fails the update and stores nothing. EVENT update state=stored|failed.
+; hash; then all of them are stored in one GitFS transaction and pinned (pol_pin: the
+; placement loop does not demote what a propagation brought to every node). A mismatch (counted
+; bad_object) or a GitFS error fails the update and stores nothing. EVENT update state=stored|failed.
 ;  IN:  nothing
 ;  OUT: bc_state = STORED or FAILED
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R14
@@ -2084,6 +2085,8 @@ bc_store:
 	mov rdi, rbx                        ; its hash (verified above)
 	call gitfs_tx_put_hashed
 	jc .fs
+	mov rsi, rbx                        ; propagated to every node: the placement keeps it here
+	call pol_pin                        ; (gtp_policy.asm: not demoted until a restart)
 	inc r12d
 	jmp .put
 .publish:

@@ -24,7 +24,8 @@
 ; blobs stored here whose mark is copies=k (never `all`, so never what a boot ref names) that
 ; HRW does not place here (not the blob config/policy names: a node that has the rules keeps
 ; them; and not while that blob is unread, as the marks may be the defaults'; not the last
-; POL_PINS_MAX objects the shell's `fetch` asked for: pol_pin, until a restart). Such a copy is
+; POL_PINS_MAX objects the shell's `fetch` asked for or a propagation stored: pol_pin, until a
+; restart). Such a copy is
 ; given up only after each of its k HRW nodes answered one WHO_HAS round with I_HAVE (only a
 ; node that stores an object sends that; the holder cache is not trusted for it, as fetches
 ; seed it with guesses): only nodes outside the top k demote, and only after the top k
@@ -56,7 +57,7 @@ POL_BATCH_MAX       equ 64              ; fetched blobs stored in one GitFS tran
 POL_BATCH_TICKS     equ 2000            ; a batch is stored at the latest this long after its first
 POL_BATCH_BYTES     equ 0x100000        ; and at most this many bytes of them (larger: alone)
 POL_DEMOTE_MAX      equ 128             ; demotions written in one GitFS transaction
-POL_PINS_MAX        equ 64              ; objects `fetch` asked for, never demoted (this boot)
+POL_PINS_MAX        equ 64              ; objects `fetch` asked for or a propagation stored, never demoted (this boot)
 POL_CONFIRM_MS      equ 200             ; how long a confirmation's WHO_HAS round listens
 POL_CONFIRM_MAX_TICKS equ 8000          ; an unconfirmed pass runs again after at most this
 
@@ -1131,9 +1132,9 @@ pol_surplus:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; pol_pin -- Pins an object a `fetch` asked for on this node: the placement loop does not
-; demote the last POL_PINS_MAX objects pinned, until the node restarts (the loop's own fetches
-; and transparent reads are not pinned).
+; pol_pin -- Pins an object a `fetch` asked for on this node, or a propagation stored here
+; (gtp_bcast.asm): the placement loop does not demote the last POL_PINS_MAX objects pinned, until
+; the node restarts (the loop's own fetches and transparent reads are not pinned).
 ;  IN:  RSI = 20-byte hash
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RCX, RDX, RDI

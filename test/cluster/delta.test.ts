@@ -19,6 +19,7 @@ import { callControl } from '../../cluster/supervisor/control.ts';
 import { HOST_NODE } from '../../cluster/wire/constants.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { REPO, cli } from '../helpers/cli.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const NAME = `gtdelta-${process.pid}`;
 const NS = netnsName(NAME);
@@ -112,6 +113,8 @@ function frames(): Array<{ len: number; type: number; hash: string; src: string;
   });
 }
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   for (const ns of await listNamespaces()) {
     const m = /^gittorrent-(gtdelta-(\d+))$/.exec(ns);
@@ -124,15 +127,17 @@ beforeAll(async () => {
   writeFileSync(join(tmp, 'seed', 'README'), 'the data branch\n');
   const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', 'data', '-m', 'seed']);
   expect(c.exitCode, c.stderr).toBe(0);
+  releaseSlot = await takeClusterSlot(); // one networked cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', '3', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
     await teardown(NAME, { keepDisks: false });
+    releaseSlot?.();
     rmSync(tmp, { recursive: true, force: true });
   }
   expect(await listNamespaces()).not.toContain(NS);

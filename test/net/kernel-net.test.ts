@@ -15,6 +15,7 @@ import { ShellClient } from '../../emulator/shell-client.ts';
 import type { Vm } from '../../emulator/vm.ts';
 import { NetNs } from '../helpers/netns.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { takeClusterSlot } from '../helpers/cluster-slot.ts';
 
 const RAWSEND = join(import.meta.dirname, '..', 'helpers', 'rawsend.py');
 const FAKEHOLDER = join(import.meta.dirname, '..', 'helpers', 'fakeholder.py');
@@ -79,9 +80,12 @@ async function netStats(node: Node): Promise<Record<string, string>> {
   return ev!.fields;
 }
 
+let releaseSlot: (() => void) | undefined;
+
 beforeAll(async () => {
   dir = tempDir();
   out = await build({ outDir: join(dir, 'out') });
+  releaseSlot = await takeClusterSlot(); // one networked cluster at a time (helpers/cluster-slot.ts)
   ns = await NetNs.create('net', 3);
   const key = join(dir, 'cluster.key');
   keyFile = key;
@@ -116,11 +120,12 @@ beforeAll(async () => {
     }),
   );
   nodes.sort((a, b) => a.n - b.n);
-}, 180_000);
+}, 1_200_000);
 
 afterAll(async () => {
   await Promise.all(nodes.map((x) => x.vm.stop(1000)));
   await ns?.destroy();
+  releaseSlot?.();
 });
 
 describe('kernel network', () => {
