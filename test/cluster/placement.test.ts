@@ -243,7 +243,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
 
   it('places every blob on its 3 HRW nodes (wide: on all 5), fetched from the referral holder', async () => {
     const t0 = Date.now();
-    const st = await settled(all, 240_000);
+    const st = await settled(all, 420_000);
     const ms = Date.now() - t0;
     for (const n of all) {
       const p = st.get(n)!;
@@ -261,7 +261,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     expect(status.exitCode, status.stderr).toBe(0);
     const ns = (JSON.parse(status.stdout) as { nodes: Array<{ node: number; placed: number; held: number; missing: number }> }).nodes;
     expect(ns.map((n) => [n.node, n.placed, n.held, n.missing])).toEqual(all.map((n) => [n, wantOn(n, all).length, wantOn(n, all).length, 0]));
-  }, 300_000);
+  }, 600_000);
 
   it('every file reads byte-exact on every node (sha1 of each, cat of a sample), held or not', async () => {
     await Promise.all(all.map(async (n) => {
@@ -303,18 +303,18 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     const live = [1, 2, 3, 5];
     const before = await Promise.all(live.map(async (n) => (await placed(n)).demoted));
     expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
-    const st = await settled(live, 120_000);
+    const st = await settled(live, 360_000);
     for (const n of live) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, live).length, held: wantOn(n, live).length, missing: 0, surplus: 0, live: 4 });
     // every blob is stored on exactly its 3 HRW nodes among the live 4: no copy was given up
     // while node 4 was out (its copies only come back as fetches on the next node by weight)
     expect(live.map((n) => st.get(n)!.demoted)).toEqual(before);
     demotedBeforeJoin = before.reduce((a, b) => a + b, 0);
-  }, 180_000);
+  }, 480_000);
 
   it('a new node (a fresh disk with only referrals) joins and receives its share', async () => {
     copyFileSync(images.refs, disks[4]!);
     expect((await cli(['cluster', 'fault', 'start', '4', '--name', NAME], { timeoutMs: 120_000 })).exitCode).toBe(0);
-    const st = await settled(all, 180_000);
+    const st = await settled(all, 360_000);
     for (const n of all) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, live: 5 });
     expect(st.get(4)!.fetched).toBe(wantOn(4, all).filter((h) => referral.has(h)).length);
     // the copies made while node 4 was out were given up again once node 4 confirmed its own
@@ -322,7 +322,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     expect(extra).toBeGreaterThan(0);
     expect([1, 2, 3, 5].reduce((a, n) => a + st.get(n)!.demoted, 0) - demotedBeforeJoin).toBe(extra);
     expect(st.get(4)!.demoted).toBe(0);
-  }, 240_000);
+  }, 480_000);
 
   it('cluster policy sets a rule through CONTROL POLICY on every node: new config blob, new placement', async () => {
     const before = (await Promise.all(all.map(placed))).reduce((a, p) => a + p.demoted, 0);
@@ -337,7 +337,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     wanted.set(blob, copiesFor(now, POLICY_REF));
     policyBlobNow = blob;
     wanted.delete(policyHash);
-    const st = await settled(all, 120_000);
+    const st = await settled(all, 360_000);
     for (const n of all) {
       expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, rules: 2, config: 1 });
       const [c] = await exec(n, [`cat ${blob}`]);
@@ -350,7 +350,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/copies=K/);
-  }, 240_000);
+  }, 480_000);
 
   it('after down: every disk fscks clean; every blob is stored on exactly its HRW nodes, a referral elsewhere; a demoted disk exports', async () => {
     expect((await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 })).exitCode).toBe(0);

@@ -1,7 +1,7 @@
-// One 5-node cluster at a time per test run. Ten TCG guests on two cores starve each other
+// One networked cluster at a time per test run. Ten TCG guests on two cores starve each other
 // past their watchdogs (a reset loses a seed's propagation and a node's counters), so the
-// files that boot a 5-node cluster take this slot around `cluster up` .. `cluster down`; the
-// other files (one or two VMs) keep running beside them. The slot is a directory in the run's
+// files that boot nodes on a network (the 5-node clusters, delta's 3 nodes, kernel-net's 2)
+// take this slot around their boot .. teardown; the other files keep running beside them. The slot is a directory in the run's
 // own TMPDIR (test/global-setup.ts), made atomically by mkdir; a holder whose process is gone
 // (a killed worker) loses it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
