@@ -7,7 +7,11 @@
 //   run that was killed before its end leaves a folder whose pid is dead, which the next run
 //   sweeps (a killed run's images once filled the disk);
 // - it brings the compiled CLI (dist/) up to date once, so that the tests' CLI runs use it
-//   rather than each compiling it on first use.
+//   rather than each compiling it on first use;
+// - it builds the repository's out/ once (`gittorrent build`), before any file runs: the
+//   cluster files each run `gittorrent build` and copy out/node.img, and two of them building
+//   out/ at the same moment in a fresh clone (two workers) could copy an image the other was
+//   still writing.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,5 +48,6 @@ export default function setup(): () => void {
   const cache = mkdtempSync(join(run, 'cache-'));
   process.env.XDG_CACHE_HOME = cache;
   execFileSync('node', [fileURLToPath(new URL('../bin/cli-bundle.js', import.meta.url))], { stdio: 'inherit' });
+  execFileSync('node', [fileURLToPath(new URL('../bin/gittorrent.js', import.meta.url)), 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return () => rmSync(run, { recursive: true, force: true });
 }

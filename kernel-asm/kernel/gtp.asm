@@ -165,13 +165,20 @@ endstruc
 ; gtp_init -- Reads the cluster key from fw_cfg (opt/gittorrent/key, 16-64 bytes) into the HMAC
 ; pads (the key itself is not kept), and takes the boot epoch from the RTC. Without a key,
 ; authenticated frames can be neither sent nor accepted. Prints EVENT gtp key=present|absent
-; epoch=N.
+; epoch=N. The query and fetch ids start from the epoch and the TSC, not from 0: peers answer a
+; (node, qid) once and take DATA by fid, so a restarted node must not reuse its last life's ids.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R11
 gtp_init:
 	call rtc_unix_time
 	mov [gtp_epoch], eax
+	imul ebx, eax, 2654435761           ; (Knuth's multiplicative hash of the epoch)
+	call rdtsc64
+	xor eax, ebx
+	mov [gtp_qid_next], eax
+	rol eax, 16
+	mov [gtp_fid_next], eax
 	mov byte [gtp_have_key], 0
 	mov rsi, str_gtp_key_file
 	call fwcfg_find

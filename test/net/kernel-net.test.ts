@@ -390,6 +390,15 @@ describe('CONTROL REBOOT', () => {
       let heard = false;
       for (let i = 0; i < 20 && !heard; i++) heard = (await ns.exec('ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
       expect(heard).toBe(true);
+      // node 1 answers node 4's queries (it answers each (asker, qid) once)
+      const qdata = randomOnNode1(3000);
+      const put = await nodes[0]!.sh.run(`put /data/net/qid.bin ${qdata.length}`, { input: qdata });
+      const qhash = put.events.find((e) => e.name === 'put')!.fields.blob;
+      const answered = async () => {
+        const w = await node.sh.run(`whohas ${qhash}`);
+        return w.events.filter((e) => e.name === 'i-have').map((e) => e.fields.node);
+      };
+      for (let i = 0; i < 3; i++) expect(await answered()).toContain('1');
       const before = await netStats(node);
       const forged = await ns.exec('python3', [HOSTCONTROL, join(dir, 'out', 'kernel.bin'), ip, '3']);
       expect(forged.exitCode, String(forged.stderr)).toBe(0);
@@ -412,6 +421,8 @@ describe('CONTROL REBOOT', () => {
       for (let i = 0; i < 20 && !ok; i++) ok = (await ns.exec('ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
       expect(ok).toBe(true);
       expect(Number((await netStats(node)).drop_size)).toBe(0);
+      // a restarted node does not reuse its query ids: node 1 still answers it
+      for (let i = 0; i < 3; i++) expect(await answered()).toContain('1');
     } finally {
       await vm.stop(1000);
     }
