@@ -17,23 +17,15 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from '../cluster/runtime.ts';
 
 const RUN_PREFIX = 'gt-run-';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes the run folders of earlier runs whose process is gone. */
 function sweepDeadRuns(base: string): void {
   for (const name of readdirSync(base)) {
     const m = /^gt-run-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
       rmSync(join(base, name), { recursive: true, force: true });
     }
   }
