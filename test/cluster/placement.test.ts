@@ -24,6 +24,7 @@ import type { ImportObject } from '../../gitfs/import.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { REPO, cli } from '../helpers/cli.ts';
 import { takeClusterSlot } from '../helpers/cluster-slot.ts';
+import { dumpClusterLogs } from '../helpers/cluster-dump.ts';
 
 const NAME = `gtpol-${process.pid}`;
 const NS = netnsName(NAME);
@@ -178,6 +179,7 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
+  await dumpClusterLogs(NAME, [1, 2, 3, 4, 5], 'placement').catch(() => undefined);
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
@@ -353,6 +355,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
   }, 480_000);
 
   it('after down: every disk fscks clean; every blob is stored on exactly its HRW nodes, a referral elsewhere; a demoted disk exports', async () => {
+    await dumpClusterLogs(NAME, all, 'placement').catch(() => undefined);
     expect((await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 })).exitCode).toBe(0);
     const holders = new Map<string, number[]>();
     for (const n of all) {

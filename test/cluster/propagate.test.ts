@@ -23,6 +23,7 @@ import { clusterDir, paths, pidAlive } from '../../cluster/runtime.ts';
 import { callControl } from '../../cluster/supervisor/control.ts';
 import { REPO, cli } from '../helpers/cli.ts';
 import { takeClusterSlot } from '../helpers/cluster-slot.ts';
+import { dumpClusterLogs } from '../helpers/cluster-dump.ts';
 
 const NAME = `gtprop-${process.pid}`;
 const NODES = [1, 2, 3, 4, 5];
@@ -161,6 +162,7 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
+  await dumpClusterLogs(NAME, [1, 2, 3, 4, 5], 'propagate').catch(() => undefined);
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
