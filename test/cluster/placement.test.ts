@@ -201,7 +201,15 @@ async function settled(nodes: number[], timeoutMs: number): Promise<Map<number, 
       const p = last.get(n)!;
       return p.missing === 0 && p.surplus === 0 && p.want === wantOn(n, nodes).length && p.live === nodes.length;
     });
-    if (ok || Date.now() > end) return last;
+    if (ok) return last;
+    if (Date.now() > end) {
+      // not settled: what each node says, in the failure's message (placed, peers, net)
+      for (const n of nodes) {
+        const out = await exec(n, ['placed', 'peers', 'net']).catch((e: Error) => [{ lines: [e.message], events: [] }] as unknown as ExecOut[]);
+        console.log(`node ${n} not settled:\n${out.map((o) => [...o.events.map((e) => e.line), ...o.lines].join('\n')).join('\n')}`);
+      }
+      return last;
+    }
     await sleep(3000);
   }
 }
@@ -306,7 +314,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     const before = await Promise.all(live.map(async (n) => (await placed(n)).demoted));
     expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
     const st = await settled(live, 360_000);
-    for (const n of live) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, live).length, held: wantOn(n, live).length, missing: 0, surplus: 0, live: 4 });
+    for (const n of live) expect(st.get(n)!, `node ${n}: ${JSON.stringify(st.get(n))}`).toMatchObject({ want: wantOn(n, live).length, held: wantOn(n, live).length, missing: 0, surplus: 0, live: 4 });
     // every blob is stored on exactly its 3 HRW nodes among the live 4: no copy was given up
     // while node 4 was out (its copies only come back as fetches on the next node by weight)
     expect(live.map((n) => st.get(n)!.demoted)).toEqual(before);
@@ -317,7 +325,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     copyFileSync(images.refs, disks[4]!);
     expect((await cli(['cluster', 'fault', 'start', '4', '--name', NAME], { timeoutMs: 120_000 })).exitCode).toBe(0);
     const st = await settled(all, 360_000);
-    for (const n of all) expect(st.get(n)!, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, live: 5 });
+    for (const n of all) expect(st.get(n)!, `node ${n}: ${JSON.stringify(st.get(n))}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, live: 5 });
     expect(st.get(4)!.fetched).toBe(wantOn(4, all).filter((h) => referral.has(h)).length);
     // the copies made while node 4 was out were given up again once node 4 confirmed its own
     const extra = [...wanted].filter(([h, k]) => k !== 'all' && h !== policyHash && placedOn(h, [1, 2, 3, 5], k).some((n) => !placedOn(h, all, k).includes(n))).length;
