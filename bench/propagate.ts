@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setRate } from '../cluster/net/faults.ts';
 import { sh } from '../cluster/net/sh.ts';
+import { POLICY_REF, rankNodes } from '../cluster/placement.ts';
 import { plan } from '../cluster/planner.ts';
 import { nodePlan } from '../cluster/propagate/schedule.ts';
 import type { PropagationView } from '../cluster/propagate/participant.ts';
@@ -29,6 +30,8 @@ import { clusterDir, netnsName, paths, tapName } from '../cluster/runtime.ts';
 import { simulate } from '../cluster/simulate.ts';
 import { callControl } from '../cluster/supervisor/control.ts';
 import { ceilLog2, seedHoldings } from '../cluster/types.ts';
+import { openImage } from '../gitfs/image.ts';
+import { hashObject } from '../gitfs/objects.ts';
 import { median, round } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -62,11 +65,19 @@ function rateBps(rate: string): number {
   return Number(m[1]) * { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
 }
 
-function blobDir(work: string, name: string, bytes: number): { dir: string; hash: string } {
+/** The seed image's replication policy: `data` blobs on one node, and every blob below is
+ * drawn so that HRW places it on node 1, which commits it: the placement loop fetches none of
+ * them, so only the propagation (or the reference fetch) moves their bytes. */
+const POLICY = 'kernel all\ndata copies=1\n* copies=3\n';
+
+function blobDir(work: string, name: string, bytes: number, nodes: number): { dir: string; hash: string } {
   const dir = join(work, name);
   mkdirSync(dir);
   const f = join(dir, 'blob.bin');
-  writeFileSync(f, randomBytes(bytes));
+  const live = Array.from({ length: nodes }, (_, i) => i + 1);
+  let data = randomBytes(bytes);
+  while (rankNodes(hashObject('blob', data), live)[0] !== 1) data = randomBytes(bytes);
+  writeFileSync(f, data);
   return { dir, hash: execFileSync('git', ['hash-object', f]).toString().trim() };
 }
 
@@ -86,7 +97,7 @@ async function links(name: string, n: number, rate: string | undefined): Promise
 }
 
 async function propagateOnce(name: string, n: number, work: string, tag: string, k: number, rate: string, lossPercent = 0): Promise<RunResult> {
-  const { dir, hash } = blobDir(work, tag, k * 65536);
+  const { dir, hash } = blobDir(work, tag, k * 65536, n);
   await links(name, n, undefined);
   gt(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', tag, '--name', name, '--json']); // (a COMMIT is sent once: no loss yet)
   await links(name, n, rate);
@@ -125,6 +136,11 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
   mkdirSync(join(work, `seed-${n}`));
   writeFileSync(join(work, `seed-${n}`, 'README'), 'data\n');
   gt(['image', 'commit', image, join(work, `seed-${n}`), '--branch', 'data', '-m', 'seed']);
+  // a 10 s watchdog (as the tests set it): 9 TCG guests on 2 cores can go 2 s without CPU
+  gt(['image', 'boot-ref', image, 'boot', '--good', '--watchdog-ms', '10000']);
+  const img = openImage(image);
+  img.setRef(POLICY_REF, img.putObject('blob', Buffer.from(POLICY)).hash, { kind: 'symbolic' });
+  img.close();
   gt(['cluster', 'up', '--nodes', String(n), '--name', name, '--image', image, '--accel', 'tcg', '--timeout', '600', '--json'], 900_000);
   try {
     // the reference: one 64 KiB piece over one rate-limited link (node 1 -> node 2): the
@@ -132,7 +148,7 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
     // figure, the bytes of one piece's 47 frames (Ethernet header included) at the tbf rate
     const t1s: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const ref = blobDir(work, `ref-${n}-${i}`, 65536);
+      const ref = blobDir(work, `ref-${n}-${i}`, 65536, n);
       await links(name, n, undefined);
       gt(['cluster', 'commit', '1', '--branch', 'data', ref.dir, '-m', 'ref', '--name', name, '--json']);
       await links(name, n, rate);

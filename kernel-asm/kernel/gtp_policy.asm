@@ -105,9 +105,12 @@ pol_weight:
 
 ; ---------------------------------------------------------------------------------------------
 ; pol_live_compute -- The live set: this node, then every peer heard in the last 10 s (not the
-; host peer), in peer-table order (stable while the membership is).
+; host peer), in peer-table order (stable while the membership is). A change also sets
+; pol_live_moved, which only the placement loop clears: a `placed` or a transparent read that
+; computes the set first does not hide the change from the loop (it would never place again).
 ;  IN:  nothing
-;  OUT: pol_live, pol_live_n; AL = 1 when it differs from the previous result, else 0
+;  OUT: pol_live, pol_live_n; AL = 1 when it differs from the previous result, else 0;
+;       pol_live_moved = 1 on a change
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI
 pol_live_compute:
 	mov eax, [net_node]
@@ -146,6 +149,7 @@ pol_live_compute:
 	mov rdi, pol_live
 	mov ecx, edx
 	rep movsd
+	mov byte [pol_live_moved], 1
 	mov eax, 1
 .out:
 	ret
@@ -1525,8 +1529,9 @@ pol_poll:
 	call pol_flush                      ; staged a while ago: store what there is
 .no_batch:
 	call pol_live_compute
-	test al, al
-	jz .live_same
+	cmp byte [pol_live_moved], 0
+	je .live_same
+	mov byte [pol_live_moved], 0
 	call pol_flush
 	mov dword [pol_d_n], 0              ; confirmed under the old live set: dropped
 	mov qword [pol_retry], 0
@@ -2007,6 +2012,10 @@ cmd_placed:
 	jnc .counting
 	call pol_mark
 	mov dword [pol_d_n], 0              ; confirmed under the old marks: dropped
+	mov qword [pol_retry], 0            ; (as pol_poll does: the loop places again now, not
+	mov qword [pol_d_retry], 0          ; after a failed pass's backoff)
+	mov rax, [ticks]
+	mov [pol_next], rax
 	mov byte [pol_marked], 1
 	mov byte [pol_pass], 1
 	mov qword [pol_cursor], 0
@@ -2153,6 +2162,7 @@ pol_name:           resb REF_NAME_MAX + 8
 pol_s_type:         resb 1
 pol_k:              resb 1
 pol_marked:         resb 1              ; 1 once marks were made
+pol_live_moved:     resb 1              ; the live set changed since the loop last looked
 pol_pass:           resb 1              ; 1 while a placement pass runs
 pol_failed:         resb 1              ; a fetch of this pass failed
 pol_config_state:   resb 1

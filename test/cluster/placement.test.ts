@@ -313,6 +313,10 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     const live = [1, 2, 3, 5];
     const before = await Promise.all(live.map(async (n) => (await placed(n)).demoted));
     expect((await cli(['cluster', 'fault', 'kill', '4', '--name', NAME])).exitCode).toBe(0);
+    // `placed` asked over and over while node 4 goes stale (10 s): the nodes see the new live
+    // set in a shell command before their placement loop does, which must still place again
+    const watch = Date.now() + 16_000;
+    while (Date.now() < watch) await Promise.all(live.map(placed));
     const st = await settled(live, 360_000);
     for (const n of live) expect(st.get(n)!, `node ${n}: ${JSON.stringify(st.get(n))}`).toMatchObject({ want: wantOn(n, live).length, held: wantOn(n, live).length, missing: 0, surplus: 0, live: 4 });
     // every blob is stored on exactly its 3 HRW nodes among the live 4: no copy was given up
