@@ -26,6 +26,9 @@ BC_PIECES_MAX       equ 128
 BC_DATA_MAX         equ BC_PIECES_MAX * BC_PIECE_BYTES                         ; 8 MiB
 BC_NODES_MAX        equ 64
 BC_OBJECTS_MAX      equ 64
+%if GTP_C_BLOBS_MAX > BC_OBJECTS_MAX
+%error "a COMMIT's propagation (gtp_control.asm) holds more objects than an update"
+%endif
 BC_MANIFEST_MAX     equ 8192
 BC_PART             equ 1024            ; manifest bytes per UPDATE frame
 BC_Q_MAX            equ 32              ; skips for `bsched` (N < 2^32)
@@ -820,6 +823,39 @@ bc_rx_control_propagate:
 .size:
 	mov eax, NET_DROP_SIZE
 	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; bc_in_update -- Is an object one of the running update's (its manifest read, not yet stored
+; or failed)? The placement loop leaves such an object to the propagation rather than fetching
+; it beside the schedule.
+;  IN:  RSI = 20-byte hash
+;  OUT: CF = 1 it is; CF = 0 not (or no update running)
+;  CLOBBERS: RAX, RCX, RDX, RDI
+bc_in_update:
+	cmp byte [bc_state], BC_S_ACTIVE
+	je .look
+	cmp byte [bc_state], BC_S_COMPLETE
+	jne .no
+.look:
+	xor edx, edx
+.obj:
+	cmp edx, [bc_nobj]
+	jae .no
+	imul edi, edx, bc_obj_size
+	add rdi, bc_man_buf + bc_man_size
+	push rsi
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	pop rsi
+	je .yes
+	inc edx
+	jmp .obj
+.yes:
+	stc
+	ret
+.no:
+	clc
+	ret
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_seed_start -- Starts a propagation of the queued objects (bc_q_*) with this node as the

@@ -12,6 +12,7 @@ GTP_OP_POLICY       equ 8               ; gtp_policy.asm: set a branch's replica
 GTP_OP_POLICY_SET   equ 9               ; its answer
 GTP_MSG_MAX         equ 1024            ; commit message bytes (gitfs_tx_commit_object: < 2 KiB)
 GTP_WORK_MAX        equ 4096            ; hashes waiting in a COMMIT's tree walk
+GTP_C_BLOBS_MAX     equ 64              ; new blobs a COMMIT on an `all` branch propagates (BC_OBJECTS_MAX)
 GTP_CS_OK           equ 0               ; COMMITTED status codes
 GTP_CS_FETCH        equ 1               ; an object could not be fetched (or verified)
 GTP_CS_FS           equ 2               ; GitFS refused (disk full, I/O, ...)
@@ -140,13 +141,17 @@ gtp_reboot_run:
 ; gtp_control_run -- Runs a queued COMMIT (from net_poll, in the main loop): walks the tree
 ; (subtrees and blobs; gitlinks are other refs' business and skipped), fetching every object not
 ; stored, then commits and moves the branch (creating it when new), and answers COMMITTED; prints
-; EVENT control op=commit branch=... status=N commit=... objects=N from=NODE.
+; EVENT control op=commit branch=... status=N commit=... objects=N from=NODE. A commit on a
+; branch the policy places on all nodes (`all`, e.g. `kernel`) then starts a propagation of the
+; blobs it fetched (the first GTP_C_BLOBS_MAX: the rest go by placement), queued for bcast_poll
+; as CONTROL PROPAGATE queues one: the update reaches every node on the round-optimal schedule.
 ;  IN:  gtp_c_state = 1
 ;  OUT: gtp_c_state = 0
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 gtp_control_run:
 	mov byte [gtp_c_state], 2
 	mov qword [gtp_c_fetched], 0
+	mov dword [gtp_c_nblobs], 0
 	mov rdi, gtp_c_commit
 	xor eax, eax
 	mov ecx, HASH_SIZE
@@ -208,6 +213,18 @@ gtp_control_run:
 	call gtp_fetch_object
 	jc .fetch_failed
 	inc qword [gtp_c_fetched]
+	cmp byte [gtp_f_type], OBJ_BLOB
+	jne .fetched
+	mov eax, [gtp_c_nblobs]
+	cmp eax, GTP_C_BLOBS_MAX
+	jae .fetched
+	imul edi, eax, HASH_SIZE
+	add rdi, gtp_c_blobs
+	mov rsi, gtp_f_hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc dword [gtp_c_nblobs]
+.fetched:
 	mov al, [gtp_f_type]
 .have:
 	cmp byte [gtp_c_want_tree], 0
@@ -352,6 +369,19 @@ gtp_control_run:
 	call event_kv_dec
 	call event_end
 	mov byte [gtp_c_state], 0
+	cmp byte [gtp_c_status], GTP_CS_OK
+	jne .out
+	cmp dword [gtp_c_nblobs], 0
+	je .out
+	mov rsi, gtp_c_branch
+	call pol_copies_for
+	cmp al, POL_ALL
+	jne .out
+	xor eax, eax                        ; (no flags: the nodes only)
+	mov ecx, [gtp_c_nblobs]
+	mov rsi, gtp_c_blobs
+	call bcast_propagate_objects
+.out:
 	ret
 
 str_ev_control:      db "control", 0
@@ -383,4 +413,6 @@ gtp_c_branch:       resb REF_NAME_MAX + 8
 gtp_c_message:      resb GTP_MSG_MAX + 8
 	alignb 8
 gtp_c_work:         resb GTP_WORK_MAX * HASH_SIZE
+gtp_c_nblobs:       resd 1              ; blobs the running COMMIT fetched (up to GTP_C_BLOBS_MAX)
+gtp_c_blobs:        resb GTP_C_BLOBS_MAX * HASH_SIZE
 	section .text

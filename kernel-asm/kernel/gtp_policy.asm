@@ -1600,6 +1600,12 @@ pol_poll:
 	mov rsi, pol_obj
 	call pol_placed_here
 	jc .entry_next
+	mov rsi, pol_obj
+	call bc_in_update
+	jnc .not_in_update
+	mov byte [pol_failed], 1            ; the propagation brings it: the pass looks again after
+	jmp .entry_next                     ; (if the update fails, then it is fetched)
+.not_in_update:
 	; placed here and not held: fetch it (one a turn), staged for a batched store
 	mov rax, [fs_arena_base]
 	call gitfs_release

@@ -70,8 +70,9 @@ async function waitStored(id: string, nodes: number[], timeoutMs = 150_000): Pro
   throw new Error(`update ${id} not stored in ${timeoutMs} ms; ${seen.join('; ')}`);
 }
 
-/** The placement rules of the test's image: `data` blobs on ONE node (the blob's first in HRW). */
-const POLICY = 'kernel all\ndata copies=1\n* copies=3\n';
+/** The placement rules of the test's image: `data` blobs on ONE node (the blob's first in HRW);
+ *  `release` on all of them (a commit there propagates by itself). */
+const POLICY = 'kernel all\nrelease all\ndata copies=1\n* copies=3\n';
 
 /** Files of random bytes in a fresh folder; their git blob ids and contents. Each is drawn so that
  *  the placement loop puts it on node 1 only (the other nodes keep a referral after syncing). */
@@ -221,6 +222,27 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     // the host received every piece itself and pushed its plan rounds (the flips among them)
     expect(view!.self!.counters.rx_bytes).toBeGreaterThanOrEqual(400_000);
     expect(view!.self!.counters.pushed).toBeGreaterThanOrEqual(1);
+  }, 300_000);
+
+  it('a commit on an `all` branch starts its propagation by itself: every node stores it, none by a placement fetch', async () => {
+    const { dir, blobs } = files('e', [4_000_000]); // (62 pieces: the others learn the commit by sync meanwhile)
+    const fetched = async (n: number) => Number((await exec(n, 'placed'))[0]!.events.find((e) => e.name === 'placed')!.fields.fetched);
+    const before = await Promise.all(NODES.map(fetched));
+    const prev = (await update(1)).id;
+    const c = await cli(['cluster', 'commit', '1', '--branch', 'release', dir, '-m', 'a release', '--name', NAME, '--json'], { timeoutMs: 180_000 });
+    expect(c.exitCode, c.stderr).toBe(0);
+    // node 1 seeds a new update of the blob it was given, without a `propagate`
+    let u = await update(1);
+    for (let i = 0; i < 30 && u.id === prev; i++) {
+      await sleep(500);
+      u = await update(1);
+    }
+    expect(u).toMatchObject({ role: 'seed', pieces: String(Math.ceil(4_000_000 / 65536)) });
+    const done = await waitStored(u.id!, NODES);
+    for (const [n, d] of done) expect(d.state, `node ${n}`).toBe('stored');
+    await expectEverywhere(blobs);
+    // the other nodes' placement (release: all) left the blob to the propagation
+    expect(await Promise.all(NODES.map(fetched))).toEqual(before);
   }, 300_000);
 
   it('10% loss on every link: every node completes; the recovery is counted', async () => {
