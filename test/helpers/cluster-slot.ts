@@ -7,18 +7,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../../cluster/runtime.ts';
 
 const SLOT = join(tmpdir(), 'gt-cluster-slot');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Waits for the slot and takes it; returns the function that gives it back. */
 export async function takeClusterSlot(timeoutMs = 900_000): Promise<() => void> {
@@ -37,7 +29,7 @@ export async function takeClusterSlot(timeoutMs = 900_000): Promise<() => void> 
     } catch {
       // made but its pid not written yet
     }
-    if (holder > 0 && !alive(holder)) rmSync(SLOT, { recursive: true, force: true });
+    if (holder > 0 && !pidAlive(holder)) rmSync(SLOT, { recursive: true, force: true });
     if (Date.now() > end) throw new Error(`no cluster slot in ${timeoutMs} ms (held by pid ${holder})`);
     await sleep(500);
   }
