@@ -21,6 +21,8 @@ GTP_DELTA_CHUNKS    equ (GTP_DELTA_CACHE_MAX + GTP_CHUNK_MAX - 1) / GTP_CHUNK_MA
 GTP_DELTA_FIRST_MS  equ 1000            ; the first answer may wait for the holder's encoding:
 GTP_DELTA_MS_PER_MIB equ 500            ;   1 s + 0.5 s per MiB of the object
 GTP_WIRE_OVERHEAD   equ 14 + 20 + 8 + gtp_hdr_size   ; Ethernet, IPv4, UDP, GTP headers
+DH_HINTS_MAX        equ 64              ; delta hints kept (new blob -> its base)
+DH_PAIRS_MAX        equ 256             ; tree pairs waiting in one commit's comparison
 
 ; ---------------------------------------------------------------------------------------------
 ; delta_reserve -- Takes the delta cache (GTP_DELTA_CACHE_MAX) from the top of RAM after
@@ -754,6 +756,243 @@ gtp_delta_base_of:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; delta_hints_commit -- The bases of a new branch commit's files: every regular file whose blob
+; differs from the one the commit's first parent held at the same path, where this node
+; stores that old blob, gets the hint (new blob -> old blob; delta_hint_add). Sync calls it for
+; each branch commit it fetched; the placement loop fetches a hinted blob as a delta against
+; its base (delta_hint_find). The two trees are compared pairwise from the roots: a subtree
+; with the same hash on both sides is skipped, entries are paired by name. A read error, a
+; pair stack past DH_PAIRS_MAX or a commit without a parent only means fewer hints.
+;  IN:  RSI = commit hash (stored, as are the trees of it and of its first parent)
+;  OUT: nothing (hints added)
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+delta_hints_commit:
+	call gitfs_mark
+	mov [dh_mark], rax
+	mov rdi, dh_commit
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov rsi, dh_commit
+	call gitfs_commit_tree
+	jc .out
+	mov rsi, gitfs_tmp_hash
+	mov rdi, dh_pairs
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov rsi, dh_commit
+	call fs_first_parent
+	jc .out
+	mov rsi, fs_hash
+	call gitfs_commit_tree
+	jc .out
+	mov rsi, gitfs_tmp_hash
+	mov rdi, dh_pairs + HASH_SIZE
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov qword [dh_depth], 1
+.pair:
+	call watchdog_feed
+	mov rax, [dh_mark]
+	call gitfs_release
+	mov rcx, [dh_depth]
+	test rcx, rcx
+	jz .out
+	dec rcx
+	mov [dh_depth], rcx
+	imul rsi, rcx, 2 * HASH_SIZE
+	add rsi, dh_pairs
+	mov rdi, dh_new
+	mov ecx, 2 * HASH_SIZE              ; dh_new, then dh_old
+	rep movsb
+	mov rsi, dh_new
+	mov rdi, dh_old
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	je .pair                            ; the same subtree: nothing below it changed
+	mov rsi, dh_new
+	call gitfs_read_object
+	jc .pair
+	cmp dl, OBJ_TREE
+	jne .pair
+	mov [dh_n_ptr], rax
+	add rax, rcx
+	mov [dh_n_end], rax
+	mov rsi, dh_old
+	call gitfs_read_object
+	jc .pair
+	cmp dl, OBJ_TREE
+	jne .pair
+	mov [dh_o_ptr], rax
+	add rax, rcx
+	mov [dh_o_end], rax
+	mov rsi, [dh_n_ptr]
+.entry:
+	mov rdx, [dh_n_end]
+	call gitfs_tree_next
+	jc .pair
+	mov [dh_n_next], rsi
+	mov [dh_e_mode], r8
+	mov [dh_e_name], r9
+	mov [dh_e_len], r10
+	mov [dh_e_hash], r11
+	mov rsi, [dh_o_ptr]
+.old:
+	mov rdx, [dh_o_end]
+	call gitfs_tree_next
+	jc .next_entry                      ; a new name: no previous version
+	cmp r10, [dh_e_len]
+	jne .old
+	mov rbx, rsi
+	mov rsi, r9
+	mov rdi, [dh_e_name]
+	mov rcx, r10
+	repe cmpsb
+	mov rsi, rbx
+	jne .old
+	; the same name: R8 = its old mode, R11 = its old hash
+	mov rsi, r11
+	mov rdi, [dh_e_hash]
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	je .next_entry                      ; unchanged
+	mov rax, [dh_e_mode]
+	cmp rax, 0o40000
+	jne .file
+	cmp r8, 0o40000
+	jne .next_entry
+	mov rcx, [dh_depth]
+	cmp rcx, DH_PAIRS_MAX
+	jae .next_entry
+	imul rdi, rcx, 2 * HASH_SIZE
+	add rdi, dh_pairs
+	mov rsi, [dh_e_hash]
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov rsi, r11
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc qword [dh_depth]
+	jmp .next_entry
+.file:
+	and eax, 0o170000
+	cmp eax, 0o100000
+	jne .next_entry
+	mov rax, r8
+	and eax, 0o170000
+	cmp eax, 0o100000
+	jne .next_entry
+	mov [dh_e_old], r11
+	mov rsi, r11
+	call gitfs_find
+	jc .next_entry
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	je .next_entry                      ; not stored here: no base for this node
+	mov rsi, [dh_e_hash]
+	mov rdi, [dh_e_old]
+	call delta_hint_add
+.next_entry:
+	mov rsi, [dh_n_next]
+	jmp .entry
+.out:
+	mov rax, [dh_mark]
+	call gitfs_release
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; delta_hint_add -- Records (or renews) the base of a blob: DH_HINTS_MAX hints, the oldest
+; replaced first.
+;  IN:  RSI = the new blob's hash, RDI = its base's hash
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX
+delta_hint_add:
+	push rsi
+	push rdi
+	call delta_hint_slot
+	jnc .put                            ; known: its base renewed
+	mov eax, [dh_next]
+	imul edx, eax, 2 * HASH_SIZE
+	add rdx, dh_hints
+	inc eax
+	cmp eax, DH_HINTS_MAX
+	jb .wrap
+	xor eax, eax
+.wrap:
+	mov [dh_next], eax
+	cmp dword [dh_n], DH_HINTS_MAX
+	jae .put
+	inc dword [dh_n]
+.put:
+	pop rax                             ; the base
+	pop rsi                             ; the new blob
+	push rsi
+	push rdi
+	mov rdi, rdx
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov rsi, rax
+	mov ecx, HASH_SIZE
+	rep movsb
+	pop rdi
+	pop rsi
+	ret
+
+; delta_hint_slot -- (internal) the hint of a blob: CF = 0 and RDX = its slot; CF = 1 none.
+;  IN:  RSI = hash.  CLOBBERS: RAX, RCX, RDX
+delta_hint_slot:
+	push rdi
+	xor eax, eax
+.look:
+	cmp eax, [dh_n]
+	jae .none
+	imul edx, eax, 2 * HASH_SIZE
+	add rdx, dh_hints
+	push rsi
+	mov rdi, rdx
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	pop rsi
+	je .found
+	inc eax
+	jmp .look
+.found:
+	pop rdi
+	clc
+	ret
+.none:
+	pop rdi
+	stc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; delta_hint_find -- The base recorded for a blob (delta_hints_commit), when this node still
+; stores it.
+;  IN:  RSI = hash
+;  OUT: CF = 0 and gtp_f_base = the base; CF = 1 none (gtp_f_base untouched)
+;  CLOBBERS: RAX, RCX, RDX, RDI
+delta_hint_find:
+	call delta_hint_slot
+	jc .out
+	push rsi
+	lea rsi, [rdx + HASH_SIZE]
+	push rsi
+	call gitfs_find
+	pop rsi
+	jc .gone
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	je .gone
+	mov rdi, gtp_f_base
+	mov ecx, HASH_SIZE
+	rep movsb
+	pop rsi
+	clc
+	ret
+.gone:
+	pop rsi
+	stc
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; cmd_fetch_based -- `fetch HASH [BASE]`: without BASE, `fetch` (cmd_fetch). BASE is the hash
 ; of an object this node stores, or a path (/BRANCH/path: the file there now) whose blob is
 ; the previous version. Answers `EVENT fetch hash=... size=N type=T from=NODE|local us=T
@@ -1050,4 +1289,23 @@ gtp_f_base:         resb HASH_SIZE      ; the fetch's base (zero: none)
 gtp_bo_tree:        resb HASH_SIZE
 	alignb 8
 gtp_d_bitmap:       resq (GTP_DELTA_CHUNKS + 63) / 64
+dh_mark:            resq 1
+dh_depth:           resq 1
+dh_n_ptr:           resq 1
+dh_n_end:           resq 1
+dh_o_ptr:           resq 1
+dh_o_end:           resq 1
+dh_n_next:          resq 1
+dh_e_mode:          resq 1
+dh_e_name:          resq 1
+dh_e_len:           resq 1
+dh_e_hash:          resq 1
+dh_e_old:           resq 1
+dh_n:               resd 1              ; hints held
+dh_next:            resd 1              ; the slot the next new hint takes
+dh_commit:          resb HASH_SIZE
+dh_new:             resb HASH_SIZE      ; the pair being compared: the new tree,
+dh_old:             resb HASH_SIZE      ;   then the old one (contiguous)
+dh_pairs:           resb DH_PAIRS_MAX * 2 * HASH_SIZE
+dh_hints:           resb DH_HINTS_MAX * 2 * HASH_SIZE
 	section .text

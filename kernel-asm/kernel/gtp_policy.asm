@@ -1610,6 +1610,28 @@ pol_poll:
 	mov rax, [fs_arena_base]
 	call gitfs_release
 	mov rsi, pol_obj
+	call delta_hint_find
+	jc .whole
+	; a new version of a file whose previous version this node stores (sync's delta hint): as
+	; a git delta against it, stored at once (gtp_fetch_based; whole when no delta comes)
+	call pol_live_compute
+	mov rsi, pol_obj
+	call pol_seed_holders
+	mov rsi, pol_obj
+	mov rdi, gtp_f_hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov byte [gtp_f_transient], 0
+	call gtp_fetch_based
+	jc .fetch_failed
+	inc qword [pol_fetched]
+	cmp byte [gtp_d_used], 1
+	jne .based
+	inc qword [pol_deltas]
+.based:
+	ret
+.whole:
+	mov rsi, pol_obj
 	mov al, 1
 	call pol_fetch
 	jc .fetch_failed
@@ -2003,11 +2025,12 @@ pol_put_dec:
 
 ; ---------------------------------------------------------------------------------------------
 ; cmd_placed -- `placed`: `EVENT placed want=N held=N missing=N live=N rules=N config=0|1
-; fetched=N failed=N reads=N demoted=N surplus=N` -- want: blobs the policy places on this
+; fetched=N failed=N reads=N demoted=N surplus=N deltas=N` -- want: blobs the policy places on this
 ; node (HRW over the live set now), held: of them stored here, missing: of them only referrals
 ; here; fetched and failed: the placement loop's fetches; reads: transparent reads served;
 ; demoted: surplus copies given up since boot; surplus: copies stored here now that the policy
-; places elsewhere (pol_surplus: what the loop gives up once their holders confirm).
+; places elsewhere (pol_surplus: what the loop gives up once their holders confirm); deltas:
+; fetches of new versions that came as a delta against the stored previous one.
 ;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
 ;  but RSP/RBP)
 cmd_placed:
@@ -2101,6 +2124,9 @@ cmd_placed:
 	mov rsi, str_pol_key_surplus
 	mov rax, [pol_p_surplus]
 	call event_kv_dec
+	mov rsi, str_pol_key_deltas
+	mov rax, [pol_deltas]
+	call event_kv_dec
 	call event_end
 	clc
 .out:
@@ -2126,6 +2152,7 @@ str_pol_key_failed:  db "failed", 0
 str_pol_key_reads:   db "reads", 0
 str_pol_key_demoted: db "demoted", 0
 str_pol_key_surplus: db "surplus", 0
+str_pol_key_deltas:  db "deltas", 0
 align 8
 pol_default_rules:                      ; `kernel all`, `* copies=3`
 	db "kernel"
@@ -2193,6 +2220,7 @@ pol_d_pad:          resd 1
 pol_d_since:        resq 1              ; ticks at the first of them
 pol_d_retry:        resq 1              ; ticks an unconfirmed pass waits (0: POL_RETRY_TICKS)
 pol_demoted:        resq 1              ; copies demoted since boot
+pol_deltas:         resq 1              ; placement fetches that came as a delta (sync's hint)
 pol_unconfirmed_n:  resq 1              ; confirmations not answered by every HRW node
 pol_confirm_end:    resq 1              ; TSC: the running confirmation's end
 pol_p_surplus:      resq 1              ; (cmd_placed's count)

@@ -26,6 +26,7 @@ SYNC_POLL_TICKS     equ 250             ; how often the peer table is compared w
 SYNC_RETRY_TICKS    equ 1000            ; after a failed run
 SYNC_ANS_MS         equ 300             ; wait for a SYNC_ANS page
 SYNC_FORK_SUFFIX    equ 18
+SYNC_DC_MAX         equ 16              ; new branch commits a walk finds delta bases for
 SYNC_OK_MAX         equ 16              ; revisions remembered as covered by our head              ; "-fork-" + 12 hex digits
 
 ; walk kinds (what a hash on the walk stack is expected to be)
@@ -212,6 +213,7 @@ gtp_sync_run:
 	jc .fail
 	call sync_flush_batch
 	jc .fail
+	call sync_delta_hints
 	call sync_join
 	jc .fail
 	jmp .report
@@ -528,6 +530,7 @@ gtp_rx_sync_ans:
 sync_walk:
 	mov qword [sync_seen_n], 0
 	mov qword [sync_batch_n], 0
+	mov qword [sync_dc_n], 0
 	mov rsi, sync_want
 	mov rdi, sync_work
 	mov ecx, HASH_SIZE
@@ -569,6 +572,7 @@ sync_walk:
 	jc .fetch
 	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
 	je .fetch
+	mov byte [sync_cur_new], 0
 	mov al, [rdi + gitfs_idx_entry.type]
 	jmp .have
 .fetch:
@@ -579,6 +583,7 @@ sync_walk:
 	call gtp_fetch_object
 	jc .fail
 	inc qword [sync_fetched]
+	mov byte [sync_cur_new], 1
 	mov al, [gtp_f_type]
 .have:
 	mov [sync_cur_type], al
@@ -595,6 +600,20 @@ sync_walk:
 	mov rsi, sync_cur
 	call sync_parse_commit
 	jc .fail
+	cmp byte [sync_cur_kind], SK_MCOMMIT
+	je .not_new_branch_commit           ; (a ref's target or a branch commit's parent: data)
+	cmp byte [sync_cur_new], 0
+	je .not_new_branch_commit
+	mov rax, [sync_dc_n]
+	cmp rax, SYNC_DC_MAX
+	jae .not_new_branch_commit
+	imul rdi, rax, HASH_SIZE
+	add rdi, sync_dcs
+	mov rsi, sync_cur
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc qword [sync_dc_n]               ; (sync_delta_hints compares it with its parent)
+.not_new_branch_commit:
 	mov r12b, SK_DCOMMIT
 	mov r13b, SK_DTREE
 	cmp byte [sync_cur_kind], SK_MCOMMIT
@@ -681,6 +700,27 @@ sync_walk:
 	ret
 .fail:
 	stc
+	ret
+
+; sync_delta_hints -- (internal) the delta base finder on the branch commits the walk fetched
+; (delta_hints_commit, gtp_delta.asm): the placement loop then fetches a new version of a file
+; this node stores the previous version of as a delta against it.
+;  IN:  sync_dcs[0 .. sync_dc_n)
+;  OUT: nothing
+;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
+sync_delta_hints:
+	xor r15d, r15d
+.one:
+	cmp r15, [sync_dc_n]
+	jae .out
+	imul rsi, r15, HASH_SIZE
+	add rsi, sync_dcs
+	push r15
+	call delta_hints_commit
+	pop r15
+	inc r15
+	jmp .one
+.out:
 	ret
 
 ; sync_push -- (internal) pushes a hash and its walk kind on the walk stack.
@@ -2011,6 +2051,10 @@ sync_ans_count:     resw 1
 sync_ans_wait:      resb 1              ; 0 none, 1 waiting, 2 answered
 sync_result:        resb 1              ; 0 none, 1 ff, 2 merge, 3 fail
 sync_cur_kind:      resb 1
+sync_cur_new:       resb 1              ; the walk's object was fetched by this walk
+	alignb 8
+sync_dc_n:          resq 1
+sync_dcs:           resb SYNC_DC_MAX * HASH_SIZE
 sync_cur_type:      resb 1
 sync_want:          resb HASH_SIZE
 sync_head:          resb HASH_SIZE

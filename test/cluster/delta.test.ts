@@ -223,6 +223,31 @@ describe('deltas on the wire', () => {
     expect((await execOk(2, `sha1 ${h4}`)).lines).toEqual([sha1(v4)]);
   }, 300_000);
 
+  it('sync finds the base: a new version committed on node 1 is placed on nodes 2 and 3 as a delta against the version they store', async () => {
+    const v6 = edited(v2, 20, 32, 16);
+    const h6 = blobId(v6);
+    const placed = async (n: number) => ev(await execOk(n, 'placed'), 'placed');
+    const before = await Promise.all([2, 3].map(placed));
+    const made = await netCounter(1, 'deltas_made');
+    // nodes 2 and 3 store v2 (/data/big.bin now); the default policy (copies=3) places every
+    // blob on all three nodes, so their placement loops fetch v6 once sync has brought the commit
+    await commitFile(1, 'v6', v6);
+    const end = Date.now() + 240_000;
+    let now = before;
+    while (Date.now() < end) {
+      now = await Promise.all([2, 3].map(placed));
+      if (now.every((p, i) => Number(p.deltas) > Number(before[i]!.deltas) && p.missing === '0')) break;
+      await sleep(1000);
+    }
+    for (const [i, n] of [2, 3].entries()) {
+      expect(Number(now[i]!.deltas), `node ${n}: ${JSON.stringify(now[i])}`).toBe(Number(before[i]!.deltas) + 1);
+      expect((await execOk(n, `sha1 ${h6}`)).lines, `node ${n}`).toEqual([sha1(v6)]);
+      expect(ev(await execOk(n, `fetch ${h6}`), 'fetch').from, `node ${n} stores it`).toBe('local');
+    }
+    // node 1 encoded them (one per asker, or one served twice from its delta cache)
+    expect(await netCounter(1, 'deltas_made')).toBeGreaterThan(made);
+  }, 300_000);
+
   it('the host peer fetches a node-made version as the kernel\'s delta and verifies it', async () => {
     const w1 = randomBuf(48_000, 21);
     const w2 = edited(w1, 20, 32, 22);
