@@ -1045,40 +1045,10 @@ cmd_fetch_based:
 	call gtp_fetch_based
 	jc .failed
 	mov r12d, eax
-	mov rsi, str_ev_fetch
-	call event_begin
-	mov rsi, str_gtp_key_hash
-	call event_key
 	mov rsi, gtp_f_hash
-	mov ecx, HASH_SIZE
-	call serial_put_hexbytes
-	mov rsi, str_key_size
-	mov rax, [gtp_f_size]
-	call event_kv_dec
-	mov rsi, str_gtp_key_type
-	movzx eax, byte [gtp_f_type]
-	call event_kv_dec
-	mov rsi, str_gtp_key_from
-	test r12d, r12d
-	jz .from_local
-	mov eax, r12d
-	call event_kv_dec
-	jmp .from_done
-.from_local:
-	mov rdx, str_gtp_local
-	call event_kv_str
-.from_done:
-	mov rsi, str_gtp_key_us
-	call rdtsc64
-	sub rax, [gtp_d_start]
-	call gtp_tsc_us
-	call event_kv_dec
-	mov rsi, str_gtp_key_chunks
-	mov rax, [gtp_f_got]
-	call event_kv_dec
-	mov rsi, str_gtp_key_retx
-	mov rax, [gtp_f_retx]
-	call event_kv_dec
+	call pol_pin                        ; asked for here, as `fetch HASH`: the placement keeps it
+	mov rbx, [gtp_d_start]
+	call gtp_fetch_event_begin
 	mov rsi, str_gd_key_delta
 	movzx eax, byte [gtp_d_used]
 	mov rdx, [gtp_gd_used_names + rax * 8]

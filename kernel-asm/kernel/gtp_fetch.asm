@@ -1122,6 +1122,51 @@ gtp_hash_ready:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; gtp_fetch_event_begin -- Opens the shell's `EVENT fetch hash=... size=N type=T from=NODE|local
+; us=T chunks=N retransmits=N` for the fetch just done (`fetch HASH`, and `fetch HASH BASE`);
+; the caller adds its own fields and ends the event.
+;  IN:  R12D = the holder's node (0: stored here already), RBX = TSC at the fetch's start;
+;       gtp_f_hash, gtp_f_size, gtp_f_type, gtp_f_got, gtp_f_retx
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RSI
+gtp_fetch_event_begin:
+	mov rsi, str_ev_fetch
+	call event_begin
+	mov rsi, str_gtp_key_hash
+	call event_key
+	mov rsi, gtp_f_hash
+	mov ecx, HASH_SIZE
+	call serial_put_hexbytes
+	mov rsi, str_key_size
+	mov rax, [gtp_f_size]
+	call event_kv_dec
+	mov rsi, str_gtp_key_type
+	movzx eax, byte [gtp_f_type]
+	call event_kv_dec
+	mov rsi, str_gtp_key_from
+	test r12d, r12d
+	jz .local
+	mov eax, r12d
+	call event_kv_dec
+	jmp .from
+.local:
+	mov rdx, str_gtp_local
+	call event_kv_str
+.from:
+	mov rsi, str_gtp_key_us
+	call rdtsc64
+	sub rax, rbx
+	call gtp_tsc_us
+	call event_kv_dec
+	mov rsi, str_gtp_key_chunks
+	mov rax, [gtp_f_got]
+	call event_kv_dec
+	mov rsi, str_gtp_key_retx
+	mov rax, [gtp_f_retx]
+	call event_kv_dec
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; cmd_fetch -- `fetch HASH`: finds holders (holder cache, else WHO_HAS), fetches the object into
 ; the fetch buffer by GET windows, GTP_PIPELINE in flight (re-requesting missing ranges after
 ; 100 ms without progress, counted retransmits; 5 silent tries or NOT_HERE: the next holder),
@@ -1150,40 +1195,8 @@ cmd_fetch:
 	mov r12d, eax
 	mov rsi, gtp_f_hash
 	call pol_pin                        ; asked for here: the placement keeps it
-	mov rsi, str_ev_fetch
-	call event_begin
-	mov rsi, str_gtp_key_hash
-	call event_key
-	mov rsi, gtp_f_hash
-	mov ecx, HASH_SIZE
-	call serial_put_hexbytes
-	mov rsi, str_key_size
-	mov rax, [gtp_f_size]
-	call event_kv_dec
-	mov rsi, str_gtp_key_type
-	movzx eax, byte [gtp_f_type]
-	call event_kv_dec
-	mov rsi, str_gtp_key_from
-	test r12d, r12d
-	jz .from_local
-	mov eax, r12d
-	call event_kv_dec
-	jmp .from_done
-.from_local:
-	mov rdx, str_gtp_local
-	call event_kv_str
-.from_done:
-	mov rsi, str_gtp_key_us
-	call rdtsc64
-	sub rax, [gtp_f_start]
-	call gtp_tsc_us
-	call event_kv_dec
-	mov rsi, str_gtp_key_chunks
-	mov rax, [gtp_f_got]
-	call event_kv_dec
-	mov rsi, str_gtp_key_retx
-	mov rax, [gtp_f_retx]
-	call event_kv_dec
+	mov rbx, [gtp_f_start]
+	call gtp_fetch_event_begin
 	mov rsi, str_gtp_key_xfer_us
 	mov rax, [gtp_f_xfer_us]
 	call event_kv_dec
