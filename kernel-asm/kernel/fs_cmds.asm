@@ -402,6 +402,39 @@ fs_walk_eq_dir:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; fs_referral_size -- The size of an object this node has only as a referral whose record
+; leaves it unknown (0: sync records the blobs a tree names, and trees give no sizes): one
+; WHO_HAS round on the group, the first I_HAVE's size. An object stored here (an empty blob)
+; keeps its 0.
+;  IN:  fs_hash
+;  OUT: RCX = the size (0: stored empty, or no holder answered, or no network)
+;  CLOBBERS: RAX, RBX, RDX, RSI, RDI, R8-R15
+fs_referral_size:
+	xor ecx, ecx
+	cmp byte [net_up], 0
+	je .out
+	mov rsi, fs_hash
+	call gitfs_find
+	jc .none
+	cmp byte [rdi + gitfs_idx_entry.storage], STORE_REFERRAL
+	jne .none
+	mov rsi, fs_hash
+	mov rdi, gtp_q_hash
+	mov ecx, HASH_SIZE
+	rep movsb
+	mov byte [gtp_q_settle], 1          ; the round ends soon after the first answer
+	call gtp_query
+	xor ecx, ecx
+	cmp dword [gtp_q_count], 0
+	je .out
+	mov rcx, [gtp_q_answers + 8]        ; (node, ip, size, type, delay)
+.out:
+	ret
+.none:
+	xor ecx, ecx
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; cmd_cat -- `cat PATH`: EVENT data size=N, then the bytes
 ;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
 ;  but RSP/RBP)
@@ -445,7 +478,8 @@ cmd_sha1:
 .out:
 	ret
 
-; cmd_stat -- `stat PATH`: "<mode> <type> <size|-> <hash|->"
+; cmd_stat -- `stat PATH`: "<mode> <type> <size|-> <hash|->" (a referral of unknown size: the
+; size a holder gives, fs_referral_size)
 ;  IN/OUT/CLOBBERS: a shell command handler (shell.asm: RSI = arguments, CF, anything
 ;  but RSP/RBP)
 cmd_stat:
@@ -483,6 +517,10 @@ cmd_stat:
 	mov rsi, fs_hash
 	call gitfs_object_size
 	jc fs_fail
+	test rcx, rcx
+	jnz .sized
+	call fs_referral_size               ; a referral sync made: its size from a holder
+.sized:
 	mov rax, rcx
 	call serial_put_dec
 	mov al, ' '

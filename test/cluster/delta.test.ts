@@ -20,6 +20,7 @@ import { HOST_NODE } from '../../cluster/wire/constants.ts';
 import { hashObject } from '../../gitfs/objects.ts';
 import { REPO, cli } from '../helpers/cli.ts';
 import { takeClusterSlot } from '../helpers/cluster-slot.ts';
+import { dumpClusterLogs } from '../helpers/cluster-dump.ts';
 
 const NAME = `gtdelta-${process.pid}`;
 const NS = netnsName(NAME);
@@ -127,12 +128,17 @@ beforeAll(async () => {
   writeFileSync(join(tmp, 'seed', 'README'), 'the data branch\n');
   const c = await cli(['image', 'commit', image, join(tmp, 'seed'), '--branch', 'data', '-m', 'seed']);
   expect(c.exitCode, c.stderr).toBe(0);
+  // A 10 s watchdog, as placement.test.ts and propagate.test.ts set it: a guest starved past
+  // 2 s by other files' VMs is reset, and a command sent to it while it boots again is lost
+  const wd = await cli(['image', 'boot-ref', image, 'boot', '--good', '--watchdog-ms', '10000']);
+  expect(wd.exitCode, wd.stderr).toBe(0);
   releaseSlot = await takeClusterSlot(); // one networked cluster at a time (helpers/cluster-slot.ts)
   const r = await cli(['cluster', 'up', '--nodes', '3', '--name', NAME, '--image', image, '--json', '--accel', 'tcg', '--timeout', '420'], { timeoutMs: 480_000 });
   expect(r.exitCode, r.stderr).toBe(0);
 }, 1_500_000);
 
 afterAll(async () => {
+  await dumpClusterLogs(NAME, [1, 2, 3], 'delta').catch(() => undefined);
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {

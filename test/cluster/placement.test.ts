@@ -1,8 +1,10 @@
 // Data by policy on a real 5-node cluster (docs/protocol.md, "Placement"): ONE cluster serves
-// every check. Every node's disk holds the same commits of a `data` branch (2,000 small files)
-// and a `wide` branch (16 files), and a `config/policy` (`wide all`, `* copies=3`); node 2's
-// disk stores every blob, the other disks only referrals naming `node-2` (written by the host,
-// as a shallow import writes them). The kernels place the blobs by rendezvous hashing (judged
+// every check. Every node's disk starts with the same `wide` branch (16 files) and
+// `config/policy` (`wide all`, `* copies=3`); node 2's disk stores the wide blobs, the others
+// only referrals naming `node-2` (written by the host, as a shallow import writes them). Then a
+// tree of 2,000 small files is committed on node 2 (`cluster commit`: its objects reach node 2
+// over the network) and the cluster converges: one revision everywhere (sync), every blob
+// placed by policy. The kernels place the blobs by rendezvous hashing (judged
 // by the TypeScript reference, cluster/placement.ts, and after `down` by reading every disk
 // with the host's GitFS code): every blob is stored on exactly its HRW nodes, node 2 demoting
 // its surplus copies to referrals once their holders confirm them. They read every file on
@@ -10,7 +12,7 @@
 // demotion meanwhile), and give a new node (a fresh disk) its share.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,7 +117,8 @@ function wantOn(node: number, live: number[]): string[] {
   return [...wanted].filter(([h, k]) => placedOn(h, live, k).includes(node)).map(([h]) => h);
 }
 
-/** The node disks: node 2's stores every blob, the others' name node-2 as the holder. */
+/** The node disks before the data commit: node 2's stores the wide blobs, the others' name
+ *  node-2 as their holder. */
 function makeImages(base: string): { full: string; refs: string } {
   const full = join(tmp, 'full.img');
   const refs = join(tmp, 'refs.img');
@@ -123,7 +126,7 @@ function makeImages(base: string): { full: string; refs: string } {
   execFileSync('cp', ['--sparse=always', base, refs]);
   const img = openImage(full);
   const commits: Record<string, string> = {};
-  for (const b of ['data', 'wide']) {
+  for (const b of ['wide']) {
     commits[b] = img.commitTree(b, files.filter((f) => f.branch === b).map((f) => ({ path: f.path, data: f.data })), { message: `${b} files` });
   }
   img.putObject('blob', policyBlob);
@@ -142,11 +145,23 @@ function makeImages(base: string): { full: string; refs: string } {
   meta.push({ hash: policyHash, type: 'blob', data: policyBlob });
   img.close();
   const r = openImage(refs);
-  r.importObjects(meta, [{ name: 'data', hash: commits.data!, kind: 'branch' }, { name: 'wide', hash: commits.wide!, kind: 'branch' }, { name: POLICY_REF, hash: policyHash, kind: 'symbolic' }], undefined,
-    files.map((f) => ({ hash: f.hash, type: 'blob' as const, size: f.data.length, holders: ['node-2'] })));
+  r.importObjects(meta, [{ name: 'wide', hash: commits.wide!, kind: 'branch' }, { name: POLICY_REF, hash: policyHash, kind: 'symbolic' }], undefined,
+    files.filter((f) => f.branch === 'wide').map((f) => ({ hash: f.hash, type: 'blob' as const, size: f.data.length, holders: ['node-2'] })));
   r.close();
   markWanted(refs);
+  // the data branch, committed on node 2 after `up`
+  for (const f of files) if (f.branch === 'data') wanted.set(f.hash, more(wanted.get(f.hash), copiesFor(rules, 'data')));
   return { full, refs };
+}
+
+/** The 2,000 data files in a folder, as `cluster commit` takes them. */
+function dataDir(): string {
+  const dir = join(tmp, 'data');
+  for (const f of files.filter((x) => x.branch === 'data')) {
+    mkdirSync(join(dir, f.path, '..'), { recursive: true });
+    writeFileSync(join(dir, f.path), f.data);
+  }
+  return dir;
 }
 
 let disks: Record<number, string> = {};
@@ -157,6 +172,8 @@ const EVIL = join(import.meta.dirname, '..', 'helpers', 'evil-holder.py');
 let images: { full: string; refs: string };
 
 let releaseSlot: (() => void) | undefined;
+let dataCommit = '';
+let committedAt = 0;
 
 beforeAll(async () => {
   for (const ns of await listNamespaces()) {
@@ -176,6 +193,12 @@ beforeAll(async () => {
   expect(r.exitCode, r.stderr).toBe(0);
   const spec = JSON.parse(r.stdout) as { nodes: Array<{ node: number; disk: string }> };
   disks = Object.fromEntries(spec.nodes.map((n) => [n.node, n.disk]));
+  const t0 = Date.now();
+  const c = await cli(['cluster', 'commit', '2', '--branch', 'data', dataDir(), '-m', 'data files', '--name', NAME, '--json'], { timeoutMs: 900_000 });
+  expect(c.exitCode, c.stderr).toBe(0);
+  dataCommit = (JSON.parse(c.stdout) as { commit: string }).commit;
+  console.log(`cluster commit of ${FILES} files on node 2: ${Date.now() - t0} ms`);
+  committedAt = Date.now();
 }, 1_500_000);
 
 afterAll(async () => {
@@ -251,10 +274,15 @@ describe('the placement reference (cluster/placement.ts) and the POLICY codec', 
 describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
   const all = [1, 2, 3, 4, 5];
 
-  it('places every blob on its 3 HRW nodes (wide: on all 5), fetched from the referral holder', async () => {
-    const t0 = Date.now();
+  it('2,000 files committed on node 2 converge: one revision on all 5; every blob on its 3 HRW nodes (wide: on all 5), fetched from node 2', async () => {
+    const conv = await cli(['cluster', 'wait', '--converged', '--timeout', '420', '--json', '--name', NAME], { timeoutMs: 480_000 });
+    expect(conv.exitCode, conv.stdout + conv.stderr).toBe(0);
+    expect(JSON.parse(conv.stdout)).toMatchObject({ converged: true });
     const st = await settled(all, 420_000);
-    const ms = Date.now() - t0;
+    const ms = Date.now() - committedAt;
+    const revs = (JSON.parse((await cli(['cluster', 'status', '--name', NAME, '--json'])).stdout) as { nodes: Array<{ rev: string }> }).nodes.map((n) => n.rev);
+    expect(new Set(revs).size, revs.join(' ')).toBe(1);
+    for (const n of all) expect((await exec(n, ['log data 1']))[0]!.lines[0]!.split('\t')[0], `node ${n}`).toBe(dataCommit);
     for (const n of all) {
       const p = st.get(n)!;
       expect(p, `node ${n}`).toMatchObject({ want: wantOn(n, all).length, missing: 0, live: 5, config: 1 });
@@ -266,7 +294,7 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     const surplus2 = surplusOn(2, (h) => referral.has(h), all).length;
     expect(surplus2).toBeGreaterThan(0);
     expect(all.map((n) => st.get(n)!.demoted)).toEqual(all.map((n) => (n === 2 ? surplus2 : 0)));
-    console.log(`placement of ${FILES + WIDE} blobs on 5 nodes: ${ms} ms after up, ${surplus2} surplus copies demoted on node 2`);
+    console.log(`placement of ${FILES + WIDE} blobs on 5 nodes: ${ms} ms after the commit, ${surplus2} surplus copies demoted on node 2`);
     const status = await cli(['cluster', 'status', '--name', NAME, '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     const ns = (JSON.parse(status.stdout) as { nodes: Array<{ node: number; placed: number; held: number; missing: number }> }).nodes;
