@@ -208,7 +208,7 @@ export function registerCluster(program: Command): void {
       const blen = Buffer.byteLength(flags.branch);
       if (blen < 1 || blen > 63 || !/^[A-Za-z0-9._\/-]+$/.test(flags.branch)) throw new UsageError(`--branch must be 1-63 bytes of letters, digits, . _ / -, not "${flags.branch}"`);
       if (Buffer.byteLength(flags.message ?? '') > 1024) throw new UsageError('a cluster commit message is at most 1024 bytes');
-      const r = await call<{ commit: string; tree: string; files: number }>(flags.name, { cmd: 'commit', node: nodeArg(node), dir: resolve(dir), branch: flags.branch, message: flags.message ?? '' }, 600_000);
+      const r = await call<{ commit: string; tree: string; files: number }>(flags.name, { cmd: 'commit', node: nodeArg(node), dir: resolve(dir), branch: flags.branch, message: flags.message ?? '' }, 24 * 3_600_000); // (the supervisor bounds the node's answer by the tree's size)
       printResult(r, flags, (x) => `${x.commit} (${x.files} files, tree ${x.tree})`);
     });
 

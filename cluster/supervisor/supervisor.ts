@@ -441,7 +441,9 @@ export class Supervisor {
     const rt = this.nodes.get(node)!;
     const { tree, files } = storeDirectory(this.store!, dir);
     if (rt.state !== 'ready') throw new BootError(`node ${node} is ${rt.state}, not ready`);
-    const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files} files`);
+    // the node fetches every object it lacks, one after the other: its answer may take a while
+    // for a big tree (2,000 small files: about 80 s on an idle 2-core TCG host)
+    const r = await this.peer!.commitOn(node, tree, branch, message || `commit ${files} files`, 120_000 + 250 * files);
     if (r.status !== 0) throw new BootError(`node ${node} refused the commit (status ${r.status}: ${COMMITTED_STATUS[r.status] ?? 'unknown'})`);
     return { commit: r.commit, tree, files };
   }
