@@ -11,6 +11,8 @@ export async function dumpClusterLogs(name: string, nodes: number[], tag: string
   mkdirSync(dir, { recursive: true });
   for (const n of nodes) {
     const r = await cli(['cluster', 'logs', String(n), '--name', name], { timeoutMs: 60_000 });
-    writeFileSync(join(dir, `${tag}-node${n}.log`), r.stdout + r.stderr);
+    // a cluster already down (placement's last check downs it after its own dump) has no logs
+    // to give: keep what the earlier dump wrote rather than its "not up" line
+    if (r.exitCode === 0) writeFileSync(join(dir, `${tag}-node${n}.log`), r.stdout);
   }
 }
