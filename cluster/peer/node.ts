@@ -338,7 +338,9 @@ export class PeerNode {
     if (this.answered.has(key)) return;
     if (this.answered.size >= 4096) this.answered.clear();
     this.answered.add(key);
-    this.later(this.cfg.node % 8, () => {
+    // (node mod 8) ms, as every holder answers; a node this peer ordered to COMMIT asks for the
+    // tree's objects, which only this peer may hold yet: it gets the answer at once
+    this.later(this.commitWaiters.has(sender) ? 0 : this.cfg.node % 8, () => {
       const o = this.objectFor(hash);
       if (o) this.toGroup({ type: 'i_have', hash, qid, size: o.data.length, otype: o.otype });
     });

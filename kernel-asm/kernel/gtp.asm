@@ -118,7 +118,7 @@ gtp_rx:
 
 align 2
 gtp_size_min:       dw 0, GTP_ANNOUNCE_FIXED, gtp_who_has_size, gtp_i_have_size, gtp_get_size
-                    dw GTP_DATA_FIXED + 1, gtp_have_size, gtp_not_here_size, GTP_CONTROL_MIN
+                    dw GTP_DATA_FIXED, gtp_have_size, gtp_not_here_size, GTP_CONTROL_MIN
                     dw gtp_sync_req_size, gtp_sync_ans_size
                     times 6 dw 0        ; 11-16
                     dw bc_update_size + 1, bc_piece_size + 1, bc_pstatus_size, bc_pstatus_size, bc_pwho_size, bc_pmap_size + 1

@@ -210,7 +210,10 @@ gtp_control_run:
 	mov al, [rdi + gitfs_idx_entry.type]
 	jmp .have
 .fetch:
+	mov eax, [gtp_c_sender]             ; it holds the whole tree: its answer ends a WHO_HAS round
+	mov [gtp_q_prefer], eax
 	call gtp_fetch_object
+	mov dword [gtp_q_prefer], 0         ; (flags kept)
 	jc .fetch_failed
 	inc qword [gtp_c_fetched]
 	cmp byte [gtp_f_type], OBJ_BLOB

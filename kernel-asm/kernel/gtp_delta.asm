@@ -377,8 +377,9 @@ gtp_rx_delta:
 ; gtp_f_base when that names an object this node stores: GET_DELTA to the first known holder
 ; (holder cache, else WHO_HAS), the delta's chunks into the arena, applied to the base into the
 ; fetch buffer, the result's SHA-1 checked, stored in GitFS (one transaction), HAVE to the
-; group. Any "full" or "absent" answer, silence (5 tries), or a delta that does not apply or
-; hash (counted bad_delta) ends in the whole object fetched by gtp_fetch_object. The one entry
+; group. An "absent" answer asks the next holder the cache names. A "full" answer, the last
+; holder's "absent", silence (5 tries), or a delta that does not apply or hash (counted
+; bad_delta) ends in the whole object fetched by gtp_fetch_object. The one entry
 ; point for fetching with a base: a zero gtp_f_base is a plain gtp_fetch_object.
 ;  IN:  gtp_f_hash, gtp_f_base (zero: none); the arena released (fs_begin)
 ;  OUT: as gtp_fetch_object; and gtp_d_used (0 no delta, 1 delta applied, 2 a bad delta
@@ -421,6 +422,10 @@ gtp_fetch_based:
 	jc .full
 .holder:
 	mov rax, [rbx + gtp_holder.size]
+	cmp rax, GTP_SIZE_UNKNOWN
+	jne .size_said
+	xor eax, eax                        ; (a synced referral: the DELTA frames say it)
+.size_said:
 	cmp rax, GTP_OBJECT_MAX
 	ja .full
 	mov [gtp_d_hint], rax
@@ -434,6 +439,8 @@ gtp_fetch_based:
 	call gitfs_alloc
 	jc .release_full
 	mov [gtp_d_buf], rax
+	mov dword [gtp_d_hidx], 0
+.again:
 	inc dword [gtp_fid_next]
 	mov eax, [gtp_fid_next]
 	mov [gtp_d_fid], eax
@@ -563,7 +570,25 @@ gtp_fetch_based:
 .bad:
 	inc qword [gtp_bad_delta]
 	mov byte [gtp_d_used], 2
+	jmp .release_full
 .holder_full:
+	cmp byte [gtp_d_status], GTP_DELTA_ST_ABSENT
+	jne .release_full
+	; that holder does not store the target (yet: a node that synced from another may ask it
+	; before it fetched): the next holder the cache names, with a new fid, the same buffer
+	inc dword [gtp_d_hidx]
+	mov rsi, gtp_f_hash
+	call gtp_holder_find
+	jc .release_full
+	mov ecx, [gtp_d_hidx]
+	movzx eax, byte [rbx + gtp_holder.count]
+	cmp ecx, eax
+	jae .release_full
+	mov eax, [rbx + gtp_holder.nodes + rcx * 4]
+	mov [gtp_d_node], eax
+	mov eax, [rbx + gtp_holder.ips + rcx * 4]
+	mov [gtp_d_ip], eax
+	jmp .again
 .release_full:
 	mov byte [gtp_d_active], 0
 	mov rax, [gtp_d_mark]
@@ -1242,6 +1267,7 @@ gtp_dg_fid:         resd 1
 gtp_dg_ip:          resd 1
 gtp_d_fid:          resd 1
 gtp_d_node:         resd 1
+gtp_d_hidx:         resd 1              ; the holder asked: its index in the holder cache entry
 gtp_d_ip:           resd 1
 gtp_dc_valid:       resb 1
 gtp_dc_status:      resb 1

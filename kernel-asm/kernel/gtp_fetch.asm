@@ -10,6 +10,7 @@
 GTP_OBJECT_MAX      equ 0x1000000       ; 16 MiB: the largest object fetched or served
 GTP_RESERVE_FLOOR   equ 0x2000000       ; GitFS keeps at least 32 MiB of arena
 GTP_HOLDER_SLOTS    equ 32              ; holder cache entries (hashes)
+GTP_SIZE_UNKNOWN    equ -1              ; a holder entry's size when no holder said it (a synced referral)
 GTP_HOLDERS_MAX     equ 8               ; holders per hash
 GTP_ANSWER_SLOTS    equ 8               ; delayed I_HAVE answers
 GTP_ASKED_SLOTS     equ 32              ; (asker, qid) pairs already answered
@@ -457,6 +458,16 @@ gtp_rx_i_have:
 	pop rdx
 	sub rax, [gtp_q_start]
 	mov [rdi + 24], rax                 ; TSC ticks after the query left
+	; the answer of the node a fetch prefers (a COMMIT's sender, which holds the whole tree)
+	; ends a settling round at once: the fetch asks that node first anyway
+	cmp byte [gtp_q_settle], 0
+	je .out
+	mov eax, [rsi + gtp_hdr.sender]
+	test eax, eax
+	jz .out
+	cmp eax, [gtp_q_prefer]
+	jne .out
+	mov qword [gtp_q_deadline], 0       ; passed: gtp_query's round is over
 .out:
 	ret
 
@@ -506,7 +517,15 @@ gtp_rx_get:
 	mov [gtp_gw_type], dl
 	mov rax, [gtp_get_pos]
 	cmp rax, [gtp_gw_size]
-	jae .size                           ; a window past the end
+	jb .in_range
+	test rax, rax
+	jnz .size                           ; a window past the end
+	; offset 0 of an empty object: one DATA with an empty chunk (nothing to read)
+	mov [gtp_get_end], rax
+	call rdtsc64
+	mov [gtp_serve_start], rax
+	jmp .chunk
+.in_range:
 	add rax, [gtp_get_end]              ; end = min(offset + length, total)
 	cmp rax, [gtp_gw_size]
 	jbe .end_ok
@@ -556,7 +575,11 @@ gtp_rx_get:
 	mov rax, [gtp_get_pos]
 	mov rcx, [gtp_get_end]
 	sub rcx, rax
-	jbe .done
+	jb .done
+	jnz .some
+	cmp qword [gtp_gw_size], 0          ; (an empty object's one empty chunk)
+	jne .done
+.some:
 	cmp rcx, GTP_CHUNK_MAX
 	jbe .len_ok
 	mov ecx, GTP_CHUNK_MAX
@@ -593,6 +616,8 @@ gtp_rx_get:
 	call gtp_send
 	jc .done                            ; no slot: the asker re-requests what is missing
 	inc qword [gtp_data_sent]
+	test r14, r14
+	jz .done                            ; the empty chunk was the whole object
 	add [gtp_get_pos], r14
 	jmp .chunk
 .done:
@@ -681,6 +706,32 @@ gtp_rx_data:
 gtp_rx_data_in:
 	call gtp_fetch_match
 	jne .out
+	cmp byte [gtp_f_probe], 0
+	je .sized
+	; the fetch does not know the size yet: this DATA's total and type, checked as any chunk
+	; against them (gtp_f_probe = 2 meanwhile; a bad chunk leaves the size unknown)
+	mov rax, [rsi + gtp_hdr_size + gtp_data.total]
+	cmp rax, GTP_OBJECT_MAX
+	ja .bad
+	movzx ecx, byte [rsi + gtp_hdr_size + gtp_data.otype]
+	dec ecx
+	cmp ecx, OBJ_TAG - 1
+	ja .bad
+	inc ecx
+	mov [gtp_f_size], rax
+	mov [gtp_f_type], cl
+	mov byte [gtp_f_probe], 2
+	test rax, rax
+	jnz .sized
+	; an empty object: one DATA at offset 0 with an empty chunk is all of it
+	cmp qword [rsi + gtp_hdr_size + gtp_data.offset], 0
+	jne .bad
+	cmp word [rsi + gtp_hdr.length], gtp_data_size
+	jne .bad
+	mov qword [gtp_f_chunks], 0
+	mov qword [gtp_f_next], 0
+	jmp gtp_probe_done
+.sized:
 	mov rax, [rsi + gtp_hdr_size + gtp_data.total]
 	cmp rax, [gtp_f_size]
 	jne .bad
@@ -717,10 +768,43 @@ gtp_rx_data_in:
 	add rdi, [rsi + gtp_hdr_size + gtp_data.offset]
 	add rsi, gtp_hdr_size + gtp_data_size
 	call gtp_copy
+	cmp byte [gtp_f_probe], 2
+	jne .out
+	; the size is known now: the object's chunks (the windows asked past them are void)
+	mov rax, [gtp_f_size]
+	call gtp_chunks_of
+	mov [gtp_f_chunks], rax
+	cmp [gtp_f_next], rax
+	jbe gtp_probe_done
+	mov [gtp_f_next], rax
+	jmp gtp_probe_done
 .out:
 	ret
 .bad:
+	cmp byte [gtp_f_probe], 2
+	jne .counted
+	mov byte [gtp_f_probe], 1           ; still unknown
+	mov qword [gtp_f_size], 0
+.counted:
 	inc qword [gtp_bad_chunk]
+	ret
+
+; gtp_probe_done -- (internal, gtp_rx_data_in's tail) the size and type are known: the hash
+; starts with their header.  CLOBBERS: RAX, RCX, RDX, RSI, RDI
+gtp_probe_done:
+	mov byte [gtp_f_probe], 0
+	jmp gtp_hash_begin                  ; (the type was checked: it does not fail)
+
+; ---------------------------------------------------------------------------------------------
+; gtp_chunks_of -- The number of CHUNK_MAX chunks an object of RAX bytes travels in.
+;  IN:  RAX = size
+;  OUT: RAX = chunks
+;  CLOBBERS: RCX, RDX
+gtp_chunks_of:
+	add rax, GTP_CHUNK_MAX - 1
+	xor edx, edx
+	mov ecx, GTP_CHUNK_MAX
+	div rcx
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -782,8 +866,9 @@ gtp_tsc_us:
 ; gtp_query -- Asks the group who holds gtp_q_hash: WHO_HAS (a new qid each round), then
 ; GTP_QUERY_MS of listening, up to GTP_QUERY_TRIES rounds until someone answers. With
 ; gtp_q_settle set (a fetch), a round ends GTP_QUERY_SETTLE_MS after its first answer: every
-; holder answers within (node mod 8) ms of the query, so the others are in by then.
-;  IN:  gtp_q_hash, gtp_q_settle
+; holder answers within (node mod 8) ms of the query, so the others are in by then; an answer
+; from gtp_q_prefer (nonzero) ends it at once.
+;  IN:  gtp_q_hash, gtp_q_settle, gtp_q_prefer
 ;  OUT: gtp_q_count answers in gtp_q_answers (node, ip, size, type, TSC delay), gtp_q_tries
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 gtp_query:
@@ -1278,11 +1363,11 @@ gtp_fetch_object:
 .have_holders:
 	mov [gtp_f_entry], rbx
 	mov rax, [rbx + gtp_holder.size]
+	cmp rax, GTP_SIZE_UNKNOWN
+	je .size_ok
 	cmp rax, GTP_OBJECT_MAX
 	ja .too_big
-	mov [gtp_f_size], rax
-	mov al, [rbx + gtp_holder.otype]
-	mov [gtp_f_type], al
+.size_ok:
 	mov qword [gtp_f_holder], 0
 	mov byte [gtp_f_entry_tried], 1
 .holder:
@@ -1291,6 +1376,19 @@ gtp_fetch_object:
 	movzx eax, byte [rbx + gtp_holder.count]
 	cmp rcx, rax
 	jae .holders_spent
+	; the size and type the holders said; GTP_SIZE_UNKNOWN (a referral sync recorded, whose
+	; holders were seeded without a WHO_HAS): this holder's first DATA tells them (gtp_f_probe,
+	; gtp_rx_data_in), so the first window asks for one window's worth
+	mov al, [rbx + gtp_holder.otype]
+	mov [gtp_f_type], al
+	mov byte [gtp_f_probe], 0
+	mov rax, [rbx + gtp_holder.size]
+	cmp rax, GTP_SIZE_UNKNOWN
+	jne .size_said
+	mov byte [gtp_f_probe], 1
+	xor eax, eax
+.size_said:
+	mov [gtp_f_size], rax
 	mov eax, [rbx + gtp_holder.nodes + rcx * 4]
 	mov [gtp_f_node], eax
 	mov eax, [rbx + gtp_holder.ips + rcx * 4]
@@ -1306,16 +1404,19 @@ gtp_fetch_object:
 	mov byte [gtp_f_not_here], 0
 	mov byte [gtp_f_active], 1
 	mov rax, [gtp_f_size]               ; chunks in the object
-	add rax, GTP_CHUNK_MAX - 1
-	xor edx, edx
-	mov ecx, GTP_CHUNK_MAX
-	div rcx
+	call gtp_chunks_of
 	mov [gtp_f_chunks], rax
 	mov qword [gtp_f_win], 0            ; chunks before it are in and hashed
 	mov qword [gtp_f_next], 0           ; chunks from it are not asked for yet
 	mov qword [gtp_f_tries], 0
+	cmp byte [gtp_f_probe], 0
+	je .sized
+	mov qword [gtp_f_chunks], GTP_WINDOW_CHUNKS ; until the first DATA says (it hashes then)
+	jmp .hashing
+.sized:
 	call gtp_hash_begin
 	jc .next_holder                     ; a type the holder should not have given
+.hashing:
 	call rdtsc64
 	mov [gtp_f_xfer_us], rax            ; (TSC at the start; microseconds once done)
 	call gtp_fetch_arm
@@ -1338,6 +1439,12 @@ gtp_fetch_object:
 	jb .pump
 	jmp .complete
 .no_progress:
+	cmp byte [gtp_f_probe], 0
+	jne .silence
+	mov rax, [gtp_f_win]
+	cmp rax, [gtp_f_chunks]
+	jae .complete                       ; an empty object, its size learnt from its one DATA
+.silence:
 	call rdtsc64
 	cmp rax, [gtp_f_deadline]
 	jb .wait
@@ -1542,6 +1649,7 @@ gtp_f_retx:         resq 1
 gtp_get_fid:        resd 1
 gtp_get_ip:         resd 1
 gtp_q_qid:          resd 1
+gtp_q_prefer:       resd 1              ; a node whose I_HAVE ends a fetch's round (0: none)
 gtp_q_count:        resd 1
 gtp_q_tries:        resd 1
 gtp_qid_next:       resd 1
@@ -1564,6 +1672,7 @@ gtp_f_active:       resb 1
 gtp_f_not_here:     resb 1
 gtp_f_type:         resb 1
 gtp_f_queried:      resb 1
+gtp_f_probe:        resb 1              ; 1: the size is unknown until a DATA says (2: checking one)
 gtp_f_entry_tried:  resb 1
 gtp_f_bad:          resb 1              ; a holder served bytes that failed the hash
 gtp_serve_hash:     resb HASH_SIZE

@@ -680,6 +680,10 @@ pol_seed_holders:
 	cmp dword [r14 + gitfs_rec.magic], REC_MAGIC
 	jne .fail
 	mov rax, [r14 + gitfs_rec.object_size]
+	test rax, rax
+	jnz .sized
+	mov rax, GTP_SIZE_UNKNOWN           ; sync's referrals say 0: unknown (the fetch learns it)
+.sized:
 	mov [pol_s_size], rax
 	; the cache entry: this hash, no holders yet
 	mov rsi, r15
