@@ -145,6 +145,8 @@ gtp_reboot_run:
 ; branch the policy places on all nodes (`all`, e.g. `kernel`) then starts a propagation of the
 ; blobs it fetched (the first GTP_C_BLOBS_MAX: the rest go by placement), queued for bcast_poll
 ; as CONTROL PROPAGATE queues one: the update reaches every node on the round-optimal schedule.
+; Blobs that replace a file of the parent commit (a delta base every node stores) are left out:
+; they go by placement, as git deltas.
 ;  IN:  gtp_c_state = 1
 ;  OUT: gtp_c_state = 0
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -380,6 +382,34 @@ gtp_control_run:
 	call pol_copies_for
 	cmp al, POL_ALL
 	jne .out
+	; a new version of a file the parent commit held moves as a git delta, not as pieces: every
+	; node stores the old one (`all`), sync finds the same base there (delta_hints_commit), and
+	; each node's placement fetches it against that base; the propagation takes the rest
+	mov rsi, gtp_c_commit
+	call delta_hints_commit
+	xor r12d, r12d                      ; the blob looked at
+	xor r13d, r13d                      ; the blobs kept
+.filter:
+	cmp r12d, [gtp_c_nblobs]
+	jae .filtered
+	imul esi, r12d, HASH_SIZE
+	add rsi, gtp_c_blobs
+	push rsi
+	call delta_hint_find
+	pop rsi
+	jnc .by_delta
+	imul edi, r13d, HASH_SIZE
+	add rdi, gtp_c_blobs
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc r13d
+.by_delta:
+	inc r12d
+	jmp .filter
+.filtered:
+	mov [gtp_c_nblobs], r13d
+	test r13d, r13d
+	jz .out
 	xor eax, eax                        ; (no flags: the nodes only)
 	mov ecx, [gtp_c_nblobs]
 	mov rsi, gtp_c_blobs

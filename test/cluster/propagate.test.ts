@@ -224,8 +224,10 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     expect(view!.self!.counters.pushed).toBeGreaterThanOrEqual(1);
   }, 300_000);
 
+  let released: Buffer | undefined; // the release branch's f0.bin (for the delta check below)
   it('a commit on an `all` branch starts its propagation by itself: every node stores it, none by a placement fetch', async () => {
     const { dir, blobs } = files('e', [4_000_000]); // (62 pieces: the others learn the commit by sync meanwhile)
+    released = blobs[0]!.data;
     const fetched = async (n: number) => Number((await exec(n, 'placed'))[0]!.events.find((e) => e.name === 'placed')!.fields.fetched);
     const before = await Promise.all(NODES.map(fetched));
     const prev = (await update(1)).id;
@@ -243,6 +245,35 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     await expectEverywhere(blobs);
     // the other nodes' placement (release: all) left the blob to the propagation
     expect(await Promise.all(NODES.map(fetched))).toEqual(before);
+  }, 300_000);
+
+  it('a new version of that file on the `all` branch moves to every node as a git delta, not as pieces', async () => {
+    expect(released).toBeDefined();
+    const v2 = Buffer.from(released!);
+    for (let i = 0; i < 16; i++) randomBytes(32).copy(v2, Math.floor((i + 0.5) * (v2.length / 16)));
+    const dir = join(tmp, 'e2');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'f0.bin'), v2);
+    const blob = { hash: hashObject('blob', v2), data: v2 };
+    const placedOn = async (n: number) => (await exec(n, 'placed'))[0]!.events.find((e) => e.name === 'placed')!.fields;
+    const before = await Promise.all(NODES.map(placedOn));
+    const prev = (await update(1)).id;
+    const c = await cli(['cluster', 'commit', '1', '--branch', 'release', dir, '-m', 'a patch release', '--name', NAME, '--json'], { timeoutMs: 180_000 });
+    expect(c.exitCode, c.stderr).toBe(0);
+    // every other node syncs the commit, finds the old version at f0.bin, and fetches the new
+    // one as a delta against it (docs/protocol.md, "Deltas")
+    const end = Date.now() + 180_000;
+    let now = before;
+    while (Date.now() < end) {
+      now = await Promise.all(NODES.map(placedOn));
+      if (now.every((p, i) => i === 0 || (Number(p.fetched) > Number(before[i]!.fetched) && p.missing === '0'))) break;
+      await sleep(1000);
+    }
+    const gained = now.map((p, i) => Number(p.deltas) - Number(before[i]!.deltas));
+    expect(gained, JSON.stringify(now)).toEqual([0, 1, 1, 1, 1]);
+    await expectEverywhere([blob]);
+    // node 1 started no propagation for it
+    expect((await update(1)).id).toBe(prev);
   }, 300_000);
 
   it('10% loss on every link: every node completes; the recovery is counted', async () => {
