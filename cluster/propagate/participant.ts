@@ -79,6 +79,8 @@ interface Active {
   req: Array<{ nodes: number[]; at: number }>;
   maps: Map<number, Set<number>>;
   cursor: number;
+  /** The round before the cursor's push had no push of this node (skipped, or none planned). */
+  skipped: boolean;
   job?: Job;
   serve: Job[];
   lastRx: number;
@@ -186,7 +188,7 @@ export class Propagator {
       id, m, me, plan: nodePlan(m.nodes.length, m.pieces, me), role, state: 'active', data: Buffer.alloc(m.total),
       chunks: new Array<bigint>(m.pieces).fill(0n), held: new Uint8Array(m.pieces), heldCount: 0,
       prog: new Array<number>(m.pieces).fill(0), req: Array.from({ length: m.pieces }, () => ({ nodes: [], at: 0 })),
-      maps: new Map(), cursor: 0, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
+      maps: new Map(), cursor: 0, skipped: false, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
       timer: setInterval(() => this.tick(), TICK_MS),
     };
     this.cur = c;
@@ -318,9 +320,19 @@ export class Propagator {
       const to = c.m.nodes[p.to]!;
       if (c.maps.get(to)?.has(p.piece)) {
         c.cursor++;
+        c.skipped = true;
         continue;
       }
       if (!c.held[p.piece]) return; // data-driven: wait for it
+      // the round barrier (as the kernel's bc_pump): after a round without a push, wait for
+      // what this node receives in the round before this push's, so as not to run ahead into a
+      // target that is still receiving from its own sender
+      const prev = c.cursor > 0 ? c.plan.pushes[c.cursor - 1]!.round : -1;
+      if ((c.skipped || prev < p.round - 1) && c.plan.me !== 0 && p.round > 0) {
+        const want = c.plan.receives[p.round - 1]!;
+        if (want >= 0 && !c.held[want]) return;
+      }
+      c.skipped = false;
       c.cursor++;
       const flip = this.flipPieces > 0;
       if (flip) this.flipPieces--;

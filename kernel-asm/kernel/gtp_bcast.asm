@@ -1764,9 +1764,9 @@ bcast_poll:
 ; bc_pump -- The sender: runs the current push (a burst of PIECE frames, at most BC_BURST per
 ; tick, the last flagged LAST; then waits for the receiver's STATUS, probing with one LAST
 ; frame every BC_ACK_MS, giving up after BC_PROBES), else takes the next job: a queued
-; PIECE_GET first, then the next plan round's push, as soon as this node holds its piece
-; (rounds whose target already holds the piece, by its PIECE_MAP, are skipped). A late node
-; only serves.
+; PIECE_GET first, then the next plan round's push, as soon as this node holds its piece and
+; the piece it receives in the round before (the round barrier; rounds whose target already
+; holds the piece, by its PIECE_MAP, are skipped). A late node only serves.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1871,6 +1871,31 @@ bc_pump:
 	mov eax, [bc_cursor]
 	cmp eax, [bc_rounds]
 	jae .out
+	; the round barrier: after a round it skipped, a node pushes round t only once it holds
+	; what it receives in round t - 1. Without it a node whose round has nothing to send (its
+	; target holds the piece: the seed, every round for someone) runs ahead into its next
+	; round, whose target is still receiving that round's piece from its own sender: two
+	; pushes share one link, and the node that should have received meanwhile gets nothing (a
+	; 3-node capture: every round's two pushes went to the same node, 1.84x the wire's time).
+	; A round it pushed paces it by itself (the STATUS comes once the piece crossed the
+	; link); waiting there too would hold every node to the slowest receive of each round,
+	; which under loss is a resend's timeout (measured: 6.2x the lossless time at N = 3)
+	cmp byte [bc_skipped], 0
+	je .barrier_done
+	cmp dword [bc_me], 0
+	je .barrier_done                    ; the seed receives nothing
+	test eax, eax
+	jz .barrier_done
+	dec eax
+	mov rsi, bc_recv
+	call bc_round_piece
+	test eax, eax
+	js .barrier_done                    ; nothing to receive in that round
+	cmp byte [bc_held + rax], 0
+	je .out                             ; not yet: it comes from that round's sender
+.barrier_done:
+	mov byte [bc_skipped], 0
+	mov eax, [bc_cursor]
 	call bc_send_round
 	jc .skip
 	mov r9d, eax                        ; piece
@@ -1896,6 +1921,7 @@ bc_pump:
 	jmp .again
 .skip:
 	inc dword [bc_cursor]
+	mov byte [bc_skipped], 1
 	jmp .pick
 .out:
 	ret
@@ -2448,6 +2474,7 @@ bc_req_n:           resb BC_PIECES_MAX
 bc_j_active:        resb 1
 bc_j_phase:         resb 1              ; 1 sending, 2 waiting for STATUS
 bc_j_probes:        resb 1
+bc_skipped:         resb 1              ; the round before the cursor had no push (bc_pump's barrier)
 	alignb 8
 bc_zero_end:
 	section .text
