@@ -8,6 +8,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // A worker that boots QEMU can take over vitest's default 10 s to stop on a loaded machine;
+    // past this vitest logs a "Timeout terminating forks worker" line after CI's closing line
+    teardownTimeout: 60_000,
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });
