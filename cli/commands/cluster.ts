@@ -142,7 +142,7 @@ export function registerCluster(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (flags: NameFlags) => {
       const s = await call<StatusResult>(flags.name, { cmd: 'status' });
-      printResult(s, flags, (x) => x.nodes.map((n) => `node ${n.node}  ${n.state.padEnd(8)} rev ${n.rev.slice(0, 12) || '-'}  kernel ${n.kernel.slice(0, 12) || '-'}  version ${n.version || '-'}${n.heard ? '  heard' : ''}${n.update ? `  update ${n.update.held}/${n.update.pieces}` : ''}${n.error ? `  (${n.error})` : ''}`).join('\n'));
+      printResult(s, flags, (x) => x.nodes.map((n) => `node ${n.node}  ${n.state.padEnd(8)} rev ${n.rev.slice(0, 12) || '-'}  kernel ${n.kernel.slice(0, 12) || '-'}  version ${n.version || '-'}${n.heard ? '  heard' : ''}${n.boots > 1 ? `  reset ${n.boots - 1}×` : ''}${n.update ? `  update ${n.update.held}/${n.update.pieces}` : ''}${n.error ? `  (${n.error})` : ''}`).join('\n'));
     });
 
   named(cluster.command('wait'))

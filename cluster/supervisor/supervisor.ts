@@ -37,6 +37,8 @@ interface NodeRt {
   kernel: string;
   version: string;
   net: boolean;
+  /** Kernel starts seen on the serial line since the VM launched (EVENT boot stage=kernel). */
+  boots: number;
   error?: string;
   logs: LogEntry[];
 }
@@ -54,6 +56,9 @@ export interface NodeStatus {
   net: boolean;
   /** The host peer heard this node's ANNOUNCE within the last 10 s. */
   heard: boolean;
+  /** Kernel starts since the node's VM was launched: more than 1 means it reset in place (its
+   *  watchdog fired, or a fault rebooted it) and lost what it held in RAM. */
+  boots: number;
   /** Blobs the policy places on the node, of them stored there, and the rest (its `placed`). */
   placed?: number;
   held?: number;
@@ -136,7 +141,7 @@ export class Supervisor {
 
   constructor(readonly spec: ClusterSpec, times: { processAt: number; mainAt: number; goAt?: number } = { processAt: Date.now(), mainAt: Date.now() }) {
     this.key = readFileSync(spec.keyFile);
-    for (const n of spec.nodes) this.nodes.set(n.node, { spec: n, state: 'stopped', rev: '', kernel: '', version: '', net: false, logs: [] });
+    for (const n of spec.nodes) this.nodes.set(n.node, { spec: n, state: 'stopped', rev: '', kernel: '', version: '', net: false, boots: 0, logs: [] });
     this.timeline = { ...times, nodes: spec.nodes.map((n) => ({ node: n.node })) };
   }
 
@@ -204,6 +209,7 @@ export class Supervisor {
     if (rt.state === 'booting' || rt.state === 'ready') return;
     rt.state = 'booting';
     rt.error = undefined;
+    rt.boots = 0;
     this.changed();
     const t0 = Date.now();
     this.mark(node, 'launchedAt');
@@ -214,7 +220,10 @@ export class Supervisor {
           onLine: (line) => this.record(rt, line, Date.now() - t0),
           onEvent: (e) => {
             if (e.name === 'mount' && e.fields.rev) rt.rev = e.fields.rev;
-            if (e.name === 'boot' && e.fields.stage === 'kernel' && e.fields.version) rt.version = e.fields.version;
+            if (e.name === 'boot' && e.fields.stage === 'kernel') {
+              rt.boots++;
+              if (e.fields.version) rt.version = e.fields.version;
+            }
             if (e.name === 'ready' && e.fields.commit) rt.kernel = e.fields.commit;
             if (e.name === 'net') {
               rt.net = true;
@@ -256,7 +265,7 @@ export class Supervisor {
         node: rt.spec.node, state: rt.state,
         rev: p?.rev ?? rt.rev, kernel: p?.kernel ?? rt.kernel, version: p?.version ?? rt.version,
         ip: rt.spec.ip, mac: rt.spec.mac, disk: rt.spec.disk,
-        net: rt.net || p !== undefined, heard: p !== undefined && !p.stale,
+        net: rt.net || p !== undefined, heard: p !== undefined && !p.stale, boots: rt.boots,
         // the current propagation, from the PIECE_MAPs the host peer hears (propagation piece)
         ...(upd && upd.nodes.includes(rt.spec.node) ? { update: { id: upd.id, pieces: upd.pieces, held: upd.progress.find((x) => x.node === rt.spec.node)?.held ?? 0 } } : {}),
         ...(rt.error ? { error: rt.error } : {}),

@@ -2,8 +2,11 @@
 ; with ATA_DMA defined (the kernel; stage 2 and the MBR stay PIO) bus-master DMA through the
 ; PCI IDE controller's BAR4 (PIIX: PRD tables, READ/WRITE DMA EXT), chosen by ata_dma_init,
 ; with PIO as the fallback when there is no bus master or a DMA command fails.
-; Shared by stage 2 (64-bit part) and the kernel. Every wait on the device is bounded by a
-; spin count, so a missing or failing disk gives an error, never a hang. The driver prints
+; Shared by stage 2 (64-bit part) and the kernel. Every wait on the device is bounded, so a
+; missing or failing disk gives an error, never a hang: by a spin count, and in the kernel
+; (ATA_DMA) with interrupts on by ATA_WAIT_MS PIT ticks as well, feeding the watchdog while it
+; waits (a host disk slowed by its other work, e.g. a long fdatasync behind a flush, is not a
+; hung kernel: waits of many seconds reset a node under its watchdog, losing its RAM state). The driver prints
 ; nothing: routines return CF and leave the reason in ata_error / ata_status for the caller
 ; to report (the kernel as `EVENT error dev=ata ...`; a DMA fallback as ata_dma_off_reason).
 
@@ -40,6 +43,7 @@ ATA_SPIN            equ 0x100000        ; status polls before a wait gives up (~
 ATA_POLL_GAP        equ 256             ; pauses between two status reads: a guest hammering
                                         ; the port starves QEMU's I/O thread of its lock
 ATA_CHUNK           equ 256             ; sectors per command
+ATA_WAIT_MS         equ 30000           ; kernel, interrupts on: PIT ticks before a wait gives up
 
 ; ata_error codes
 ATA_OK              equ 0
@@ -56,6 +60,7 @@ ATA_ERR_RANGE       equ 4               ; LBA + count beyond the disk
 ata_wait_ready:
 	push rax
 	push rcx
+	call ata_wait_begin
 	mov ecx, ATA_SPIN
 	mov dx, ATA_STATUS
 .poll:
@@ -65,6 +70,8 @@ ata_wait_ready:
 	call ata_gap
 	dec ecx
 	jnz .poll
+	call ata_wait_more
+	jnc .poll
 	mov [ata_status], al
 	mov byte [ata_error], ATA_ERR_TIMEOUT
 	pop rcx
@@ -79,10 +86,11 @@ ata_wait_ready:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
-; ata_gap -- (internal) a short pause between two status reads.
+; ata_gap -- (internal) a short pause between two status reads; in the kernel it feeds the
+; watchdog too (a bounded wait on the disk is progress, not a hang).
 ;  IN:  nothing
 ;  OUT: nothing
-;  CLOBBERS: nothing
+;  CLOBBERS: flags
 ata_gap:
 	push rcx
 	mov ecx, ATA_POLL_GAP
@@ -90,6 +98,52 @@ ata_gap:
 	pause
 	loop .p
 	pop rcx
+%ifdef ATA_DMA
+	call watchdog_feed                  ; (health.asm)
+%endif
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_wait_begin -- (internal) starts a wait's time bound: in the kernel, ATA_WAIT_MS PIT ticks
+; from now (ata_wait_more); in stage 2 nothing (its spin count alone bounds it).
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: flags
+ata_wait_begin:
+%ifdef ATA_DMA
+	push rax
+	mov rax, [ticks]
+	add rax, ATA_WAIT_MS
+	mov [ata_wait_end], rax
+	pop rax
+%endif
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; ata_wait_more -- (internal) a wait's spin count ran out: does it go on? In the kernel with
+; interrupts on, until ata_wait_begin's ATA_WAIT_MS ticks are past (a spin count is no time
+; bound under TCG: how long a poll takes depends on the host's load); else no.
+;  IN:  nothing
+;  OUT: CF = 0 go on (ECX = ATA_SPIN again); CF = 1 give up
+;  CLOBBERS: nothing else
+ata_wait_more:
+%ifdef ATA_DMA
+	push rax
+	pushfq
+	pop rax
+	test eax, 1 << 9                    ; IF: with interrupts off the ticks stand still
+	jz .up
+	mov rax, [ticks]
+	cmp rax, [ata_wait_end]
+	jae .up
+	pop rax
+	mov ecx, ATA_SPIN
+	clc
+	ret
+.up:
+	pop rax
+%endif
+	stc
 	ret
 
 ; ---------------------------------------------------------------------------------------------
@@ -100,6 +154,7 @@ ata_gap:
 ata_wait_drq:
 	push rax
 	push rcx
+	call ata_wait_begin
 	mov ecx, ATA_SPIN
 	mov dx, ATA_STATUS
 .poll:
@@ -114,6 +169,8 @@ ata_wait_drq:
 	call ata_gap
 	dec ecx
 	jnz .poll
+	call ata_wait_more
+	jnc .poll
 	mov [ata_status], al
 	mov byte [ata_error], ATA_ERR_TIMEOUT
 	pop rcx
@@ -455,7 +512,7 @@ ATA_DMA_CHUNK       equ 32768           ; sectors per DMA command (16 MiB)
 ATA_PRD_MAX         equ ATA_DMA_CHUNK * 512 / 0x10000 + 1
 ATA_DMA_GAP         equ 16              ; pauses between two polls (interrupts off)
 ATA_DMA_SPIN        equ 0x1000000       ; polls before a DMA command is given up (interrupts off)
-ATA_DMA_MS          equ 10000           ; PIT ticks before it is given up (interrupts on)
+ATA_DMA_MS          equ ATA_WAIT_MS     ; PIT ticks before it is given up (interrupts on)
 ATA_IRQ             equ 14              ; the primary channel's ISA interrupt
 PCI_CLASS_IDE       equ 0x0101          ; class 01 (storage), subclass 01 (IDE)
 PCI_REG_CLASS       equ 0x08            ; class (31:24), subclass (23:16), prog-if (15:8)
@@ -731,6 +788,7 @@ ata_dma_wait:
 	jnc .woke
 	sti
 	hlt                                 ; (sti's shadow: no wake-up lost between them)
+	call watchdog_feed                  ; a slow transfer is not a hang (health.asm)
 	cmp [ticks], rcx
 	jb .sleep
 	mov byte [ata_error], ATA_ERR_TIMEOUT
@@ -837,6 +895,7 @@ ata_dma_fail_lba:   resq 1              ; the failed DMA command's first sector
 ata_dma_irqs:       resq 1              ; IRQ 14s taken
 ata_dma_base:       resw 1              ; bus-master I/O base (0: PIO)
 ata_dma_off_reason: resb 1              ; ATA_DMA_* (0: on)
+ata_wait_end:       resq 1              ; ata_wait_begin: the tick a wait gives up at
 ata_dma_fail_status: resb 1             ; device status after the failed DMA command
 ata_dma_fail_bm:    resb 1              ; bus-master status then
 ata_dma_fail_error: resb 1              ; ata_error then
