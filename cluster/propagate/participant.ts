@@ -62,9 +62,17 @@ interface Job {
   last: number;
   pull: boolean;
   flip: boolean;
+  /** This burst's LAST frame went twice (under loss, as the kernel's bc_pump). */
+  doubled?: boolean;
+  /** The next non-zero STATUS is the doubled burst's stale second answer. */
+  skip?: boolean;
+  /** No resend and no probe so far. */
+  clean?: boolean;
 }
 
 interface Active {
+  /** The last push saw loss: its bursts end with the LAST frame twice (as the kernel's bc_lossy). */
+  lossy: boolean;
   id: string;
   m: Manifest;
   me: number;
@@ -92,7 +100,7 @@ interface Active {
 }
 
 export class Propagator {
-  readonly counters = { bad_piece: 0, dup: 0, pushed: 0, served: 0, pulled: 0, gets: 0, retx: 0, giveups: 0, unknown: 0, rx_bytes: 0, data_tx: 0, ctl_tx: 0 };
+  readonly counters = { bad_piece: 0, dup: 0, pushed: 0, served: 0, pulled: 0, gets: 0, retx: 0, giveups: 0, last2: 0, unknown: 0, rx_bytes: 0, data_tx: 0, ctl_tx: 0 };
   /** Test fault: the next N pushes carry one flipped byte in their first chunk. */
   flipPieces = 0;
   private watched: { id: string; total: number; parts: Map<number, Buffer>; age: number; firstHeard: number; m?: Manifest; maps: Map<number, NodeProgress> } | undefined;
@@ -188,7 +196,7 @@ export class Propagator {
       id, m, me, plan: nodePlan(m.nodes.length, m.pieces, me), role, state: 'active', data: Buffer.alloc(m.total),
       chunks: new Array<bigint>(m.pieces).fill(0n), held: new Uint8Array(m.pieces), heldCount: 0,
       prog: new Array<number>(m.pieces).fill(0), req: Array.from({ length: m.pieces }, () => ({ nodes: [], at: 0 })),
-      maps: new Map(), cursor: 0, skipped: false, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
+      maps: new Map(), cursor: 0, skipped: false, lossy: false, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
       timer: setInterval(() => this.tick(), TICK_MS),
     };
     this.cur = c;
@@ -253,8 +261,18 @@ export class Propagator {
     if (missing === 0n) {
       c.job = undefined;
       this.counters.pushed++;
+      c.lossy = j.clean === false;
       return;
     }
+    // a doubled burst's two STATUS frames name the same chunks: act on the first only
+    if (j.skip) {
+      j.skip = false;
+      return;
+    }
+    j.skip = j.doubled === true;
+    j.doubled = false;
+    j.clean = false;
+    c.lossy = true;
     for (let b = missing; b; b &= b - 1n) this.counters.retx++;
     j.mask = missing;
     j.waiting = false;
@@ -303,6 +321,8 @@ export class Propagator {
           }
           j.mask = 1n << BigInt(j.last);
           j.waiting = false;
+          j.clean = false;
+          c.lossy = true;
         }
         this.burst(c, j);
         j.waiting = true;
@@ -356,7 +376,14 @@ export class Propagator {
       this.counters.data_tx += bytes.length;
       this.io.toNode({ type: 'piece', id: c.id, piece: j.piece, chunk: i, flags: k === list.length - 1 ? PIECE_LAST : 0, bytes }, j.ip);
       j.last = i;
+      // under loss the LAST frame goes twice (docs/protocol.md, "Moving a piece")
+      if (k === list.length - 1 && c.lossy) {
+        this.counters.last2++;
+        this.counters.data_tx += bytes.length;
+        this.io.toNode({ type: 'piece', id: c.id, piece: j.piece, chunk: i, flags: PIECE_LAST, bytes }, j.ip);
+      }
     });
+    j.doubled = c.lossy && list.length > 0;
     j.mask = 0n;
   }
 

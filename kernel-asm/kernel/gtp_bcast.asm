@@ -1460,7 +1460,9 @@ gtp_rx_piece:
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_pstatus -- STATUS: what the receiver of our running push still misses (0: it holds
-; the piece). Records the holder; a push to it resends the missing chunks or ends.
+; the piece). Records the holder; a push to it resends the missing chunks or ends. After a
+; doubled burst (bc_lossy: its LAST went twice) the STATUS after the one acted on is dropped
+; (bc_j_skip: the same chunks again, from the LAST's copy).
 ;  IN:  RSI = frame
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RDI
@@ -1492,6 +1494,18 @@ gtp_rx_pstatus:
 	jne .out
 	test r10, r10
 	jz .done
+	; a doubled burst's two STATUS frames name the same chunks: after acting on the first,
+	; the next one is stale (the link is FIFO: it comes before any answer to the resend)
+	cmp byte [bc_j_skip], 0
+	je .fresh
+	mov byte [bc_j_skip], 0
+	ret
+.fresh:
+	mov al, [bc_j_doubled]
+	mov [bc_j_skip], al
+	mov byte [bc_j_doubled], 0
+	mov byte [bc_j_clean], 0
+	mov byte [bc_lossy], 1              ; chunks lost: LAST frames go twice from now on
 	mov rax, r10                        ; count the chunks (no POPCNT on every CPU model)
 .count:
 	test rax, rax
@@ -1507,6 +1521,9 @@ gtp_rx_pstatus:
 .done:
 	mov byte [bc_j_active], 0
 	inc qword [bc_c_pushed]
+	mov al, [bc_j_clean]                ; a push that went through at once: no loss seen
+	xor al, 1
+	mov [bc_lossy], al
 .out:
 	ret
 .size:
@@ -1821,6 +1838,21 @@ bc_pump:
 	dec r15d
 	jmp .again
 .burst_done:
+	; under loss (bc_lossy) the LAST frame goes twice: each copy gets its STATUS back, so a
+	; lost LAST or a lost STATUS no longer costs a BC_ACK_MS wait and a probe (the second,
+	; stale STATUS is dropped by gtp_rx_pstatus's bc_j_skip)
+	cmp byte [bc_lossy], 0
+	je .wait_status
+	cmp byte [bc_j_doubled], 0
+	jne .wait_status
+	mov byte [bc_j_doubled], 1
+	inc qword [bc_c_last2]
+	mov ecx, [bc_j_last]
+	xor eax, eax
+	bts rax, rcx
+	mov [bc_j_mask], rax
+	jmp .again
+.wait_status:
 	mov byte [bc_j_phase], 2
 	mov rax, [ticks]
 	add rax, BC_ACK_MS
@@ -1838,6 +1870,9 @@ bc_pump:
 	bts rax, rcx
 	mov [bc_j_mask], rax
 	mov byte [bc_j_phase], 1
+	mov byte [bc_j_clean], 0
+	mov byte [bc_lossy], 1              ; a STATUS that did not come: loss (or a slow target)
+	mov byte [bc_j_doubled], 0
 	jmp .again
 .give_up:
 	inc qword [bc_c_giveups]
@@ -1918,6 +1953,9 @@ bc_pump:
 	mov byte [bc_j_active], 1
 	mov byte [bc_j_phase], 1
 	mov byte [bc_j_probes], 0
+	mov byte [bc_j_doubled], 0
+	mov byte [bc_j_skip], 0
+	mov byte [bc_j_clean], 1
 	jmp .again
 .skip:
 	inc dword [bc_cursor]
@@ -2258,7 +2296,7 @@ cmd_update:
 ; ---------------------------------------------------------------------------------------------
 ; bc_event -- EVENT update id=<hex|none> pieces=K held=N rounds=R state=... role=... nodes=N
 ; index=I ms=T (manifest to complete) and the counters: bad_piece, bad_object, bad_manifest,
-; dup, pushed, served, pulled, gets, retx, giveups, unknown, rx_bytes, data_tx, ctl_tx.
+; dup, pushed, served, pulled, gets, retx, giveups, last2, unknown, rx_bytes, data_tx, ctl_tx.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RCX, RDX, RSI
@@ -2333,6 +2371,7 @@ bc_counter_table:
 	dq str_bc_c_gets, bc_c_gets
 	dq str_bc_c_retx, bc_c_retx
 	dq str_bc_c_giveups, bc_c_giveups
+	dq str_bc_c_last2, bc_c_last2
 	dq str_bc_c_unknown, bc_c_unknown
 	dq str_bc_c_rx_bytes, bc_c_rx_bytes
 	dq str_bc_c_data_tx, bc_c_data_bytes
@@ -2382,6 +2421,7 @@ str_bc_c_pulled:     db "pulled", 0
 str_bc_c_gets:       db "gets", 0
 str_bc_c_retx:       db "retx", 0
 str_bc_c_giveups:    db "giveups", 0
+str_bc_c_last2:      db "last2", 0
 str_bc_c_unknown:    db "unknown", 0
 str_bc_c_rx_bytes:   db "rx_bytes", 0
 str_bc_c_data_tx:    db "data_tx", 0
@@ -2458,6 +2498,7 @@ bc_c_pulled:        resq 1
 bc_c_gets:          resq 1
 bc_c_retx:          resq 1
 bc_c_giveups:       resq 1
+bc_c_last2:         resq 1              ; bursts whose LAST frame went twice (bc_lossy)
 bc_c_unknown:       resq 1
 bc_c_rx_chunks:     resq 1
 bc_c_rx_bytes:      resq 1
@@ -2474,6 +2515,10 @@ bc_req_n:           resb BC_PIECES_MAX
 bc_j_active:        resb 1
 bc_j_phase:         resb 1              ; 1 sending, 2 waiting for STATUS
 bc_j_probes:        resb 1
+bc_j_doubled:       resb 1              ; this burst's LAST frame went twice
+bc_j_skip:          resb 1              ; the next non-zero STATUS is a doubled burst's stale one
+bc_j_clean:         resb 1              ; this push had no resend and no probe (so far)
+bc_lossy:           resb 1              ; the last push saw loss: LAST frames go twice
 bc_skipped:         resb 1              ; the round before the cursor had no push (bc_pump's barrier)
 	alignb 8
 bc_zero_end:

@@ -298,6 +298,8 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
       for (const [n, u] of done) expect(u.state, `node ${n}`).toBe('stored');
       const recovered = [...done.values()].reduce((s, u) => s + Number(u.retx) + Number(u.gets), 0);
       expect(recovered).toBeGreaterThan(0);
+      // under loss the senders end their bursts with the LAST frame twice (docs/protocol.md)
+      expect([...done.values()].reduce((s, u) => s + Number(u.last2), 0)).toBeGreaterThan(0);
     } finally {
       await cli(['cluster', 'fault', 'heal', '--name', NAME]);
     }
