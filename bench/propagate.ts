@@ -113,6 +113,7 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
     await sleep(200);
   }
   const done = v.progress.filter((x) => x.node !== 1).map((x) => x.completeAt! - v!.firstHeard);
+  if (process.env.GT_BENCH_NODES) process.stderr.write(`  host view (ms after the first UPDATE): ${v.progress.filter((x) => x.node !== 1).map((x) => `node ${x.node} first piece ${(x.firstAt ?? NaN) - v!.firstHeard} complete ${x.completeAt! - v!.firstHeard}`).join('; ')}\n`);
   // every node's own byte counters, once it has stored the update
   let ctl = 0;
   let data = 0;
@@ -124,6 +125,7 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
     }
     ctl += Number(u.ctl_tx);
     data += Number(u.data_tx);
+    if (process.env.GT_BENCH_NODES) process.stderr.write(`  node ${node}: ${['ms', 'pushed', 'retx', 'dup', 'gets', 'giveups', 'last2', 'tb_late'].map((f) => `${f}=${u[f]}`).join(' ')}\n`);
   }
   return { ms: Math.max(...done), perNodeMs: done, ctl, data };
 }

@@ -26,6 +26,8 @@ export interface NodeProgress {
   held: number;
   /** Host ms (Date.now()) when its PIECE_MAP first showed every piece. */
   completeAt?: number;
+  /** Host ms when its PIECE_MAP first showed a piece (maps go out at every piece it completes). */
+  firstAt?: number;
 }
 
 export interface PropagationView {
@@ -177,8 +179,9 @@ export class Propagator {
     const w = this.watched;
     if (w && w.id === m.id && w.m && m.pieces === w.m.pieces) {
       const prev = w.maps.get(sender);
-      const p: NodeProgress = { node: sender, held: m.held, ...(prev?.completeAt ? { completeAt: prev.completeAt } : {}) };
+      const p: NodeProgress = { node: sender, held: m.held, ...(prev?.completeAt ? { completeAt: prev.completeAt } : {}), ...(prev?.firstAt ? { firstAt: prev.firstAt } : {}) };
       if (m.held === m.pieces && !p.completeAt) p.completeAt = Date.now();
+      if (m.held > 0 && !p.firstAt) p.firstAt = Date.now();
       w.maps.set(sender, p);
     }
     const c = this.cur;
@@ -242,6 +245,8 @@ export class Propagator {
       if (c.req[m.piece]!.nodes.length) this.counters.pulled++;
       c.req[m.piece] = { nodes: [], at: 0 };
       this.status(c, m.piece, 0n, ip);
+      // the map goes out at the next tick: the kernel senders' target barrier waits on it
+      c.nextMap = Math.min(c.nextMap, Date.now());
       if (c.heldCount === c.m.pieces) this.complete(c);
     } else if (last) this.status(c, m.piece, full & ~c.chunks[m.piece]!, ip);
     void sender;

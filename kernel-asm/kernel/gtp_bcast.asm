@@ -36,6 +36,7 @@ BC_MAN_MAGIC        equ 0x4D505447      ; "GTPM"
 BC_MAP_BYTES        equ BC_PIECES_MAX / 8
 BC_LATE_MS          equ 1000            ; a manifest completed later than this: pull only
 BC_ACK_MS           equ 80              ; a burst's STATUS not back by then: probe
+BC_TB_MS            equ 40              ; the target barrier's longest wait for a target's map
 BC_PROBES           equ 25              ; probes before a push is given up
 BC_IDLE_MS          equ 300             ; no chunk for this long: recovery
 BC_REQ_MS           equ 600             ; a PIECE_GET without progress expires
@@ -1418,6 +1419,8 @@ gtp_rx_piece:
 	jne .bad_piece
 	mov byte [bc_held + r9], 1
 	inc dword [bc_held_count]
+	mov rax, [ticks]                    ; the map goes out at the next tick (the target
+	mov [bc_next_map], rax              ; barrier of this node's next senders waits on it)
 	cmp byte [bc_req_n + r9], 0
 	je .held
 	inc qword [bc_c_pulled]
@@ -1933,6 +1936,7 @@ bc_pump:
 	mov eax, [bc_cursor]
 	call bc_send_round
 	jc .skip
+	mov r10d, ecx                       ; the slot (bc_send_round)
 	mov r9d, eax                        ; piece
 	mov ecx, ebx
 	shl ecx, 4
@@ -1940,6 +1944,43 @@ bc_pump:
 	jc .skip                            ; the target has it
 	cmp byte [bc_held + r9], 0
 	je .out                             ; not yet: data-driven, wait for it
+	; the target barrier (no loss seen): push round t only once the target's PIECE_MAP shows
+	; the piece it receives in round t - 1 (maps go out at every piece a node completes), at
+	; most BC_TB_MS: a node that pushes without waiting for its own receive (the seed, every
+	; round; anyone in the first rounds) otherwise lands on a target whose link still carries
+	; that round's piece from a slower sender. Under loss a lost map would cost the wait.
+	cmp byte [bc_lossy], 0
+	jne .tb_pass
+	mov eax, [bc_cursor]
+	test eax, eax
+	jz .tb_pass
+	dec eax
+	mov rsi, r10
+	shl rsi, 7                          ; BC_Q_MAX dwords per row
+	add rsi, bc_tgt_recv
+	call bc_round_piece                 ; EAX: what the target receives in round t - 1
+	test eax, eax
+	js .tb_pass
+	cmp eax, r9d
+	je .tb_pass
+	mov ecx, ebx
+	shl ecx, 4
+	bt [bc_maps + rcx], rax
+	jc .tb_pass
+	mov eax, [bc_cursor]
+	cmp eax, [bc_tb_round]
+	je .tb_since
+	mov [bc_tb_round], eax              ; the first look at this round: the wait starts
+	mov rax, [ticks]
+	mov [bc_tb_since], rax
+	jmp .out
+.tb_since:
+	mov rax, [ticks]
+	sub rax, [bc_tb_since]
+	cmp rax, BC_TB_MS
+	jb .out
+	inc qword [bc_c_tb_late]            ; no map in time: push anyway
+.tb_pass:
 	mov [bc_j_piece], r9d
 	mov eax, [bc_nodes + rbx * 4]
 	mov [bc_j_node], eax
@@ -2183,7 +2224,9 @@ bc_store:
 	add r13, rcx
 	mov dl, [rbx + bc_obj.otype]
 	mov rdi, rbx                        ; its hash (verified above)
-	call gitfs_tx_put_hashed
+	push rbx
+	call gitfs_tx_put_hashed            ; (clobbers RBX: its low byte is the type)
+	pop rbx
 	jc .fs
 	mov rsi, rbx                        ; propagated to every node: the placement keeps it here
 	call pol_pin                        ; (gtp_policy.asm: not demoted until a restart)
@@ -2296,7 +2339,8 @@ cmd_update:
 ; ---------------------------------------------------------------------------------------------
 ; bc_event -- EVENT update id=<hex|none> pieces=K held=N rounds=R state=... role=... nodes=N
 ; index=I ms=T (manifest to complete) and the counters: bad_piece, bad_object, bad_manifest,
-; dup, pushed, served, pulled, gets, retx, giveups, last2, unknown, rx_bytes, data_tx, ctl_tx.
+; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, unknown, rx_bytes, data_tx,
+; ctl_tx.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RCX, RDX, RSI
@@ -2372,6 +2416,7 @@ bc_counter_table:
 	dq str_bc_c_retx, bc_c_retx
 	dq str_bc_c_giveups, bc_c_giveups
 	dq str_bc_c_last2, bc_c_last2
+	dq str_bc_c_tb_late, bc_c_tb_late
 	dq str_bc_c_unknown, bc_c_unknown
 	dq str_bc_c_rx_bytes, bc_c_rx_bytes
 	dq str_bc_c_data_tx, bc_c_data_bytes
@@ -2422,6 +2467,7 @@ str_bc_c_gets:       db "gets", 0
 str_bc_c_retx:       db "retx", 0
 str_bc_c_giveups:    db "giveups", 0
 str_bc_c_last2:      db "last2", 0
+str_bc_c_tb_late:    db "tb_late", 0
 str_bc_c_unknown:    db "unknown", 0
 str_bc_c_rx_bytes:   db "rx_bytes", 0
 str_bc_c_data_tx:    db "data_tx", 0
@@ -2499,6 +2545,9 @@ bc_c_gets:          resq 1
 bc_c_retx:          resq 1
 bc_c_giveups:       resq 1
 bc_c_last2:         resq 1              ; bursts whose LAST frame went twice (bc_lossy)
+bc_c_tb_late:       resq 1              ; target barrier waits that ran out (BC_TB_MS)
+bc_tb_since:        resq 1              ; the target barrier's wait began (ticks)
+bc_tb_round:        resd 1              ; for this plan round
 bc_c_unknown:       resq 1
 bc_c_rx_chunks:     resq 1
 bc_c_rx_bytes:      resq 1
