@@ -75,6 +75,8 @@ interface Job {
 interface Active {
   /** The last push saw loss: its bursts end with the LAST frame twice (as the kernel's bc_lossy). */
   lossy: boolean;
+  /** Repeats of the completion map still to send. */
+  mapBurst?: number;
   id: string;
   m: Manifest;
   me: number;
@@ -199,7 +201,7 @@ export class Propagator {
       id, m, me, plan: nodePlan(m.nodes.length, m.pieces, me), role, state: 'active', data: Buffer.alloc(m.total),
       chunks: new Array<bigint>(m.pieces).fill(0n), held: new Uint8Array(m.pieces), heldCount: 0,
       prog: new Array<number>(m.pieces).fill(0), req: Array.from({ length: m.pieces }, () => ({ nodes: [], at: 0 })),
-      maps: new Map(), cursor: 0, skipped: false, lossy: false, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
+      maps: new Map(), cursor: 0, skipped: false, lossy: true, serve: [], lastRx: now, nextMap: now + (this.io.node % 8), nextWho: 0, started: now,
       timer: setInterval(() => this.tick(), TICK_MS),
     };
     this.cur = c;
@@ -299,7 +301,8 @@ export class Propagator {
     const now = Date.now();
     if (now >= c.nextMap) {
       const allDone = c.heldCount === c.m.pieces && c.m.nodes.every((n, i) => i === c.me || (i === 0 ? true : c.maps.get(n)?.size === c.m.pieces));
-      c.nextMap = now + (c.state === 'active' ? 500 : 1000);
+      c.nextMap = c.mapBurst ? now + 20 : now + (c.state === 'active' ? 500 : 1000);
+      if (c.mapBurst) c.mapBurst--;
       if (!allDone || c.state === 'active' || now - (c.completeAt ?? now) < 10_000) this.sendMap(c);
     }
     this.pump(c, now);
@@ -436,7 +439,9 @@ export class Propagator {
     c.state = 'complete';
     c.completeAt = Date.now();
     this.sendMap(c);
-    c.nextMap = c.completeAt + 1000;
+    // twice more, 20 ms apart (as the kernel): a lost completion map costs the others a second
+    c.mapBurst = 2;
+    c.nextMap = c.completeAt + 20;
     let at = 0;
     for (const o of c.m.objects) {
       const data = c.data.subarray(at, at + o.size);

@@ -1079,6 +1079,8 @@ bc_reset_pieces:
 	mov rdi, bc_zero_begin
 	mov ecx, bc_zero_end - bc_zero_begin
 	rep stosb
+	mov byte [bc_lossy], 1              ; until a push goes through at once: a first push whose
+	                                    ; LAST or STATUS is lost would hold up every round after it
 	mov rax, [ticks]
 	mov [bc_start], rax
 	mov [bc_last_rx], rax
@@ -1110,6 +1112,11 @@ bc_update_state:
 .event:
 	call bc_event
 	call bc_send_map                    ; the group hears at once that this node is complete
+	mov byte [bc_map_burst], 2          ; and twice more, 20 ms apart: under loss a lost
+	mov rax, [ticks]                    ; completion map left the others (and the host's
+	add rax, 20                         ; view) a second behind
+	mov [bc_next_map], rax
+	ret
 .map:
 	mov rax, [ticks]
 	add rax, BC_UPDATE_MS
@@ -1778,6 +1785,12 @@ bc_tick:
 	mov rax, [ticks]
 	cmp rax, [bc_next_map]
 	jb .pump
+	cmp byte [bc_map_burst], 0
+	je .map_period
+	dec byte [bc_map_burst]             ; the completion map's repeats (bc_update_state)
+	add rax, 20
+	jmp .send_map
+.map_period:
 	add rax, BC_MAP_MS
 	cmp byte [bc_state], BC_S_ACTIVE
 	je .send_map
@@ -2614,6 +2627,7 @@ bc_c_giveups:       resq 1
 bc_c_last2:         resq 1              ; bursts whose LAST frame went twice (bc_lossy)
 bc_c_tb_late:       resq 1              ; target barrier waits that ran out (BC_TB_MS)
 bc_c_whole:         resq 1              ; pieces verified whole (not by the stream)
+bc_map_burst:       resb 1              ; repeats of the completion map still to send
 bc_sv_piece1:       resd 1              ; the stream's piece + 1 (0: none)
 bc_sv_next:         resd 1              ; its next chunk to hash
 bc_tb_since:        resq 1              ; the target barrier's wait began (ticks)
