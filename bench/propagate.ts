@@ -28,6 +28,7 @@ import { nodePlan } from '../cluster/propagate/schedule.ts';
 import type { PropagationView } from '../cluster/propagate/participant.ts';
 import { clusterDir, netnsName, paths, tapName } from '../cluster/runtime.ts';
 import { simulate } from '../cluster/simulate.ts';
+import { teardown } from '../cluster/lifecycle.ts';
 import { callControl } from '../cluster/supervisor/control.ts';
 import { ceilLog2, seedHoldings } from '../cluster/types.ts';
 import { openImage } from '../gitfs/image.ts';
@@ -187,7 +188,11 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
       gt(['cluster', 'fault', 'heal', '--name', name]);
     }
   } finally {
-    gt(['cluster', 'down', '--name', name], 120_000);
+    try {
+      gt(['cluster', 'down', '--name', name], 120_000);
+    } finally {
+      await teardown(name, { keepDisks: false }); // the bench's disks go too (as bench/cluster.ts)
+    }
   }
   return rows;
 }
