@@ -73,7 +73,8 @@ interface Job {
 }
 
 interface Active {
-  /** The last push saw loss: its bursts end with the LAST frame twice (as the kernel's bc_lossy). */
+  /** No push of this update went through at once yet, or the last one saw loss: its bursts end
+   *  with the LAST frame twice (as the kernel's bc_lossy). */
   lossy: boolean;
   /** Repeats of the completion map still to send. */
   mapBurst?: number;
@@ -181,7 +182,7 @@ export class Propagator {
     const w = this.watched;
     if (w && w.id === m.id && w.m && m.pieces === w.m.pieces) {
       const prev = w.maps.get(sender);
-      const p: NodeProgress = { node: sender, held: m.held, ...(prev?.completeAt ? { completeAt: prev.completeAt } : {}), ...(prev?.firstAt ? { firstAt: prev.firstAt } : {}) };
+      const p: NodeProgress = { ...prev, node: sender, held: m.held };
       if (m.held === m.pieces && !p.completeAt) p.completeAt = Date.now();
       if (m.held > 0 && !p.firstAt) p.firstAt = Date.now();
       w.maps.set(sender, p);

@@ -1927,11 +1927,7 @@ bc_pump:
 	jne .wait_status
 	mov byte [bc_j_doubled], 1
 	inc qword [bc_c_last2]
-	mov ecx, [bc_j_last]
-	xor eax, eax
-	bts rax, rcx
-	mov [bc_j_mask], rax
-	jmp .again
+	jmp .last_again
 .wait_status:
 	mov byte [bc_j_phase], 2
 	mov rax, [ticks]
@@ -1945,14 +1941,15 @@ bc_pump:
 	inc byte [bc_j_probes]
 	cmp byte [bc_j_probes], BC_PROBES
 	ja .give_up
-	mov ecx, [bc_j_last]
-	xor eax, eax
-	bts rax, rcx
-	mov [bc_j_mask], rax
 	mov byte [bc_j_phase], 1
 	mov byte [bc_j_clean], 0
 	mov byte [bc_lossy], 1              ; a STATUS that did not come: loss (or a slow target)
 	mov byte [bc_j_doubled], 0
+.last_again:
+	mov ecx, [bc_j_last]                ; the burst's LAST chunk once more (probe, or its copy)
+	xor eax, eax
+	bts rax, rcx
+	mov [bc_j_mask], rax
 	jmp .again
 .give_up:
 	inc qword [bc_c_giveups]
@@ -2651,7 +2648,8 @@ bc_j_probes:        resb 1
 bc_j_doubled:       resb 1              ; this burst's LAST frame went twice
 bc_j_skip:          resb 1              ; the next non-zero STATUS is a doubled burst's stale one
 bc_j_clean:         resb 1              ; this push had no resend and no probe (so far)
-bc_lossy:           resb 1              ; the last push saw loss: LAST frames go twice
+bc_lossy:           resb 1              ; no push of this update went through at once yet, or
+                                        ; the last one saw loss: LAST frames go twice
 bc_skipped:         resb 1              ; the round before the cursor had no push (bc_pump's barrier)
 	alignb 8
 bc_zero_end:

@@ -6,8 +6,8 @@
 ; missing or failing disk gives an error, never a hang: by a spin count, and in the kernel
 ; (ATA_DMA) with interrupts on by ATA_WAIT_MS PIT ticks as well, feeding the watchdog while it
 ; waits (a host disk slowed by its other work, e.g. a long fdatasync behind a flush, is not a
-; hung kernel: waits of many seconds reset a node under its watchdog, losing its RAM state). The driver prints
-; nothing: routines return CF and leave the reason in ata_error / ata_status for the caller
+; hung kernel: waits of many seconds reset a node under its watchdog, losing its RAM state).
+; The driver prints nothing: routines return CF and leave the reason in ata_error / ata_status for the caller
 ; to report (the kernel as `EVENT error dev=ata ...`; a DMA fallback as ata_dma_off_reason).
 
 ATA_DATA            equ 0x1F0
@@ -512,7 +512,6 @@ ATA_DMA_CHUNK       equ 32768           ; sectors per DMA command (16 MiB)
 ATA_PRD_MAX         equ ATA_DMA_CHUNK * 512 / 0x10000 + 1
 ATA_DMA_GAP         equ 16              ; pauses between two polls (interrupts off)
 ATA_DMA_SPIN        equ 0x1000000       ; polls before a DMA command is given up (interrupts off)
-ATA_DMA_MS          equ ATA_WAIT_MS     ; PIT ticks before it is given up (interrupts on)
 ATA_IRQ             equ 14              ; the primary channel's ISA interrupt
 PCI_CLASS_IDE       equ 0x0101          ; class 01 (storage), subclass 01 (IDE)
 PCI_REG_CLASS       equ 0x08            ; class (31:24), subclass (23:16), prog-if (15:8)
@@ -770,7 +769,7 @@ ata_dma_transfer:
 ; ata_dma_wait -- (internal) waits for the running DMA command: until the channel is inactive
 ; and the device not busy, or an error shows. With interrupts on it sleeps (hlt) between
 ; checks, woken by the device's IRQ 14 (or the PIT): a guest spinning here would take the host
-; CPU from QEMU's I/O thread, which is what completes the transfer. Bounded: ATA_DMA_MS PIT
+; CPU from QEMU's I/O thread, which is what completes the transfer. Bounded: ATA_WAIT_MS PIT
 ; ticks asleep, ATA_DMA_SPIN polls with interrupts off.
 ;  IN:  nothing (the command started)
 ;  OUT: ata_error = ATA_ERR_TIMEOUT when it gave up (else unchanged)
@@ -781,7 +780,7 @@ ata_dma_wait:
 	test eax, 1 << 9                    ; IF
 	jz .spin
 	mov rcx, [ticks]
-	add rcx, ATA_DMA_MS
+	add rcx, ATA_WAIT_MS
 .sleep:
 	cli
 	call ata_dma_done
