@@ -13,9 +13,10 @@
 // 5. the same propagation under 10% loss on every link vs lossless (first K only; goal <= 1.5x).
 // Then the simulation: planner + simulator at 10,000 nodes x 64 pieces: rounds vs K - 1 +
 // ceil(log2 N), the time to plan, and one node's own plan (cluster/propagate/schedule.ts).
-// Last line JSON.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// GT_BENCH_NODES=1 prints each node's counters and the host's view of each node; GT_BENCH_PCAP=DIR
+// captures every tap during each propagation. Last line JSON.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,12 +98,30 @@ async function links(name: string, n: number, rate: string | undefined): Promise
   }
 }
 
+/** GT_BENCH_PCAP=DIR: every tap captured during a propagation (DIR/TAG-tapN.pcap, headers
+ * only; tcpdump sees a frame into a guest as it leaves the tap's tbf, one out of it as the guest
+ * sends it). Returns the function that stops them. */
+async function captures(name: string, n: number, tag: string): Promise<() => Promise<void>> {
+  const dir = process.env.GT_BENCH_PCAP;
+  if (!dir) return async () => undefined;
+  const procs = Array.from({ length: n }, (_, i) => {
+    const file = join(dir, `${tag}-tap${i + 1}`);
+    return spawn('ip', ['netns', 'exec', netnsName(name), 'tcpdump', '-U', '--immediate-mode', '-i', tapName(i + 1), '-s', '96', '-w', `${file}.pcap`, 'udp'], { stdio: ['ignore', 'ignore', openSync(`${file}.err`, 'w')] });
+  });
+  await sleep(1000);
+  return async () => {
+    await sleep(3000); // the captures drain their rings (9 guests keep a 2-core host busy)
+    for (const c of procs) c.kill('SIGINT');
+  };
+}
+
 async function propagateOnce(name: string, n: number, work: string, tag: string, k: number, rate: string, lossPercent = 0): Promise<RunResult> {
   const { dir, hash } = blobDir(work, tag, k * 65536, n);
   await links(name, n, undefined);
   gt(['cluster', 'commit', '1', '--branch', 'data', dir, '-m', tag, '--name', name, '--json']); // (a COMMIT is sent once: no loss yet)
   await links(name, n, rate);
   if (lossPercent) gt(['cluster', 'fault', 'loss', String(lossPercent), '--name', name]);
+  const stopCaptures = await captures(name, n, tag);
   const p = exec(name, 1, `propagate ${hash}`);
   const sock = paths(clusterDir(name)).socket;
   const end = Date.now() + 300_000;
@@ -113,6 +132,7 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
     if (Date.now() > end) throw new Error(`propagation ${tag} did not complete: ${JSON.stringify(v?.progress)}`);
     await sleep(200);
   }
+  await stopCaptures();
   const done = v.progress.filter((x) => x.node !== 1).map((x) => x.completeAt! - v!.firstHeard);
   if (process.env.GT_BENCH_NODES) process.stderr.write(`  host view (ms after the first UPDATE): ${v.progress.filter((x) => x.node !== 1).map((x) => `node ${x.node} first piece ${(x.firstAt ?? NaN) - v!.firstHeard} complete ${x.completeAt! - v!.firstHeard}`).join('; ')}\n`);
   // every node's own byte counters, once it has stored the update
@@ -126,7 +146,7 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
     }
     ctl += Number(u.ctl_tx);
     data += Number(u.data_tx);
-    if (process.env.GT_BENCH_NODES) process.stderr.write(`  node ${node}: ${['ms', 'pushed', 'retx', 'dup', 'gets', 'giveups', 'last2', 'tb_late'].map((f) => `${f}=${u[f]}`).join(' ')}\n`);
+    if (process.env.GT_BENCH_NODES) process.stderr.write(`  node ${node}: ${['ms', 'pushed', 'early', 'served', 'retx', 'dup', 'gets', 'giveups', 'last2', 'tb_late'].map((f) => `${f}=${u[f]}`).join(' ')}\n`);
   }
   return { ms: Math.max(...done), perNodeMs: done, ctl, data };
 }

@@ -46,6 +46,8 @@ BC_UPDATE_MS        equ 1000
 BC_MAP_AFTER_MS     equ 10000           ; maps go on this long after completing
 BC_WHO_MS           equ 1000
 BC_SERVE_SLOTS      equ 8
+BC_ACK_SLOTS        equ 8               ; pushes sent and not yet answered (bc_pump)
+BC_ACK_WAIT_MS      equ 2 * BC_ACK_MS   ; their STATUS can come behind a piece this node receives
 BC_BURST            equ 32              ; PIECE frames per tick (the TX ring)
 BC_STORE_WAIT_MS    equ 3000            ; complete: store once the pushes are done, or by then
 BC_FLAG_LAST        equ 1
@@ -105,6 +107,14 @@ struc bc_obj
   .otype            resb 1
   .pad              resb 3
   .size             resq 1
+endstruc
+
+struc bc_ack                            ; a push sent and not yet answered
+  .node             resd 1              ; 0: free
+  .ip               resd 1
+  .piece            resd 1
+  .last             resd 1              ; its LAST chunk (the probe)
+  .deadline         resq 1
 endstruc
 
 struc bc_serve                          ; a PIECE_GET being served
@@ -1081,6 +1091,7 @@ bc_reset_pieces:
 	rep stosb
 	mov byte [bc_lossy], 1              ; until a push goes through at once: a first push whose
 	                                    ; LAST or STATUS is lost would hold up every round after it
+	mov byte [bc_unsure], 1             ; (no loss seen yet: the target barrier holds)
 	mov rax, [ticks]
 	mov [bc_start], rax
 	mov [bc_last_rx], rax
@@ -1537,9 +1548,11 @@ bc_stream:
 ; the piece). Records the holder; a push to it resends the missing chunks or ends. After a
 ; doubled burst (bc_lossy: its LAST went twice) the STATUS after the one acted on is dropped
 ; (bc_j_skip: the same chunks again, from the LAST's copy).
+;  A push that was not waited for (bc_acks) is answered here too: its slot is freed, and
+;  chunks it misses are queued as a served request (and LAST frames go twice from then on).
 ;  IN:  RSI = frame
 ;  OUT: nothing
-;  CLOBBERS: RAX, RBX, RCX, RDX, RDI
+;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R9-R11
 gtp_rx_pstatus:
 	call bc_id_match
 	jc .out
@@ -1560,12 +1573,12 @@ gtp_rx_pstatus:
 	bts [bc_maps + rcx], r9
 .job:
 	cmp byte [bc_j_active], 0
-	je .out
+	je .ack
 	cmp [bc_j_piece], r9d
-	jne .out
+	jne .ack
 	mov eax, [rsi + gtp_hdr.sender]
 	cmp [bc_j_node], eax
-	jne .out
+	jne .ack
 	test r10, r10
 	jz .done
 	; a doubled burst's two STATUS frames name the same chunks: after acting on the first,
@@ -1580,15 +1593,9 @@ gtp_rx_pstatus:
 	mov byte [bc_j_doubled], 0
 	mov byte [bc_j_clean], 0
 	mov byte [bc_lossy], 1              ; chunks lost: LAST frames go twice from now on
-	mov rax, r10                        ; count the chunks (no POPCNT on every CPU model)
-.count:
-	test rax, rax
-	jz .counted
-	inc qword [bc_c_retx]
-	lea rdx, [rax - 1]
-	and rax, rdx
-	jmp .count
-.counted:
+	mov byte [bc_unsure], 0
+	mov rax, r10
+	call bc_count_retx
 	mov [bc_j_mask], r10
 	mov byte [bc_j_phase], 1
 	ret
@@ -1598,11 +1605,67 @@ gtp_rx_pstatus:
 	mov al, [bc_j_clean]                ; a push that went through at once: no loss seen
 	xor al, 1
 	mov [bc_lossy], al
+	mov byte [bc_unsure], 0
 .out:
+	ret
+.ack:
+	; a push that was not waited for (bc_pump): its answer frees its slot; chunks it asks for
+	; are resent as a served request (that push is not waited for either)
+	cmp byte [bc_ack_n], 0
+	je .out
+	mov eax, [rsi + gtp_hdr.sender]
+	xor ecx, ecx
+.ack_scan:
+	cmp [bc_acks + rcx + bc_ack.node], eax
+	jne .ack_next
+	cmp [bc_acks + rcx + bc_ack.piece], r9d
+	je .ack_found
+.ack_next:
+	add ecx, bc_ack_size
+	cmp ecx, BC_ACK_SLOTS * bc_ack_size
+	jb .ack_scan
+	ret
+.ack_found:
+	mov dword [bc_acks + rcx + bc_ack.node], 0
+	dec byte [bc_ack_n]
+	test r10, r10
+	jnz .ack_resend
+	inc qword [bc_c_pushed]
+	cmp byte [bc_unsure], 0
+	je .out
+	mov byte [bc_unsure], 0             ; the first push went through at once: no loss seen
+	mov byte [bc_lossy], 0
+	ret
+.ack_resend:
+	mov byte [bc_lossy], 1
+	mov byte [bc_unsure], 0
+	mov edx, [bc_acks + rcx + bc_ack.ip]
+	push rax
+	push rdx
+	mov rax, r10
+	call bc_count_retx
+	pop rdx
+	pop rax
+	call bc_serve_add                   ; (full: the receiver's own recovery asks for them)
 	ret
 .size:
 	mov eax, NET_DROP_SIZE
 	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; bc_count_retx -- Counts the chunks of a resend (bc_c_retx; no POPCNT on every CPU model).
+;  IN:  RAX = chunk mask
+;  OUT: nothing
+;  CLOBBERS: RAX, RDX
+bc_count_retx:
+	test rax, rax
+	jz .out
+	inc qword [bc_c_retx]
+	lea rdx, [rax - 1]
+	and rax, rdx
+	jmp bc_count_retx
+.out:
+	ret
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_pget -- PIECE_GET: a node asks for chunks of a piece this node holds (recovery).
@@ -1626,6 +1689,22 @@ gtp_rx_pget:
 	and r10, rdx
 	jz .out
 	mov eax, [rsi + gtp_hdr.sender]
+	mov edx, [net_rx_src_ip]
+	call bc_serve_add                   ; (full: silence, the asker tries another holder)
+.out:
+	ret
+.size:
+	mov eax, NET_DROP_SIZE
+	jmp net_drop
+
+; ---------------------------------------------------------------------------------------------
+; bc_serve_add -- Queues chunks of a held piece for a node: a PIECE_GET, or the resend of a push
+; that was not waited for (bc_acks: its STATUS asked for chunks, or it never came). A request
+; for a node and piece already queued adds its chunks to that one.
+;  IN:  EAX = node number, EDX = its IP, R9D = piece, R10 = chunk mask
+;  OUT: CF = 1 the queue is full (nothing queued)
+;  CLOBBERS: RCX, RDI
+bc_serve_add:
 	xor ecx, ecx
 	mov edi, -1                         ; a free slot
 .scan:
@@ -1641,23 +1720,23 @@ gtp_rx_pget:
 	cmp [bc_serveq + rcx + bc_serve.piece], r9d
 	jne .scan_next
 	or [bc_serveq + rcx + bc_serve.mask], r10
+	clc
 	ret
 .scan_next:
 	add ecx, bc_serve_size
 	cmp ecx, BC_SERVE_SLOTS * bc_serve_size
 	jb .scan
 	cmp edi, -1
-	je .out
+	je .full
 	mov [bc_serveq + rdi + bc_serve.node], eax
-	mov eax, [net_rx_src_ip]
-	mov [bc_serveq + rdi + bc_serve.ip], eax
+	mov [bc_serveq + rdi + bc_serve.ip], edx
 	mov [bc_serveq + rdi + bc_serve.piece], r9d
 	mov [bc_serveq + rdi + bc_serve.mask], r10
-.out:
+	clc
 	ret
-.size:
-	mov eax, NET_DROP_SIZE
-	jmp net_drop
+.full:
+	stc
+	ret
 
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_pwho -- PIECE_WHO: someone recovers; this node multicasts its PIECE_MAP after
@@ -1849,6 +1928,8 @@ bcast_poll:
 	jae .store
 	cmp byte [bc_j_active], 0
 	jne .out
+	cmp byte [bc_ack_n], 0
+	jne .out
 	mov eax, [bc_cursor]
 	cmp eax, [bc_rounds]
 	jb .out
@@ -1859,15 +1940,19 @@ bcast_poll:
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_pump -- The sender: runs the current push (a burst of PIECE frames, at most BC_BURST per
-; tick, the last flagged LAST; then waits for the receiver's STATUS, probing with one LAST
-; frame every BC_ACK_MS, giving up after BC_PROBES), else takes the next job: a queued
-; PIECE_GET first, then the next plan round's push, as soon as this node holds its piece and
-; the piece it receives in the round before (the round barrier; rounds whose target already
-; holds the piece, by its PIECE_MAP, are skipped). A late node only serves.
+; tick, the last flagged LAST), which then goes to bc_acks without waiting for its STATUS
+; (bc_acks_expire probes it); with every slot taken it waits for the STATUS itself, probing
+; with one LAST frame every BC_ACK_MS, giving up after BC_PROBES. Else it takes the next job:
+; a queued request (PIECE_GET, or a resend a STATUS asked for) first, then the next plan
+; round's push, as soon as this node holds its piece and the piece it receives in the round
+; before (the round barrier; the seed and a node with nothing to receive then wait for their
+; pushes' STATUS; rounds whose target already holds the piece, by its PIECE_MAP, are
+; skipped). A late node only serves.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
 bc_pump:
+	call bc_acks_expire
 	mov r15d, BC_BURST
 .again:
 	cmp byte [bc_j_active], 0
@@ -1922,12 +2007,23 @@ bc_pump:
 	; lost LAST or a lost STATUS no longer costs a BC_ACK_MS wait and a probe (the second,
 	; stale STATUS is dropped by gtp_rx_pstatus's bc_j_skip)
 	cmp byte [bc_lossy], 0
-	je .wait_status
+	je .release
 	cmp byte [bc_j_doubled], 0
-	jne .wait_status
+	jne .release
 	mov byte [bc_j_doubled], 1
 	inc qword [bc_c_last2]
 	jmp .last_again
+.release:
+	; a push is not waited for. Its STATUS would come behind the piece this node itself
+	; receives meanwhile (a shaped link is one queue): a round late in a 5-node capture. The
+	; next round is paced by that receive instead (.round); the STATUS is matched in bc_acks
+	; when it comes (gtp_rx_pstatus: missing chunks go again as a served request), and a
+	; push whose STATUS does not come is probed (bc_acks_expire)
+	call bc_ack_add
+	jc .wait_status                     ; every slot taken: this one is waited for
+	mov byte [bc_j_active], 0
+	inc qword [bc_c_early]
+	jmp .again
 .wait_status:
 	mov byte [bc_j_phase], 2
 	mov rax, [ticks]
@@ -1944,6 +2040,7 @@ bc_pump:
 	mov byte [bc_j_phase], 1
 	mov byte [bc_j_clean], 0
 	mov byte [bc_lossy], 1              ; a STATUS that did not come: loss (or a slow target)
+	mov byte [bc_unsure], 0
 	mov byte [bc_j_doubled], 0
 .last_again:
 	mov ecx, [bc_j_last]                ; the burst's LAST chunk once more (probe, or its copy)
@@ -1983,17 +2080,16 @@ bc_pump:
 	mov eax, [bc_cursor]
 	cmp eax, [bc_rounds]
 	jae .out
-	; the round barrier: after a round it skipped, a node pushes round t only once it holds
-	; what it receives in round t - 1. Without it a node whose round has nothing to send (its
-	; target holds the piece: the seed, every round for someone) runs ahead into its next
-	; round, whose target is still receiving that round's piece from its own sender: two
+	; the round barrier: a node pushes round t only once it holds what it receives in round
+	; t - 1 (R11 = 1: it does, "paced"). Without it a node whose round has nothing to send
+	; (its target holds the piece: the seed, every round for someone) runs ahead into its
+	; next round, whose target is still receiving that round's piece from its own sender: two
 	; pushes share one link, and the node that should have received meanwhile gets nothing (a
 	; 3-node capture: every round's two pushes went to the same node, 1.84x the wire's time).
-	; A round it pushed paces it by itself (the STATUS comes once the piece crossed the
-	; link); waiting there too would hold every node to the slowest receive of each round,
-	; which under loss is a resend's timeout (measured: 6.2x the lossless time at N = 3)
-	cmp byte [bc_skipped], 0
-	je .barrier_done
+	; After a pushed round it holds too: pushes are not waited for (.release), so this
+	; receive is what paces the node. (A form that held there while every push was also
+	; waited for made 10% loss cost 6.2x the lossless time at N = 3.)
+	xor r11d, r11d
 	cmp dword [bc_me], 0
 	je .barrier_done                    ; the seed receives nothing
 	test eax, eax
@@ -2003,9 +2099,19 @@ bc_pump:
 	call bc_round_piece
 	test eax, eax
 	js .barrier_done                    ; nothing to receive in that round
+	mov r11d, 1
 	cmp byte [bc_held + rax], 0
-	je .out                             ; not yet: it comes from that round's sender
+	jne .barrier_done
+	jmp .out                            ; not yet: it comes from that round's sender
 .barrier_done:
+	; pushes not yet answered (bc_acks): only a node paced by its own receive goes on (the
+	; seed, and a node with nothing to receive in round t - 1, wait for their STATUS: it
+	; comes once the piece crossed the target's link)
+	cmp byte [bc_ack_n], 0
+	je .acks_done
+	test r11d, r11d
+	jz .out
+.acks_done:
 	mov byte [bc_skipped], 0
 	mov eax, [bc_cursor]
 	call bc_send_round
@@ -2023,8 +2129,14 @@ bc_pump:
 	; most BC_TB_MS: a node that pushes without waiting for its own receive (the seed, every
 	; round; anyone in the first rounds) otherwise lands on a target whose link still carries
 	; that round's piece from a slower sender. Under loss a lost map would cost the wait.
+	test r11d, r11d
+	jnz .tb_pass                        ; paced by its own receive: the target's map would come
+	                                    ; behind that receive
 	cmp byte [bc_lossy], 0
-	jne .tb_pass
+	je .tb_on
+	cmp byte [bc_unsure], 0
+	je .tb_pass                         ; loss seen (not only the first push's doubling)
+.tb_on:
 	mov eax, [bc_cursor]
 	test eax, eax
 	jz .tb_pass
@@ -2076,6 +2188,79 @@ bc_pump:
 	inc dword [bc_cursor]
 	mov byte [bc_skipped], 1
 	jmp .pick
+.out:
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; bc_ack_add -- The running push (bc_j_*), sent and not waited for, into a free bc_acks slot:
+; its STATUS is matched there (gtp_rx_pstatus) until BC_ACK_WAIT_MS.
+;  IN:  bc_j_node, bc_j_ip, bc_j_piece, bc_j_last
+;  OUT: CF = 1 no slot free
+;  CLOBBERS: RAX, RCX
+bc_ack_add:
+	xor ecx, ecx
+.scan:
+	cmp dword [bc_acks + rcx + bc_ack.node], 0
+	je .take
+	add ecx, bc_ack_size
+	cmp ecx, BC_ACK_SLOTS * bc_ack_size
+	jb .scan
+	stc
+	ret
+.take:
+	mov eax, [bc_j_node]
+	mov [bc_acks + rcx + bc_ack.node], eax
+	mov eax, [bc_j_ip]
+	mov [bc_acks + rcx + bc_ack.ip], eax
+	mov eax, [bc_j_piece]
+	mov [bc_acks + rcx + bc_ack.piece], eax
+	mov eax, [bc_j_last]
+	mov [bc_acks + rcx + bc_ack.last], eax
+	mov rax, [ticks]
+	add rax, BC_ACK_WAIT_MS
+	cmp byte [bc_lossy], 0
+	je .deadline
+	sub rax, BC_ACK_WAIT_MS - BC_ACK_MS  ; under loss a lost exchange is likely: probe sooner
+.deadline:
+	mov [bc_acks + rcx + bc_ack.deadline], rax
+	inc byte [bc_ack_n]
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; bc_acks_expire -- A push whose STATUS did not come in BC_ACK_WAIT_MS (BC_ACK_MS under
+; loss): its LAST chunk is queued as a served request (the probe: the receiver answers it
+; with what it misses), and LAST frames go twice from now on (loss seen). A full serve queue
+; leaves it for the next look.
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: RAX, RCX, RDX, RDI, R8-R10
+bc_acks_expire:
+	cmp byte [bc_ack_n], 0
+	je .out
+	xor r8d, r8d
+.slot:
+	cmp dword [bc_acks + r8 + bc_ack.node], 0
+	je .next
+	mov rax, [ticks]
+	cmp rax, [bc_acks + r8 + bc_ack.deadline]
+	jb .next
+	mov eax, [bc_acks + r8 + bc_ack.node]
+	mov edx, [bc_acks + r8 + bc_ack.ip]
+	mov r9d, [bc_acks + r8 + bc_ack.piece]
+	mov ecx, [bc_acks + r8 + bc_ack.last]
+	xor r10d, r10d
+	bts r10, rcx
+	call bc_serve_add
+	jc .next
+	mov dword [bc_acks + r8 + bc_ack.node], 0
+	dec byte [bc_ack_n]
+	mov byte [bc_lossy], 1
+	mov byte [bc_unsure], 0
+.next:
+	add r8d, bc_ack_size
+	cmp r8d, BC_ACK_SLOTS * bc_ack_size
+	jb .slot
 .out:
 	ret
 
@@ -2491,6 +2676,7 @@ bc_counter_table:
 	dq str_bc_c_giveups, bc_c_giveups
 	dq str_bc_c_last2, bc_c_last2
 	dq str_bc_c_tb_late, bc_c_tb_late
+	dq str_bc_c_early, bc_c_early
 	dq str_bc_c_whole, bc_c_whole
 	dq str_bc_c_unknown, bc_c_unknown
 	dq str_bc_c_rx_bytes, bc_c_rx_bytes
@@ -2543,6 +2729,7 @@ str_bc_c_retx:       db "retx", 0
 str_bc_c_giveups:    db "giveups", 0
 str_bc_c_last2:      db "last2", 0
 str_bc_c_tb_late:    db "tb_late", 0
+str_bc_c_early:      db "early", 0
 str_bc_c_whole:      db "whole", 0
 str_bc_c_unknown:    db "unknown", 0
 str_bc_c_rx_bytes:   db "rx_bytes", 0
@@ -2605,6 +2792,8 @@ bc_req_tick:        resq BC_PIECES_MAX
 bc_req_node:        resd BC_PIECES_MAX * 2
 bc_maps:            resb BC_NODES_MAX * 16   ; each node's PIECE_MAP (128 bits)
 bc_serveq:          resb BC_SERVE_SLOTS * bc_serve_size
+bc_acks:            resb BC_ACK_SLOTS * bc_ack_size
+bc_c_early:         resq 1              ; pushes not waited for (their STATUS came later)
 bc_j_mask:          resq 1
 bc_j_deadline:      resq 1
 bc_next_map:        resq 1
@@ -2650,6 +2839,8 @@ bc_j_skip:          resb 1              ; the next non-zero STATUS is a doubled 
 bc_j_clean:         resb 1              ; this push had no resend and no probe (so far)
 bc_lossy:           resb 1              ; no push of this update went through at once yet, or
                                         ; the last one saw loss: LAST frames go twice
+bc_unsure:          resb 1              ; bc_lossy only because no push went through yet
+bc_ack_n:           resb 1              ; bc_acks in use
 bc_skipped:         resb 1              ; the round before the cursor had no push (bc_pump's barrier)
 	alignb 8
 bc_zero_end:
