@@ -159,6 +159,7 @@ describe('a 2-node cluster', () => {
       expect(n.rev).toMatch(/^[0-9a-f]{40}$/);
       expect(n.kernel).toMatch(/^[0-9a-f]{40}$/);
       expect(n.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(n.boots, 'a healthy node started its kernel once since its launch').toBe(1);
     }
     const e = await cli(['cluster', 'exec', '2', '--name', A, '--', 'rev', 'cat /kernel/VERSION']);
     expect(e.exitCode).toBe(0);
@@ -208,6 +209,7 @@ describe('a 2-node cluster', () => {
     expect((await cli(['cluster', 'fault', 'start', '2', '--name', A], { timeoutMs: 120_000 })).exitCode).toBe(0);
     s = JSON.parse((await cli(['cluster', 'status', '--name', A, '--json'])).stdout);
     expect(s.nodes.map((n: { state: string }) => n.state)).toEqual(['ready', 'ready']);
+    expect(s.nodes.map((n: { boots: number }) => n.boots)).toEqual([1, 1]); // a new launch counts anew
   }, 180_000);
 
   it('the capture holds the host peer\'s announces, and down leaves nothing but the disks', async () => {
