@@ -2102,7 +2102,17 @@ bc_pump:
 	mov r11d, 1
 	cmp byte [bc_held + rax], 0
 	jne .barrier_done
-	jmp .out                            ; not yet: it comes from that round's sender
+	cmp byte [bc_lossy], 0
+	je .out                             ; not yet: it comes from that round's sender
+	cmp byte [bc_unsure], 0
+	jne .out
+	; under loss, once that piece's last chunk is here its burst is over and only resends are
+	; still to come: holding the node for them too would hold every round to its slowest piece
+	mov r12d, eax
+	call bc_piece_len                   ; ECX chunks
+	dec ecx
+	bt [bc_chunks + r12 * 8], rcx
+	jnc .out
 .barrier_done:
 	; pushes not yet answered (bc_acks): only a node paced by its own receive goes on (the
 	; seed, and a node with nothing to receive in round t - 1, wait for their STATUS: it
