@@ -1945,9 +1945,9 @@ bcast_poll:
 ; with one LAST frame every BC_ACK_MS, giving up after BC_PROBES. Else it takes the next job:
 ; a queued request (PIECE_GET, or a resend a STATUS asked for) first, then the next plan
 ; round's push, as soon as this node holds its piece and the piece it receives in the round
-; before (the round barrier; the seed and a node with nothing to receive then wait for their
-; pushes' STATUS; rounds whose target already holds the piece, by its PIECE_MAP, are
-; skipped). A late node only serves.
+; before (the round barrier; under loss that piece's last chunk; the seed and a node with
+; nothing to receive then wait for their pushes' STATUS; rounds whose target already holds the
+; piece, by its PIECE_MAP, are skipped). A late node only serves.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
