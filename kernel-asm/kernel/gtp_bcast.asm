@@ -115,6 +115,9 @@ struc bc_ack                            ; a push sent and not yet answered
   .piece            resd 1
   .last             resd 1              ; its LAST chunk (the probe)
   .deadline         resq 1
+  .doubled          resb 1              ; its latest burst's LAST frame went twice
+  .skip             resb 1              ; the next non-zero STATUS is that copy's, stale
+  .pad              resb 6
 endstruc
 
 struc bc_serve                          ; a PIECE_GET being served
@@ -1548,8 +1551,9 @@ bc_stream:
 ; the piece). Records the holder; a push to it resends the missing chunks or ends. After a
 ; doubled burst (bc_lossy: its LAST went twice) the STATUS after the one acted on is dropped
 ; (bc_j_skip: the same chunks again, from the LAST's copy).
-;  A push that was not waited for (bc_acks) is answered here too: its slot is freed, and
-;  chunks it misses are queued as a served request (and LAST frames go twice from then on).
+;  A push that was not waited for (bc_acks) is answered here too: its slot is freed once the
+;  piece is held; chunks it misses are queued as a served request (and LAST frames go twice
+;  from then on), the stale second answer of a doubled LAST dropped.
 ;  IN:  RSI = frame
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RDI, R9-R11
@@ -1609,8 +1613,8 @@ gtp_rx_pstatus:
 .out:
 	ret
 .ack:
-	; a push that was not waited for (bc_pump): its answer frees its slot; chunks it asks for
-	; are resent as a served request (that push is not waited for either)
+	; a push that was not waited for (bc_pump): chunks its STATUS asks for are resent as a
+	; served request (not waited for either); a STATUS with the piece held frees the slot
 	cmp byte [bc_ack_n], 0
 	je .out
 	mov eax, [rsi + gtp_hdr.sender]
@@ -1626,10 +1630,10 @@ gtp_rx_pstatus:
 	jb .ack_scan
 	ret
 .ack_found:
-	mov dword [bc_acks + rcx + bc_ack.node], 0
-	dec byte [bc_ack_n]
 	test r10, r10
 	jnz .ack_resend
+	mov dword [bc_acks + rcx + bc_ack.node], 0
+	dec byte [bc_ack_n]
 	inc qword [bc_c_pushed]
 	cmp byte [bc_unsure], 0
 	je .out
@@ -1637,8 +1641,21 @@ gtp_rx_pstatus:
 	mov byte [bc_lossy], 0
 	ret
 .ack_resend:
+	; the slot stays until the piece is held (the resend's burst renews it, bc_ack_add). As for
+	; a push waited for (bc_j_skip): a doubled burst's two STATUS frames name the same chunks,
+	; so after acting on the first the next non-zero one is dropped (the path is FIFO: it comes
+	; before any answer to the resend). Without it the second copy was taken for the resend's
+	; answer: the same chunks again, and the resend's own answer found no slot
 	mov byte [bc_lossy], 1
 	mov byte [bc_unsure], 0
+	cmp byte [bc_acks + rcx + bc_ack.skip], 0
+	je .ack_fresh
+	mov byte [bc_acks + rcx + bc_ack.skip], 0
+	ret
+.ack_fresh:
+	mov dl, [bc_acks + rcx + bc_ack.doubled]
+	mov [bc_acks + rcx + bc_ack.skip], dl
+	mov byte [bc_acks + rcx + bc_ack.doubled], 0
 	mov edx, [bc_acks + rcx + bc_ack.ip]
 	push rax
 	push rdx
@@ -1646,7 +1663,7 @@ gtp_rx_pstatus:
 	call bc_count_retx
 	pop rdx
 	pop rax
-	call bc_serve_add                   ; (full: the receiver's own recovery asks for them)
+	call bc_serve_add                   ; (full: the slot's probe asks again)
 	ret
 .size:
 	mov eax, NET_DROP_SIZE
@@ -2203,11 +2220,24 @@ bc_pump:
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_ack_add -- The running push (bc_j_*), sent and not waited for, into a free bc_acks slot:
-; its STATUS is matched there (gtp_rx_pstatus) until BC_ACK_WAIT_MS.
-;  IN:  bc_j_node, bc_j_ip, bc_j_piece, bc_j_last
+; its STATUS is matched there (gtp_rx_pstatus) until BC_ACK_WAIT_MS. A resend for a node and
+; piece that has a slot (a push not yet answered with the piece held) renews that slot.
+;  IN:  bc_j_node, bc_j_ip, bc_j_piece, bc_j_last, bc_j_doubled
 ;  OUT: CF = 1 no slot free
-;  CLOBBERS: RAX, RCX
+;  CLOBBERS: RAX, RCX, RDX
 bc_ack_add:
+	mov eax, [bc_j_node]
+	xor ecx, ecx
+.same:
+	cmp [bc_acks + rcx + bc_ack.node], eax
+	jne .same_next
+	mov edx, [bc_j_piece]
+	cmp [bc_acks + rcx + bc_ack.piece], edx
+	je .renew                           ; a resend of a push not yet answered: its slot
+.same_next:
+	add ecx, bc_ack_size
+	cmp ecx, BC_ACK_SLOTS * bc_ack_size
+	jb .same
 	xor ecx, ecx
 .scan:
 	cmp dword [bc_acks + rcx + bc_ack.node], 0
@@ -2218,6 +2248,11 @@ bc_ack_add:
 	stc
 	ret
 .take:
+	inc byte [bc_ack_n]
+	mov byte [bc_acks + rcx + bc_ack.skip], 0
+.renew:
+	mov al, [bc_j_doubled]
+	mov [bc_acks + rcx + bc_ack.doubled], al
 	mov eax, [bc_j_node]
 	mov [bc_acks + rcx + bc_ack.node], eax
 	mov eax, [bc_j_ip]
@@ -2233,7 +2268,6 @@ bc_ack_add:
 	sub rax, BC_ACK_WAIT_MS - BC_ACK_MS  ; under loss a lost exchange is likely: probe sooner
 .deadline:
 	mov [bc_acks + rcx + bc_ack.deadline], rax
-	inc byte [bc_ack_n]
 	clc
 	ret
 
