@@ -1596,8 +1596,7 @@ gtp_rx_pstatus:
 	mov [bc_j_skip], al
 	mov byte [bc_j_doubled], 0
 	mov byte [bc_j_clean], 0
-	mov byte [bc_lossy], 1              ; chunks lost: LAST frames go twice from now on
-	mov byte [bc_unsure], 0
+	call bc_loss_seen                   ; chunks lost: LAST frames go twice from now on
 	mov rax, r10
 	call bc_count_retx
 	mov [bc_j_mask], r10
@@ -1615,21 +1614,10 @@ gtp_rx_pstatus:
 .ack:
 	; a push that was not waited for (bc_pump): chunks its STATUS asks for are resent as a
 	; served request (not waited for either); a STATUS with the piece held frees the slot
-	cmp byte [bc_ack_n], 0
-	je .out
 	mov eax, [rsi + gtp_hdr.sender]
-	xor ecx, ecx
-.ack_scan:
-	cmp [bc_acks + rcx + bc_ack.node], eax
-	jne .ack_next
-	cmp [bc_acks + rcx + bc_ack.piece], r9d
-	je .ack_found
-.ack_next:
-	add ecx, bc_ack_size
-	cmp ecx, BC_ACK_SLOTS * bc_ack_size
-	jb .ack_scan
-	ret
-.ack_found:
+	mov edx, r9d
+	call bc_ack_find
+	jc .out
 	test r10, r10
 	jnz .ack_resend
 	mov dword [bc_acks + rcx + bc_ack.node], 0
@@ -1646,8 +1634,7 @@ gtp_rx_pstatus:
 	; so after acting on the first the next non-zero one is dropped (the path is FIFO: it comes
 	; before any answer to the resend). Without it the second copy was taken for the resend's
 	; answer: the same chunks again, and the resend's own answer found no slot
-	mov byte [bc_lossy], 1
-	mov byte [bc_unsure], 0
+	call bc_loss_seen
 	cmp byte [bc_acks + rcx + bc_ack.skip], 0
 	je .ack_fresh
 	mov byte [bc_acks + rcx + bc_ack.skip], 0
@@ -1656,13 +1643,10 @@ gtp_rx_pstatus:
 	mov dl, [bc_acks + rcx + bc_ack.doubled]
 	mov [bc_acks + rcx + bc_ack.skip], dl
 	mov byte [bc_acks + rcx + bc_ack.doubled], 0
-	mov edx, [bc_acks + rcx + bc_ack.ip]
-	push rax
-	push rdx
 	mov rax, r10
 	call bc_count_retx
-	pop rdx
-	pop rax
+	mov eax, [rsi + gtp_hdr.sender]
+	mov edx, [bc_acks + rcx + bc_ack.ip]
 	call bc_serve_add                   ; (full: the slot's probe asks again)
 	ret
 .size:
@@ -2056,8 +2040,7 @@ bc_pump:
 	ja .give_up
 	mov byte [bc_j_phase], 1
 	mov byte [bc_j_clean], 0
-	mov byte [bc_lossy], 1              ; a STATUS that did not come: loss (or a slow target)
-	mov byte [bc_unsure], 0
+	call bc_loss_seen                   ; a STATUS that did not come: loss (or a slow target)
 	mov byte [bc_j_doubled], 0
 .last_again:
 	mov ecx, [bc_j_last]                ; the burst's LAST chunk once more (probe, or its copy)
@@ -2219,6 +2202,42 @@ bc_pump:
 	ret
 
 ; ---------------------------------------------------------------------------------------------
+; bc_loss_seen -- A push needed a resend or a probe: LAST frames go twice from now on
+; (bc_lossy), and the loss is real, not only the first push's precaution (bc_unsure).
+;  IN:  nothing
+;  OUT: nothing
+;  CLOBBERS: nothing
+bc_loss_seen:
+	mov byte [bc_lossy], 1
+	mov byte [bc_unsure], 0
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; bc_ack_find -- The bc_acks slot of a push to a node of a piece.
+;  IN:  EAX = node number, EDX = piece
+;  OUT: CF = 0: RCX = the slot's offset in bc_acks; CF = 1 none
+;  CLOBBERS: nothing else
+bc_ack_find:
+	cmp byte [bc_ack_n], 0
+	je .none
+	xor ecx, ecx
+.scan:
+	cmp [bc_acks + rcx + bc_ack.node], eax
+	jne .next
+	cmp [bc_acks + rcx + bc_ack.piece], edx
+	je .found
+.next:
+	add ecx, bc_ack_size
+	cmp ecx, BC_ACK_SLOTS * bc_ack_size
+	jb .scan
+.none:
+	stc
+	ret
+.found:
+	clc
+	ret
+
+; ---------------------------------------------------------------------------------------------
 ; bc_ack_add -- The running push (bc_j_*), sent and not waited for, into a free bc_acks slot:
 ; its STATUS is matched there (gtp_rx_pstatus) until BC_ACK_WAIT_MS. A resend for a node and
 ; piece that has a slot (a push not yet answered with the piece held) renews that slot.
@@ -2227,17 +2246,9 @@ bc_pump:
 ;  CLOBBERS: RAX, RCX, RDX
 bc_ack_add:
 	mov eax, [bc_j_node]
-	xor ecx, ecx
-.same:
-	cmp [bc_acks + rcx + bc_ack.node], eax
-	jne .same_next
 	mov edx, [bc_j_piece]
-	cmp [bc_acks + rcx + bc_ack.piece], edx
-	je .renew                           ; a resend of a push not yet answered: its slot
-.same_next:
-	add ecx, bc_ack_size
-	cmp ecx, BC_ACK_SLOTS * bc_ack_size
-	jb .same
+	call bc_ack_find
+	jnc .renew                          ; a resend of a push not yet answered: its slot
 	xor ecx, ecx
 .scan:
 	cmp dword [bc_acks + rcx + bc_ack.node], 0
@@ -2251,14 +2262,12 @@ bc_ack_add:
 	inc byte [bc_ack_n]
 	mov byte [bc_acks + rcx + bc_ack.skip], 0
 .renew:
+	mov [bc_acks + rcx + bc_ack.node], eax
+	mov [bc_acks + rcx + bc_ack.piece], edx
 	mov al, [bc_j_doubled]
 	mov [bc_acks + rcx + bc_ack.doubled], al
-	mov eax, [bc_j_node]
-	mov [bc_acks + rcx + bc_ack.node], eax
 	mov eax, [bc_j_ip]
 	mov [bc_acks + rcx + bc_ack.ip], eax
-	mov eax, [bc_j_piece]
-	mov [bc_acks + rcx + bc_ack.piece], eax
 	mov eax, [bc_j_last]
 	mov [bc_acks + rcx + bc_ack.last], eax
 	mov rax, [ticks]
@@ -2299,8 +2308,7 @@ bc_acks_expire:
 	jc .next
 	mov dword [bc_acks + r8 + bc_ack.node], 0
 	dec byte [bc_ack_n]
-	mov byte [bc_lossy], 1
-	mov byte [bc_unsure], 0
+	call bc_loss_seen
 .next:
 	add r8d, bc_ack_size
 	cmp r8d, BC_ACK_SLOTS * bc_ack_size
@@ -2642,8 +2650,8 @@ cmd_update:
 ; ---------------------------------------------------------------------------------------------
 ; bc_event -- EVENT update id=<hex|none> pieces=K held=N rounds=R state=... role=... nodes=N
 ; index=I ms=T (manifest to complete) and the counters: bad_piece, bad_object, bad_manifest,
-; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, whole, unknown, rx_bytes,
-; data_tx, ctl_tx.
+; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, early, whole, unknown,
+; rx_bytes, data_tx, ctl_tx.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RCX, RDX, RSI
