@@ -90,13 +90,18 @@ export interface FetchResult {
 /** Ethernet, IPv4 and UDP headers plus GTP's: a frame's bytes beyond its payload. */
 const WIRE_OVERHEAD = 14 + 20 + 8 + 20;
 
-/** A fetch that could not complete: `reason` is `timeout` (nobody answered) or `no-holder`. */
+/**
+ * A fetch that could not complete: `reason` is `timeout` (nobody answered) or `no-holder`;
+ * `tries` says how each holder tried failed ("1 silent", "3 bad-object").
+ */
 export class FetchFailed extends Error {
   constructor(
     readonly hash: string,
     readonly reason: 'timeout' | 'no-holder',
+    readonly tries: readonly string[] = [],
   ) {
-    super(`fetch ${hash}: ${reason === 'timeout' ? 'no node answered (reason=timeout)' : 'every holder failed (reason=no-holder)'}`);
+    const tried = tries.length > 0 ? `; tried ${tries.join(', ')}` : '';
+    super(`fetch ${hash}: ${reason === 'timeout' ? 'no node answered (reason=timeout)' : `every holder failed (reason=no-holder${tried})`}`);
   }
 }
 
@@ -556,34 +561,45 @@ export class PeerNode {
     });
     const have = this.cfg.store.get(hash);
     if (have) return done(this.cfg.node, numToType(have.otype) ?? '?', have.data.length, false);
-    let asked = false;
+    let asked = false; // the holders came from this fetch's own WHO_HAS
+    let reasked = false;
     if (this.holders.get(hash).length === 0) {
       asked = true;
       if (!(await this.findHolder(hash))) throw new FetchFailed(hash, 'timeout');
     }
-    const tried = new Set<number>();
+    // holder → how its try failed; every try in order, for the error
+    const tried = new Map<number, string>();
+    const tries: string[] = [];
+    const failed = (node: number, why: string) => {
+      tried.set(node, why);
+      tries.push(`${node} ${why}`);
+      this.emit('fetch-retry', { hash, holder: node, why });
+    };
     for (;;) {
       const pick = () => this.holders.get(hash).reverse().find((h) => !tried.has(h.node) && h.node !== this.cfg.node);
       let next = pick();
-      if (!next && !asked && !this.stopped) {
-        // every cached holder failed: ask the group once for fresh ones
-        asked = true;
+      if (!next && !reasked && !this.stopped && (!asked || [...tried.values()].includes('silent'))) {
+        // every holder failed: ask the group once more, and try again every holder that
+        // answers (as the kernel does, docs/protocol.md "Fetch"): the cache may have been
+        // stale, or a holder that went silent was stalled, not gone. Holders this fetch's own
+        // WHO_HAS found that failed otherwise (NOT_HERE, bad bytes) are not asked again.
+        reasked = true;
+        tried.clear();
         await this.findHolder(hash);
         next = pick();
       }
-      if (!next || this.stopped) throw new FetchFailed(hash, 'no-holder');
-      tried.add(next.node);
+      if (!next || this.stopped) throw new FetchFailed(hash, 'no-holder', tries);
       const end = await this.transferFrom(next, hash);
       if (!end.ok) {
         if (end.why !== 'stopped') this.holders.forget(hash, next.node);
-        this.emit('fetch-retry', { hash, holder: next.node, why: end.why });
+        failed(next.node, end.why);
         continue;
       }
       const type = numToType(end.otype);
       if (!type || hashObject(type, end.data) !== hash) {
         this.counters.bad_object++;
         this.holders.forget(hash, next.node);
-        this.emit('fetch-retry', { hash, holder: next.node, why: 'bad-object' });
+        failed(next.node, 'bad-object');
         continue;
       }
       this.cfg.store.put(hash, end.otype, end.data);

@@ -1318,10 +1318,10 @@ cmd_fetch:
 ; gtp_fetch_object -- Fetches gtp_f_hash into GitFS unless it is stored already (the work of
 ; `fetch`, also used by CONTROL COMMIT): holders from the cache, else WHO_HAS; GET windows
 ; (GTP_PIPELINE in flight) hashed in chunk order as they arrive; SHA-1 check; one GitFS
-; transaction; HAVE to the group. When every cached holder failed, it
-; forgets them and asks the group once more before giving up (no-holder). With gtp_f_transient
-; set (a transparent read, gtp_policy.asm) the verified object stays in gtp_fetch_buf: nothing
-; stored, no HAVE.
+; transaction; HAVE to the group. When every holder failed, it forgets them and asks the
+; group once more before giving up (no-holder), if they came from the cache or one went
+; silent. With gtp_f_transient set (a transparent read, gtp_policy.asm) the verified object
+; stays in gtp_fetch_buf: nothing stored, no HAVE.
 ;  IN:  gtp_f_hash, gtp_f_transient; the arena released (fs_begin)
 ;  OUT: CF = 0: EAX = the node it came from (0: stored already), gtp_f_size, gtp_f_type,
 ;       gtp_f_got, gtp_f_retx, gtp_f_start; CF = 1: RDX = reason string, or 0 for a GitFS
@@ -1332,6 +1332,8 @@ gtp_fetch_object:
 	mov [gtp_f_start], rax
 	mov qword [gtp_f_retx], 0
 	mov byte [gtp_f_queried], 0
+	mov byte [gtp_f_requeried], 0
+	mov byte [gtp_f_silent], 0
 	mov byte [gtp_f_entry_tried], 0
 	mov byte [gtp_f_bad], 0
 	mov qword [gtp_f_rx_tsc], 0
@@ -1450,7 +1452,7 @@ gtp_fetch_object:
 	jb .wait
 	inc qword [gtp_f_tries]             ; GTP_WINDOW_MS without progress
 	cmp qword [gtp_f_tries], GTP_WINDOW_TRIES
-	jae .next_holder
+	jae .silent_holder
 	call gtp_fetch_window               ; what is missing of the windows in flight
 	mov rax, [gtp_f_sent]
 	add [gtp_f_retx], rax
@@ -1481,6 +1483,9 @@ gtp_fetch_object:
 .bad_object:
 	inc qword [gtp_bad_object]
 	mov byte [gtp_f_bad], 1
+	jmp .next_holder
+.silent_holder:
+	mov byte [gtp_f_silent], 1          ; stalled or gone: a fresh WHO_HAS tells which
 .next_holder:
 	mov byte [gtp_f_active], 0
 	inc qword [gtp_f_holder]
@@ -1540,11 +1545,19 @@ gtp_fetch_object:
 	xor eax, eax                        ; from=local
 	clc
 	ret
-; every cached holder failed: forget them and ask the group once (holders change)
+; every holder failed: forget them and ask the group once more, when they came from the cache
+; (holders change) or one of them went silent (a stalled holder answers again); not when this
+; fetch's own WHO_HAS found them and they refused (NOT_HERE) or served bad bytes
 .holders_spent:
 	mov byte [gtp_f_active], 0
-	cmp byte [gtp_f_queried], 0
+	cmp byte [gtp_f_requeried], 0
 	jne .no_holder
+	cmp byte [gtp_f_queried], 0
+	je .requery
+	cmp byte [gtp_f_silent], 0
+	je .no_holder
+.requery:
+	mov byte [gtp_f_requeried], 1
 	mov rbx, [gtp_f_entry]
 	mov byte [rbx + gtp_holder.count], 0
 	jmp .ask
@@ -1671,7 +1684,9 @@ gtp_q_settle:       resb 1              ; 1: end the round soon after its first 
 gtp_f_active:       resb 1
 gtp_f_not_here:     resb 1
 gtp_f_type:         resb 1
-gtp_f_queried:      resb 1
+gtp_f_queried:      resb 1              ; a WHO_HAS of this fetch's own was asked
+gtp_f_requeried:    resb 1              ; ... once more, after every holder failed
+gtp_f_silent:       resb 1              ; a holder was left for silence
 gtp_f_probe:        resb 1              ; 1: the size is unknown until a DATA says (2: checking one)
 gtp_f_entry_tried:  resb 1
 gtp_f_bad:          resb 1              ; a holder served bytes that failed the hash

@@ -1,16 +1,18 @@
 // The host peer's state machine (cluster/peer/node.ts) with its network replaced by a frame
 // switch in this process, where a test can corrupt chunks in flight or make a holder lie:
 // a bad chunk is refused (bad_chunk) and fetched again; an object that does not hash is not
-// stored (bad_object) and is fetched from the next holder; a silent holder is left for another.
+// stored (bad_object) and is fetched from the next holder; a silent holder is left for another,
+// and tried once more when it answers the fresh WHO_HAS.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FetchFailed, PeerNode } from '../../cluster/peer/node.ts';
+import { FetchFailed, PeerNode, type PeerConfig } from '../../cluster/peer/node.ts';
 import { GitFSStore, type ObjectStore } from '../../cluster/peer/store.ts';
 import { nodeIp, ipNode } from '../../cluster/wire/address.ts';
 import { hashObject } from '../../gitfs/objects.ts';
+import { MsgType } from '../../cluster/wire/constants.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gtneth-node-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,8 +31,8 @@ function lan(tamper: Tamper = (b) => b) {
       for (const [n, p] of nodes) if (n !== from && (to === 'group' || to === n)) p.receive(out, nodeIp(from));
     });
   };
-  const add = (n: number, store: ObjectStore) => {
-    const p = new PeerNode({ node: n, key: KEY, store, announceMs: 0, transport: { send: (b, ip) => deliver(b, n, ipNode(ip)!), multicast: (b) => deliver(b, n, 'group') } });
+  const add = (n: number, store: ObjectStore, onEvent?: PeerConfig['onEvent']) => {
+    const p = new PeerNode({ node: n, key: KEY, store, announceMs: 0, onEvent, transport: { send: (b, ip) => deliver(b, n, ipNode(ip)!), multicast: (b) => deliver(b, n, 'group') } });
     nodes.set(n, p);
     return p;
   };
@@ -109,7 +111,7 @@ describe('fetch state machine', () => {
     net2.stop();
   });
 
-  it('a holder that goes silent is left after 5 tries for another holder', async () => {
+  it('a holder that goes silent is left after 5 tries (and 5 more once it answers WHO_HAS again) for another holder', async () => {
     const data = randomBytes(100_000);
     const h = hashObject('blob', data);
     const net = lan((b, from, to) => (from === 3 && to !== 'group' ? null : b)); // node 3 answers who-has, never sends data
@@ -117,10 +119,32 @@ describe('fetch state machine', () => {
     const p2 = net.add(2, store());
     const first = await p2.fetch(h).catch((e: unknown) => e);
     expect((first as FetchFailed).reason).toBe('no-holder');
-    expect(p2.counters.retransmits).toBeGreaterThanOrEqual(4);
+    expect((first as FetchFailed).tries).toEqual(['3 silent', '3 silent']);
+    expect((first as Error).message).toContain('tried 3 silent, 3 silent');
+    expect(p2.counters.retransmits).toBeGreaterThanOrEqual(8);
     net.add(1, store([data]));
     const r = await p2.fetch(h);
     expect(r.holder).toBe(1);
+    net.stop();
+  });
+
+  it('the only holder, silent for 1 s (a stalled process), is tried again after the fresh WHO_HAS', async () => {
+    const data = randomBytes(100_000);
+    const h = hashObject('blob', data);
+    // after its 10th DATA frame it sends nothing for a second (its WHO_HAS answers pass)
+    let frames = 0;
+    let quietUntil = Infinity;
+    const net = lan((b, from) => {
+      if (from !== 1 || b[3] !== MsgType.DATA) return b;
+      if (++frames === 10) quietUntil = Date.now() + 1000;
+      return frames > 10 && Date.now() < quietUntil ? null : b;
+    });
+    net.add(1, store([data]));
+    const retries: unknown[] = [];
+    const p2 = net.add(2, store(), (e) => e.name === 'fetch-retry' && retries.push(e.fields));
+    const r = await p2.fetch(h);
+    expect(r).toMatchObject({ holder: 1, fetched: true, size: data.length });
+    expect(retries).toEqual([{ hash: h, holder: 1, why: 'silent' }]);
     net.stop();
   });
 });

@@ -9,6 +9,8 @@ GETs wrongly:
   bad-object  every chunk is consistent (right CRC) but the bytes are not the object's
   not-here    every GET gets NOT_HERE
   honest      serves the object right (a good holder to fall back on)
+  stall       serves right, but after its 10th chunk ignores GETs for 2 s (a stalled
+              process); it sends no HAVE at its start, so a fetcher finds it by WHO_HAS
 
 usage: fakeholder.py MODE OBJECT_FILE HASH_HEX SECONDS
 Runs SECONDS, then prints {"gets": N, "data": N, "faults": N} (JSON).
@@ -47,7 +49,9 @@ def send(typ: int, payload: bytes, to) -> None:
 
 
 # tell the group first, so a fetcher's holder cache lists this node before any real holder
-send(6, want + struct.pack('<QB3x', len(content), 3), (GROUP, PORT))
+if mode != 'stall':
+    send(6, want + struct.pack('<QB3x', len(content), 3), (GROUP, PORT))
+stalled_until = 0.0
 print('ready', file=sys.stderr, flush=True)
 end = time.time() + seconds
 while time.time() < end:
@@ -68,6 +72,9 @@ while time.time() < end:
             send(7, want + struct.pack('<I', fid), (src[0], PORT))
             stats['faults'] += 1
             continue
+        if mode == 'stall' and time.time() < stalled_until:
+            stats['faults'] += 1
+            continue
         pos = off
         while pos < min(off + length, len(content)):
             chunk = content[pos:pos + CHUNK]
@@ -84,6 +91,9 @@ while time.time() < end:
                 stats['faults'] += 1
             send(5, want + struct.pack('<IQQIB3x', fid, pos, len(content), crc, 3) + chunk, (src[0], PORT))
             stats['data'] += 1
+            if mode == 'stall' and stats['data'] == 10:
+                stalled_until = time.time() + 2.0
+                break
             pos += CHUNK
             time.sleep(0.0002)
 print(json.dumps(stats))
