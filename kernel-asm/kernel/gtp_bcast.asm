@@ -109,7 +109,7 @@ struc bc_obj
   .size             resq 1
 endstruc
 
-struc bc_ack                            ; a push sent and not yet answered
+struc bc_ack                            ; a push sent and not yet answered with the piece held
   .node             resd 1              ; 0: free
   .ip               resd 1
   .piece            resd 1
@@ -117,7 +117,8 @@ struc bc_ack                            ; a push sent and not yet answered
   .deadline         resq 1
   .doubled          resb 1              ; its latest burst's LAST frame went twice
   .skip             resb 1              ; the next non-zero STATUS is that copy's, stale
-  .pad              resb 6
+  .answered         resb 1              ; a STATUS came: the push's burst crossed the link
+  .pad              resb 5
 endstruc
 
 struc bc_serve                          ; a PIECE_GET being served
@@ -1618,6 +1619,7 @@ gtp_rx_pstatus:
 	mov edx, r9d
 	call bc_ack_find
 	jc .out
+	mov byte [bc_acks + rcx + bc_ack.answered], 1
 	test r10, r10
 	jnz .ack_resend
 	mov dword [bc_acks + rcx + bc_ack.node], 0
@@ -1947,8 +1949,9 @@ bcast_poll:
 ; a queued request (PIECE_GET, or a resend a STATUS asked for) first, then the next plan
 ; round's push, as soon as this node holds its piece and the piece it receives in the round
 ; before (the round barrier; under loss that piece's last chunk; the seed and a node with
-; nothing to receive then wait for their pushes' STATUS; rounds whose target already holds the
-; piece, by its PIECE_MAP, are skipped). A late node only serves.
+; nothing to receive then wait for their pushes' first STATUS; rounds whose target already
+; holds the piece, by its PIECE_MAP, are skipped). A late node only serves. Its waits are
+; counted in ms (w_barrier, w_held, w_acks).
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -2103,24 +2106,37 @@ bc_pump:
 	cmp byte [bc_held + rax], 0
 	jne .barrier_done
 	cmp byte [bc_lossy], 0
-	je .out                             ; not yet: it comes from that round's sender
+	je .w_barrier                       ; not yet: it comes from that round's sender
 	cmp byte [bc_unsure], 0
-	jne .out
+	jne .w_barrier
 	; under loss, once that piece's last chunk is here its burst is over and only resends are
 	; still to come: holding the node for them too would hold every round to its slowest piece
 	mov r12d, eax
 	call bc_piece_len                   ; ECX chunks
 	dec ecx
 	bt [bc_chunks + r12 * 8], rcx
-	jnc .out
+	jnc .w_barrier
 .barrier_done:
 	; pushes not yet answered (bc_acks): only a node paced by its own receive goes on (the
 	; seed, and a node with nothing to receive in round t - 1, wait for their STATUS: it
-	; comes once the piece crossed the target's link)
+	; comes once the piece crossed the target's link). The first STATUS is that sign; chunks
+	; it asks for go again as served requests ahead of the next push, not waited for: the
+	; seed waited for every resend, and under 10% loss its pushes (every piece's first) came
+	; 54-127 ms apart at times instead of 28
 	cmp byte [bc_ack_n], 0
 	je .acks_done
 	test r11d, r11d
-	jz .out
+	jnz .acks_done
+	xor ecx, ecx
+.ack_scan:
+	cmp dword [bc_acks + rcx + bc_ack.node], 0
+	je .ack_next
+	cmp byte [bc_acks + rcx + bc_ack.answered], 0
+	je .w_acks
+.ack_next:
+	add ecx, bc_ack_size
+	cmp ecx, BC_ACK_SLOTS * bc_ack_size
+	jb .ack_scan
 .acks_done:
 	mov byte [bc_skipped], 0
 	mov eax, [bc_cursor]
@@ -2133,7 +2149,7 @@ bc_pump:
 	bt [bc_maps + rcx], r9
 	jc .skip                            ; the target has it
 	cmp byte [bc_held + r9], 0
-	je .out                             ; not yet: data-driven, wait for it
+	je .w_held                          ; not yet: data-driven, wait for it
 	; the target barrier (no loss seen): push round t only once the target's PIECE_MAP shows
 	; the piece it receives in round t - 1 (maps go out at every piece a node completes), at
 	; most BC_TB_MS: a node that pushes without waiting for its own receive (the seed, every
@@ -2198,6 +2214,22 @@ bc_pump:
 	inc dword [bc_cursor]
 	mov byte [bc_skipped], 1
 	jmp .pick
+.w_barrier:
+	mov rsi, bc_c_w_barrier
+	jmp .w_count
+.w_acks:
+	mov rsi, bc_c_w_acks
+	jmp .w_count
+.w_held:
+	mov rsi, bc_c_w_held
+.w_count:
+	; the waits counted in ms: one count a tick (RSI = the counter, the tick it last counted
+	; right after it)
+	mov rax, [ticks]
+	cmp rax, [rsi + 8]
+	je .out
+	mov [rsi + 8], rax
+	inc qword [rsi]
 .out:
 	ret
 
@@ -2261,6 +2293,7 @@ bc_ack_add:
 .take:
 	inc byte [bc_ack_n]
 	mov byte [bc_acks + rcx + bc_ack.skip], 0
+	mov byte [bc_acks + rcx + bc_ack.answered], 0
 .renew:
 	mov [bc_acks + rcx + bc_ack.node], eax
 	mov [bc_acks + rcx + bc_ack.piece], edx
@@ -2650,8 +2683,8 @@ cmd_update:
 ; ---------------------------------------------------------------------------------------------
 ; bc_event -- EVENT update id=<hex|none> pieces=K held=N rounds=R state=... role=... nodes=N
 ; index=I ms=T (manifest to complete) and the counters: bad_piece, bad_object, bad_manifest,
-; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, early, whole, unknown,
-; rx_bytes, data_tx, ctl_tx.
+; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, early, w_barrier, w_held,
+; w_acks (bc_pump's waits in ms), whole, unknown, rx_bytes, data_tx, ctl_tx.
 ;  IN:  nothing
 ;  OUT: nothing
 ;  CLOBBERS: RAX, RCX, RDX, RSI
@@ -2729,6 +2762,9 @@ bc_counter_table:
 	dq str_bc_c_last2, bc_c_last2
 	dq str_bc_c_tb_late, bc_c_tb_late
 	dq str_bc_c_early, bc_c_early
+	dq str_bc_c_w_barrier, bc_c_w_barrier
+	dq str_bc_c_w_held, bc_c_w_held
+	dq str_bc_c_w_acks, bc_c_w_acks
 	dq str_bc_c_whole, bc_c_whole
 	dq str_bc_c_unknown, bc_c_unknown
 	dq str_bc_c_rx_bytes, bc_c_rx_bytes
@@ -2782,6 +2818,9 @@ str_bc_c_giveups:    db "giveups", 0
 str_bc_c_last2:      db "last2", 0
 str_bc_c_tb_late:    db "tb_late", 0
 str_bc_c_early:      db "early", 0
+str_bc_c_w_barrier:  db "w_barrier", 0
+str_bc_c_w_held:     db "w_held", 0
+str_bc_c_w_acks:     db "w_acks", 0
 str_bc_c_whole:      db "whole", 0
 str_bc_c_unknown:    db "unknown", 0
 str_bc_c_rx_bytes:   db "rx_bytes", 0
@@ -2846,6 +2885,13 @@ bc_maps:            resb BC_NODES_MAX * 16   ; each node's PIECE_MAP (128 bits)
 bc_serveq:          resb BC_SERVE_SLOTS * bc_serve_size
 bc_acks:            resb BC_ACK_SLOTS * bc_ack_size
 bc_c_early:         resq 1              ; pushes not waited for (their STATUS came later)
+; bc_pump's waits in ms, each counter followed by the tick it last counted (.w_count)
+bc_c_w_barrier:     resq 1              ; at the round barrier
+bc_w_barrier_tick:  resq 1
+bc_c_w_held:        resq 1              ; for the round's piece to be held here
+bc_w_held_tick:     resq 1
+bc_c_w_acks:        resq 1              ; for a push's first STATUS (the seed, unpaced nodes)
+bc_w_acks_tick:     resq 1
 bc_j_mask:          resq 1
 bc_j_deadline:      resq 1
 bc_next_map:        resq 1
