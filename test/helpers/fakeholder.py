@@ -9,11 +9,12 @@ GETs wrongly:
   bad-object  every chunk is consistent (right CRC) but the bytes are not the object's
   not-here    every GET gets NOT_HERE
   honest      serves the object right (a good holder to fall back on)
-  stall       serves right, but after its 10th chunk ignores GETs for 2 s (a stalled
-              process); it sends no HAVE at its start, so a fetcher finds it by WHO_HAS
+  stall       serves right, but after its 10th chunk ignores GETs (a stalled process) until
+              the fetcher asks the group again with WHO_HAS; it sends no HAVE at its start,
+              so a fetcher finds it by a WHO_HAS of its own
 
 usage: fakeholder.py MODE OBJECT_FILE HASH_HEX SECONDS
-Runs SECONDS, then prints {"gets": N, "data": N, "faults": N} (JSON).
+Runs SECONDS, then prints {"gets": N, "data": N, "faults": N} (JSON; stall adds "whohas": N).
 """
 import json
 import socket
@@ -51,7 +52,7 @@ def send(typ: int, payload: bytes, to) -> None:
 # tell the group first, so a fetcher's holder cache lists this node before any real holder
 if mode != 'stall':
     send(6, want + struct.pack('<QB3x', len(content), 3), (GROUP, PORT))
-stalled_until = 0.0
+stalled = False
 print('ready', file=sys.stderr, flush=True)
 end = time.time() + seconds
 while time.time() < end:
@@ -64,6 +65,8 @@ while time.time() < end:
     typ, ln = f[3], struct.unpack_from('<H', f, 6)[0]
     p = f[20:20 + ln]
     if typ == 2 and len(p) == 24 and p[:20] == want:  # WHO_HAS
+        stats['whohas'] = stats.get('whohas', 0) + 1
+        stalled = False
         send(3, want + p[20:24] + struct.pack('<QB3x', len(content), 3), (GROUP, PORT))
     elif typ == 4 and len(p) == 36 and p[:20] == want:  # GET
         stats['gets'] += 1
@@ -72,7 +75,7 @@ while time.time() < end:
             send(7, want + struct.pack('<I', fid), (src[0], PORT))
             stats['faults'] += 1
             continue
-        if mode == 'stall' and time.time() < stalled_until:
+        if mode == 'stall' and stalled:
             stats['faults'] += 1
             continue
         pos = off
@@ -92,7 +95,7 @@ while time.time() < end:
             send(5, want + struct.pack('<IQQIB3x', fid, pos, len(content), crc, 3) + chunk, (src[0], PORT))
             stats['data'] += 1
             if mode == 'stall' and stats['data'] == 10:
-                stalled_until = time.time() + 2.0
+                stalled = True
                 break
             pos += CHUNK
             time.sleep(0.0002)
