@@ -42,8 +42,9 @@ export async function deleteNamespace(name: string): Promise<void> {
 /**
  * A bridge with multicast snooping off (every port gets the group), up, with an address. Its
  * ARP retries every 100 ms instead of Linux's 1 s: a node gives up on a holder after 5 silent
- * 100 ms windows, so a host peer whose first ARP request for a node was lost (under `fault
- * loss`) must ask again within that time, or the node's fetch from it ends `no-holder`. It
+ * 100 ms windows (and once more after a fresh WHO_HAS), so a host peer whose first ARP request
+ * for a node was lost (under `fault loss`) must ask again within that time, or the node's fetch
+ * from it ends `no-holder`. It
  * asks 30 times (Linux: 3), keeping Linux's 3 s for a node slow to answer under load: a 300 ms
  * window dropped the host peer's queued CONTROL COMMIT, which is sent once.
  */

@@ -14,7 +14,7 @@ GETs wrongly:
               so a fetcher finds it by a WHO_HAS of its own
 
 usage: fakeholder.py MODE OBJECT_FILE HASH_HEX SECONDS
-Runs SECONDS, then prints {"gets": N, "data": N, "faults": N} (JSON; stall adds "whohas": N).
+Runs SECONDS, then prints {"gets": N, "data": N, "faults": N, "whohas": N} (JSON).
 """
 import json
 import socket
@@ -39,7 +39,7 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 s.settimeout(0.05)
 seq = 0
-stats = {'gets': 0, 'data': 0, 'faults': 0}
+stats = {'gets': 0, 'data': 0, 'faults': 0, 'whohas': 0}
 sent_once: set[int] = set()
 
 
@@ -65,7 +65,7 @@ while time.time() < end:
     typ, ln = f[3], struct.unpack_from('<H', f, 6)[0]
     p = f[20:20 + ln]
     if typ == 2 and len(p) == 24 and p[:20] == want:  # WHO_HAS
-        stats['whohas'] = stats.get('whohas', 0) + 1
+        stats['whohas'] += 1
         stalled = False
         send(3, want + p[20:24] + struct.pack('<QB3x', len(content), 3), (GROUP, PORT))
     elif typ == 4 and len(p) == 36 and p[:20] == want:  # GET

@@ -56,7 +56,15 @@ function randomOnNode1(size: number): Buffer<ArrayBuffer> {
 const corrupt = [randomOnNode1(100_000), randomOnNode1(30_000)].map((data) => ({ data, hash: '' }));
 
 /** Runs a faulty holder (test/helpers/fakeholder.py) in the namespace around fn. */
-async function withFakeHolder(mode: string, content: Buffer, hash: string, fn: () => Promise<void>): Promise<{ gets: number; data: number; faults: number }> {
+/** What the fake holder counted: GETs, DATA frames sent, GETs served wrongly, WHO_HAS heard. */
+interface FakeStats {
+  gets: number;
+  data: number;
+  faults: number;
+  whohas: number;
+}
+
+async function withFakeHolder(mode: string, content: Buffer, hash: string, fn: () => Promise<void>): Promise<FakeStats> {
   const file = join(dir, `fake-${mode}.bin`);
   writeFileSync(file, content);
   const p = ns.exec('python3', [FAKEHOLDER, mode, file, hash, '4'], { timeoutMs: 60_000 });
@@ -69,7 +77,7 @@ async function withFakeHolder(mode: string, content: Buffer, hash: string, fn: (
   await sleep(100); // its HAVE is in
   await fn();
   const r = await p;
-  return JSON.parse(String(r.stdout)) as { gets: number; data: number; faults: number };
+  return JSON.parse(String(r.stdout)) as FakeStats;
 }
 
 async function netStats(node: Node): Promise<Record<string, string>> {
@@ -320,7 +328,7 @@ describe('cluster protocol (GTP)', () => {
       expect(f.events.find((e) => e.name === 'fetch')?.fields.from).toBe('65533');
     });
     expect(stats.faults).toBeGreaterThanOrEqual(5); // the GETs of its 5 silent tries went unanswered
-    expect((stats as { whohas?: number }).whohas).toBeGreaterThanOrEqual(2); // the fetch's own WHO_HAS, then the new one
+    expect(stats.whohas).toBeGreaterThanOrEqual(2); // the fetch's own WHO_HAS, then the new one
     expect((await b.sh.run(`sha1 ${hash}`)).lines).toEqual([sha1(data)]);
   }, 60_000);
 
