@@ -59,10 +59,12 @@ export interface NodeStatus {
   /** Kernel starts since the node's VM was launched: more than 1 means it reset in place (its
    *  watchdog fired, or a fault rebooted it) and lost what it held in RAM. */
   boots: number;
-  /** Blobs the policy places on the node, of them stored there, and the rest (its `placed`). */
+  /** Blobs the policy places on the node, of them stored there, and the rest; copies stored
+   *  there that the policy places elsewhere (its `placed`: want, held, missing, surplus). */
   placed?: number;
   held?: number;
   missing?: number;
+  surplus?: number;
   /** Pieces held of the current propagation (docs/protocol.md, "Propagation"). */
   update?: { id: string; pieces: number; held: number };
   error?: string;
@@ -294,7 +296,7 @@ export class Supervisor {
         }
         const p = await rt.shell.run('placed', { timeoutMs: 5000 });
         const pf = p.events.find((e) => e.name === 'placed')?.fields;
-        if (p.status === 'ok' && pf?.missing !== undefined) Object.assign(n, { placed: Number(pf.want), held: Number(pf.held), missing: Number(pf.missing) });
+        if (p.status === 'ok' && pf?.missing !== undefined) Object.assign(n, { placed: Number(pf.want), held: Number(pf.held), missing: Number(pf.missing), ...(pf.surplus !== undefined ? { surplus: Number(pf.surplus) } : {}) });
       } catch {
         // a node busy past the timeout reports what the host peer heard
       }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teardown } from '../../cluster/lifecycle.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
 import type { PropagationView } from '../../cluster/propagate/participant.ts';
-import { scheduleFnv } from '../../cluster/propagate/schedule.ts';
+import { nodePlan, scheduleFnv } from '../../cluster/propagate/schedule.ts';
 import { POLICY_REF, rankNodes } from '../../cluster/placement.ts';
 import { openImage } from '../../gitfs/image.ts';
 import { hashObject } from '../../gitfs/objects.ts';
@@ -230,6 +230,14 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
       // bc_acks; the seed's counters are read as it stores, before its later pushes)
       if (n !== 1) expect(Number(u.early), `node ${n}`).toBeGreaterThan(0);
       expect(Number(u.giveups), `node ${n}`).toBe(0);
+    }
+    // the schedule is followed as planned: each node pushes exactly its own part of the plan
+    // (cluster/propagate/schedule.ts, computed here from N, K and its index alone), and no piece
+    // is asked for (PIECE_WHO / PIECE_GET are for recovery only; none without loss). Read once
+    // every node is stored: every push has then reached its target (the seed is stored first)
+    for (const n of NODES) {
+      const u = await update(n);
+      expect({ pushed: Number(u.pushed), gets: Number(u.gets), pulled: Number(u.pulled) }, `node ${n}: ${JSON.stringify(u)}`).toEqual({ pushed: nodePlan(NODES.length, pieces, Number(u.index)).pushes.length, gets: 0, pulled: 0 });
     }
     await expectEverywhere(blobs);
     const st = JSON.parse((await cli(['cluster', 'status', '--name', NAME, '--json'])).stdout) as { nodes: Array<{ node: number; update?: { id: string; held: number; pieces: number } }> };

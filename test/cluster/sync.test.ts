@@ -191,6 +191,15 @@ describe('revision sync on a 5-node cluster', () => {
       }
       expect(blobs.get(await blobOf(n, `/data@${seedCommit.slice(0, 12)}/`))).toBe('seed\n');
     }
+    // cluster status --json: per node its revision, referrals and objects held (its own `sync`),
+    // and its placement (converged: nothing missing, no surplus copy)
+    const st = JSON.parse((await cli(['cluster', 'status', '--json', '--name', NAME])).stdout) as { nodes: Array<Record<string, unknown>> };
+    for (const n of NODES) {
+      const own = await syncOf(n);
+      const row = st.nodes.find((x) => x.node === n)!;
+      expect(row, `node ${n}`).toMatchObject({ rev: c.rev, referrals: Number(own.referrals), objects: Number(own.objects), pending: 0, missing: 0, surplus: 0 });
+      expect(row.objects as number, `node ${n}`).toBeGreaterThan(0);
+    }
   }, 600_000);
 
   let revAfterPartition = '';
