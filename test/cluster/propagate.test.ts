@@ -233,7 +233,8 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     }
     // the schedule is followed as planned: each node pushes exactly its own part of the plan
     // (cluster/propagate/schedule.ts, computed here from N, K and its index alone), and no piece
-    // is asked for (PIECE_WHO / PIECE_GET are for recovery only; none without loss). Read once
+    // is asked for or pulled (`gets`: PIECE_GETs sent, the recovery that follows a PIECE_WHO;
+    // none without loss). Read once
     // every node is stored: every push has then reached its target (the seed is stored first)
     for (const n of NODES) {
       const u = await update(n);
