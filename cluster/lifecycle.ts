@@ -11,12 +11,12 @@ import { execa } from 'execa';
 import { BootError, FileNotFoundError, NotFoundError, ToolError, UsageError } from '../core/errors.ts';
 import type { Progress } from '../core/progress.ts';
 import { checkBootableImage } from '../builder/disk-check.ts';
-import { addBridgeAndTaps, addNamespace, deleteNamespace, namespaceExists } from './net/netns.ts';
+import { addBridgeAndTaps, addNamespace, addTaps, deleteNamespace, namespaceExists } from './net/netns.ts';
 import { setRates } from './net/faults.ts';
 import { callControl } from './supervisor/control.ts';
 import { NOTIFY_FD_ENV } from './supervisor/run.ts';
 import type { NodeStatus, Timeline, WaitAnswer } from './supervisor/supervisor.ts';
-import { BRIDGE, BRIDGE_CIDR, NODES_MAX, clusterDir, netnsName, paths, pidAlive, readSpec, supervisorPid, tapName, validateName, writeSpec, type ClusterSpec, type NetMode } from './runtime.ts';
+import { BRIDGE, BRIDGE_CIDR, NODES_MAX, clusterDir, netnsName, paths, pidAlive, readSpec, supervisorPid, tapName, validateName, writeSpec, type ClusterSpec, type NetMode, type NodeSpec } from './runtime.ts';
 import { GROUP, PORT } from './wire/constants.ts';
 import { isValidKey, newClusterKey } from './wire/hmac.ts';
 import { nodeIp, nodeMac } from './wire/address.ts';
@@ -32,6 +32,8 @@ export interface UpOptions {
   /** Per-node images that replace `image` for those nodes (`--node-image N=FILE`). */
   nodeImages?: Readonly<Record<number, string>>;
   net: NetMode;
+  /** `--net` was given (growing a running cluster checks it against the cluster's own). */
+  netGiven?: boolean;
   keyFile?: string;
   rate?: string;
   pcap?: string;
@@ -56,6 +58,8 @@ export interface UpResult extends Pick<ClusterSpec, 'name' | 'netns' | 'net' | '
   nodes: Array<{ node: number; ip: string; mac: string; disk: string }>;
   /** Nodes whose kernel has a network and whose ANNOUNCE the host heard. */
   heard: number[];
+  /** When `up` grew a running cluster: the nodes it added. */
+  added?: number[];
 }
 
 export interface StatusResult {
@@ -118,6 +122,114 @@ export async function teardown(name: string, opts: { keepDisks: boolean }): Prom
   return { found };
 }
 
+/**
+ * Waits (a long poll on the supervisor's changes, not a timer) until every node of `wanted` is
+ * ready and then, for kernels with a network, until the host peer heard each one's ANNOUNCE: the
+ * bridge floods the group to every port, so what the host hears every node hears. A node of
+ * `wanted` that failed or exited ends the wait with its error; other nodes do not count.
+ */
+async function awaitNodes(socket: string, wanted: readonly number[], o: { timeoutMs: number; progress: Progress; interrupted: Promise<never>; netns: boolean; logTail: () => string; phase?: (name: string) => void }): Promise<StatusResult> {
+  const end = Date.now() + o.timeoutMs;
+  const want = new Set(wanted);
+  let lastReady = -1;
+  let version = -1;
+  let allReadyAt = 0;
+  for (;;) {
+    const left = end - Date.now();
+    if (left <= 0) throw new BootError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${allReadyAt === 0 ? 'every node to be ready' : 'every node to announce itself'}`);
+    const a = await Promise.race([o.interrupted, callControl<WaitAnswer>(socket, { cmd: 'wait', since: version, timeoutMs: Math.min(left, 5000) }, Math.min(left, 5000) + 15_000)]).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new ToolError(`the cluster supervisor exited: ${o.logTail()}`) : e;
+    });
+    version = a.version;
+    const s = a.status as StatusResult;
+    const mine = s.nodes.filter((n) => want.has(n.node));
+    const failed = mine.find((n) => n.state === 'failed' || n.state === 'exited');
+    if (failed) throw new BootError(`node ${failed.node}: ${failed.error ?? failed.state}`);
+    const ready = mine.filter((n) => n.state === 'ready').length;
+    if (ready !== lastReady) o.progress.update(`${(lastReady = ready)}/${want.size} nodes ready`);
+    if (ready !== want.size) continue;
+    const net = o.netns && mine.some((n) => n.net);
+    if (!allReadyAt) {
+      allReadyAt = Date.now();
+      o.phase?.('ready');
+      if (net) o.progress.update('waiting for every node to announce');
+    }
+    // a node that is ready but not heard: wait for its ANNOUNCE (at most half the timeout)
+    if (net && !mine.every((n) => n.heard)) {
+      if (Date.now() - allReadyAt > Math.max(10_000, o.timeoutMs / 2)) throw new BootError(`timed out after ${Math.round(Math.max(10_000, o.timeoutMs / 2) / 1000)} s waiting for every node to announce itself`);
+      continue;
+    }
+    return s;
+  }
+}
+
+/**
+ * `up` of a cluster that is already up, with more nodes: grows it (docs/cluster.md, "Growing a
+ * cluster"). The new nodes get their disks (copies of the image), their taps on the bridge
+ * (with the cluster's rate), and their VMs from the running supervisor, which also serves them
+ * the faults in force; the spec names them. The running nodes are not touched, and a new node
+ * that fails to come up stays in the cluster as `failed` (`cluster fault start N` retries it).
+ */
+async function growCluster(o: UpOptions): Promise<UpResult> {
+  const { socket, spec } = controlSocket(o.name);
+  const had = spec.nodes.length;
+  const down = `gittorrent cluster down${o.name === 'default' ? '' : ` --name ${o.name}`}`;
+  if (o.nodes === had) throw new UsageError(`cluster "${o.name}" is already up with ${had} nodes (${down}; --nodes ${had + 1} or more grows it)`);
+  if (o.nodes < had) throw new UsageError(`cluster "${o.name}" has ${had} nodes: up only grows a cluster (gittorrent cluster fault kill N stops a node)`);
+  for (const [what, given] of [['--key-file', o.keyFile], ['--rate', o.rate], ['--pcap', o.pcap]] as const) {
+    if (given !== undefined) throw new UsageError(`${what}: cluster "${o.name}" is up; growing it keeps its own ${what.slice(2)} (${down} to change it)`);
+  }
+  if (o.netGiven !== false && o.net !== spec.net) throw new UsageError(`--net ${o.net}: cluster "${o.name}" runs with --net ${spec.net}`);
+  if (!existsSync(o.image)) throw new FileNotFoundError(`node image not found: ${o.image}`);
+  checkBootableImage(o.image);
+  for (const [n, img] of Object.entries(o.nodeImages ?? {})) {
+    const k = Number(n);
+    if (!Number.isInteger(k) || k < 1 || k > o.nodes) throw new UsageError(`--node-image ${n}=...: no node ${n} in a cluster of ${o.nodes}`);
+    if (k <= had) throw new UsageError(`--node-image ${n}=...: node ${n} is already in the cluster (up gives images to new nodes only)`);
+    if (!existsSync(img)) throw new FileNotFoundError(`node image not found: ${img}`);
+    checkBootableImage(img);
+  }
+  const p = paths(spec.dir);
+  const added: NodeSpec[] = Array.from({ length: o.nodes - had }, (_, i) => had + i + 1).map((node) => ({ node, ip: nodeIp(node), mac: nodeMac(node), disk: join(p.disks, `node-${node}.img`), tap: tapName(node) }));
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const interrupted = aborted(stop.signal);
+  interrupted.catch(() => undefined);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const names = added.length === 1 ? `node ${added[0]!.node}` : `nodes ${added[0]!.node}-${added.at(-1)!.node}`;
+  try {
+    o.progress.start(`growing cluster ${o.name} from ${had} to ${o.nodes} nodes: disks${spec.netns ? ' and taps' : ''} for ${names}`);
+    await Promise.all(added.map(async (n) => {
+      const from = o.nodeImages?.[n.node] ?? o.image;
+      const r = await execa('cp', ['--sparse=always', from, n.disk], { reject: false });
+      if (r.exitCode !== 0) copyFileSync(from, n.disk);
+    }));
+    if (spec.netns && spec.bridge) {
+      await addTaps(spec.netns, spec.bridge, added.map((n) => n.tap));
+      if (spec.rate) await setRates(spec.netns, added.map((n) => n.tap), spec.rate);
+    }
+    writeSpec({ ...spec, nodes: [...spec.nodes, ...added] });
+    await callControl(socket, { cmd: 'grow', nodes: added });
+    o.progress.update(`booting ${names}`);
+    const logTail = () => (existsSync(p.log) ? readFileSync(p.log, 'utf8').trim().split('\n').at(-1) ?? '' : '');
+    const all = await awaitNodes(socket, added.map((n) => n.node), { timeoutMs: o.timeoutMs, progress: o.progress, interrupted, netns: spec.netns !== null, logTail });
+    const heard = spec.netns && all.nodes.some((n) => n.net) ? all.nodes.filter((n) => n.heard).map((n) => n.node) : [];
+    o.progress.succeed(`cluster ${o.name}: grew to ${o.nodes} nodes (${names} ready${heard.length ? ', heard' : ''})`);
+    return {
+      name: spec.name, netns: spec.netns, net: spec.net, group: spec.group, port: spec.port, ...(spec.mcast ? { mcast: spec.mcast } : {}),
+      nodes: [...spec.nodes, ...added].map((n) => ({ node: n.node, ip: n.ip, mac: n.mac, disk: n.disk })), heard, added: added.map((n) => n.node),
+    };
+  } catch (e) {
+    o.progress.fail(`cluster ${o.name} did not grow to ${o.nodes} nodes`);
+    if (stop.signal.aborted) process.exit(130);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
   // the CLI process's start is the clock's zero: `up --verbose` shows the CLI's own start too
   const origin = performance.timeOrigin;
@@ -126,7 +238,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   checkUpOptions(o);
   if (o.net === 'netns' && !isRoot()) throw needRoot();
   const dir = clusterDir(o.name);
-  if (supervisorPid(dir)) throw new UsageError(`cluster "${o.name}" is already up (gittorrent cluster down${o.name === 'default' ? '' : ` --name ${o.name}`})`);
+  if (supervisorPid(dir)) return growCluster(o);
   if (!existsSync(o.image)) throw new FileNotFoundError(`node image not found: ${o.image}`);
   checkBootableImage(o.image);
   for (const [n, img] of Object.entries(o.nodeImages ?? {})) {
@@ -229,40 +341,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     phase('supervisor');
     if (o.pcap) await callControl(p.socket, { cmd: 'pcap', file: o.pcap });
     o.progress.update(`booting ${o.nodes} nodes`);
-    // wake on the supervisor's changes (a long poll), not on a timer: every node ready, then —
-    // "heard every other" — for kernels with a network, the host peer heard every node's
-    // ANNOUNCE: the bridge floods the group to every port, so what the host hears every node hears.
-    const end = Date.now() + o.timeoutMs;
-    let lastReady = 0;
-    let version = -1;
-    let allReadyAt = 0;
-    let all: StatusResult;
-    for (;;) {
-      const left = end - Date.now();
-      if (left <= 0) throw new BootError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${lastReady < o.nodes ? 'every node to be ready' : 'every node to announce itself'}`);
-      const a = await Promise.race([interrupted, callControl<WaitAnswer>(p.socket, { cmd: 'wait', since: version, timeoutMs: Math.min(left, 5000) }, Math.min(left, 5000) + 15_000)]).catch((e: unknown) => {
-        throw e instanceof NotFoundError ? new ToolError(`the cluster supervisor exited: ${logTail()}`) : e;
-      });
-      version = a.version;
-      const s = a.status as StatusResult;
-      const failed = s.nodes.find((n) => n.state === 'failed' || n.state === 'exited');
-      if (failed) throw new BootError(`node ${failed.node}: ${failed.error ?? failed.state}`);
-      const ready = s.nodes.filter((n) => n.state === 'ready').length;
-      if (ready !== lastReady) o.progress.update(`${(lastReady = ready)}/${o.nodes} nodes ready`);
-      if (ready !== o.nodes) continue;
-      if (!allReadyAt) {
-        allReadyAt = Date.now();
-        phase('ready');
-        if (ns && s.nodes.some((n) => n.net)) o.progress.update('waiting for every node to announce');
-      }
-      // a node that is ready but not heard: wait for its ANNOUNCE (at most half the timeout)
-      if (ns && s.nodes.some((n) => n.net) && !s.nodes.every((n) => n.heard)) {
-        if (Date.now() - allReadyAt > Math.max(10_000, o.timeoutMs / 2)) throw new BootError(`timed out after ${Math.round(Math.max(10_000, o.timeoutMs / 2) / 1000)} s waiting for every node to announce itself`);
-        continue;
-      }
-      all = s;
-      break;
-    }
+    const all = await awaitNodes(p.socket, nodes.map((n) => n.node), { timeoutMs: o.timeoutMs, progress: o.progress, interrupted, netns: ns !== null, logTail, phase });
     const heard = ns && all.nodes.some((n) => n.net) ? all.nodes.filter((n) => n.heard).map((n) => n.node) : [];
     phase('heard');
     if (o.onTimes && all.timeline) {

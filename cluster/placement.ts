@@ -106,3 +106,45 @@ export function placedOn(hash: string, live: readonly number[], copies: Copies):
   const r = rankNodes(hash, live);
   return copies === 'all' ? r.sort((a, b) => a - b) : r.slice(0, copies);
 }
+
+/** What `blobMarks` reads of a GitFS image (gitfs/image.ts's image has all of it). */
+export interface PlacementReader {
+  listRefs(): ReadonlyArray<{ name: string; hash: string; kind: string }>;
+  readReferral(hash: string): unknown;
+  readObject(hash: string): { type: string };
+  readTree(hash: string): ReadonlyArray<{ mode: string; hash: string }>;
+  commitTreeHash(hash: string): string;
+}
+
+/** The larger of two copy counts (`all` beats any number). */
+export function moreCopies(a: Copies | undefined, b: Copies): Copies {
+  return a === undefined ? b : a === 'all' || b === 'all' ? 'all' : Math.max(a, b);
+}
+
+/**
+ * The blobs an image's refs name, each with the copies its refs want, as the kernel marks them
+ * (docs/protocol.md, "Placement"): a branch's head tree with the branch's rule, a `boot` ref's
+ * commit `all`, a symbolic ref by its own name; a ref held only as a referral counts as one
+ * blob; the most copies win. Older versions (only in the history) are not marked.
+ */
+export function blobMarks(img: PlacementReader, rules: readonly PolicyRule[]): Map<string, Copies> {
+  const marks = new Map<string, Copies>();
+  for (const r of img.listRefs()) {
+    if (r.kind === 'mainline' || !r.hash) continue;
+    const k: Copies = r.kind === 'boot' ? 'all' : copiesFor(rules, r.name);
+    const mark = (h: string) => marks.set(h, moreCopies(marks.get(h), k));
+    const walk = (tree: string): void => {
+      for (const e of img.readTree(tree)) {
+        if (e.mode === '40000') walk(e.hash);
+        else if (e.mode !== '160000') mark(e.hash);
+      }
+    };
+    if (img.readReferral(r.hash)) mark(r.hash);
+    else {
+      const o = img.readObject(r.hash);
+      if (o.type === 'blob') mark(r.hash);
+      else walk(o.type === 'tree' ? r.hash : img.commitTreeHash(r.hash));
+    }
+  }
+  return marks;
+}

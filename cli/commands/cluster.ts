@@ -81,7 +81,7 @@ export function registerCluster(program: Command): void {
   const named = (c: Command) => c.option('--name <name>', 'which cluster', 'default');
 
   named(cluster.command('up'))
-    .description('boot N nodes on a bridge in a new network namespace; returns once all are ready and heard')
+    .description('boot N nodes on a bridge in a new network namespace; returns once all are ready and heard (a running cluster grows to N nodes)')
     .requiredOption('--nodes <n>', 'number of nodes (1..254)')
     .option('--image <file>', 'node image to copy for every node (default: the built out/node.img)')
     .option('--node-image <n=file...>', 'a different image for node N (repeatable)')
@@ -94,7 +94,7 @@ export function registerCluster(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--json', 'print the cluster as JSON')
     .option('--verbose', "print where up's time went (ms since the command started), on stderr")
-    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; nodeImage?: string[]; keyFile?: string; accel: string; memory: string; timeout: string; verbose?: boolean }) => {
+    .action(async (flags: NameFlags & { nodes: string; image?: string; net: string; rate?: string; pcap?: string; nodeImage?: string[]; keyFile?: string; accel: string; memory: string; timeout: string; verbose?: boolean }, cmd: Command) => {
       validateName(flags.name);
       const nodes = Number(flags.nodes);
       const timeoutS = Number(flags.timeout);
@@ -121,7 +121,7 @@ export function registerCluster(program: Command): void {
         nodeImages[Number(m[1])] = resolve(m[2]!);
       }
       const r = await clusterUp({
-        name: flags.name, nodes, image, nodeImages, net: flags.net as 'netns' | 'user-mcast', keyFile: flags.keyFile, rate: flags.rate,
+        name: flags.name, nodes, image, nodeImages, net: flags.net as 'netns' | 'user-mcast', netGiven: cmd.getOptionValueSource('net') === 'cli', keyFile: flags.keyFile, rate: flags.rate,
         pcap: flags.pcap ? resolve(flags.pcap) : undefined, accel: accel === 'kvm' ? 'kvm' : 'tcg', memoryMb, timeoutMs: timeoutS * 1000, progress,
         ...(flags.verbose ? { onTimes: (t: UpTimes) => process.stderr.write(formatUpTimes(t)) } : {}),
       });

@@ -55,6 +55,11 @@ export async function addBridge(ns: string, bridge: string, cidr?: string): Prom
   await sh('ip', ['-n', ns, 'link', 'set', bridge, 'up']);
 }
 
+/** `ip -batch` lines for taps on a bridge, up. */
+function tapLines(bridge: string, taps: readonly string[]): string[] {
+  return taps.flatMap((t) => [`tuntap add dev ${t} mode tap`, `link set ${t} master ${bridge}`, `link set ${t} up`]);
+}
+
 /**
  * A cluster's network inside its (new, empty) namespace in one exec: one `ip -batch` with
  * loopback up, the bridge as `addBridge` makes it, and every tap on it, up.
@@ -66,9 +71,15 @@ export async function addBridgeAndTaps(ns: string, bridge: string, cidr: string,
     `ntable change name arp_cache dev ${bridge} retrans 100 mcast_probes 30`,
     `addr add ${cidr} dev ${bridge}`,
     `link set ${bridge} up`,
-    ...taps.flatMap((t) => [`tuntap add dev ${t} mode tap`, `link set ${t} master ${bridge}`, `link set ${t} up`]),
+    ...tapLines(bridge, taps),
   ];
   await sh('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
+/** Taps (for VMs) on a running bridge, up, in one `ip -batch`. */
+export async function addTaps(ns: string, bridge: string, taps: readonly string[]): Promise<void> {
+  if (taps.length === 0) return;
+  await sh('ip', ['-n', ns, '-batch', '-'], { input: tapLines(bridge, taps).join('\n') + '\n' });
 }
 
 /** A veth pair: `port` on the bridge in `ns`, `ifname` with `cidr` in `peerNs`. */
@@ -78,13 +89,6 @@ export async function addVethPort(ns: string, bridge: string, port: string, peer
   await sh('ip', ['-n', ns, 'link', 'set', port, 'up']);
   await sh('ip', ['-n', peerNs, 'addr', 'add', cidr, 'dev', ifname]);
   await sh('ip', ['-n', peerNs, 'link', 'set', ifname, 'up']);
-}
-
-/** A tap (for a VM) on the bridge. */
-export async function addTap(ns: string, bridge: string, tap: string): Promise<void> {
-  await sh('ip', ['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-  await sh('ip', ['-n', ns, 'link', 'set', tap, 'master', bridge]);
-  await sh('ip', ['-n', ns, 'link', 'set', tap, 'up']);
 }
 
 export async function setLinkUp(ns: string, dev: string, up: boolean): Promise<void> {

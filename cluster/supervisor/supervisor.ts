@@ -128,6 +128,10 @@ export function nodeVmOptions(c: { accel: 'tcg' | 'kvm'; memoryMb: number; keyFi
   };
 }
 
+function newRt(spec: NodeSpec): NodeRt {
+  return { spec, state: 'stopped', rev: '', kernel: '', version: '', net: false, boots: 0, logs: [] };
+}
+
 export class Supervisor {
   private readonly nodes = new Map<number, NodeRt>();
   private peer: PeerNode | undefined;
@@ -143,7 +147,7 @@ export class Supervisor {
 
   constructor(readonly spec: ClusterSpec, times: { processAt: number; mainAt: number; goAt?: number } = { processAt: Date.now(), mainAt: Date.now() }) {
     this.key = readFileSync(spec.keyFile);
-    for (const n of spec.nodes) this.nodes.set(n.node, { spec: n, state: 'stopped', rev: '', kernel: '', version: '', net: false, boots: 0, logs: [] });
+    for (const n of spec.nodes) this.nodes.set(n.node, newRt(n));
     this.timeline = { ...times, nodes: spec.nodes.map((n) => ({ node: n.node })) };
   }
 
@@ -334,6 +338,9 @@ export class Supervisor {
       }
       case 'logs':
         return this.rt(r.node).logs;
+      // `up` of a running cluster with more nodes (cluster/lifecycle.ts made their disks and taps)
+      case 'grow':
+        return this.grow(r.nodes as NodeSpec[]);
       case 'kill': {
         const rt = this.rt(r.node);
         if (!rt.vm) throw new UsageError(`node ${rt.spec.node} is not running (${rt.state})`);
@@ -402,6 +409,24 @@ export class Supervisor {
       default:
         throw new UsageError(`unknown request ${r.cmd}`);
     }
+  }
+
+  /** Adds nodes to the running cluster and boots them (the answer comes at once; `up` waits). */
+  private grow(nodes: NodeSpec[]): { nodes: number[] } {
+    if (!Array.isArray(nodes) || nodes.length === 0) throw new UsageError('grow: no nodes');
+    for (const n of nodes) {
+      if (!Number.isInteger(n.node) || this.nodes.has(n.node)) throw new UsageError(`grow: node ${String(n.node)} is already in cluster ${this.spec.name}`);
+    }
+    for (const n of nodes) {
+      this.spec.nodes.push(n);
+      this.nodes.set(n.node, newRt(n));
+      this.timeline.nodes.push({ node: n.node });
+    }
+    // the faults in force are nft rules on the bridge: loss covers every port, a new one too;
+    // a partition names the ports of its groups, and a new node is in none of them
+    for (const n of nodes) void this.boot(n.node).catch(() => undefined);
+    this.changed();
+    return { nodes: nodes.map((n) => n.node) };
   }
 
   private hostPeer(): PeerNode {

@@ -212,6 +212,44 @@ describe('a 2-node cluster', () => {
     expect(s.nodes.map((n: { boots: number }) => n.boots)).toEqual([1, 1]); // a new launch counts anew
   }, 180_000);
 
+  it('up --nodes 3 grows it: node 3 gets a disk, a tap with the cluster\'s rate and a VM, and is heard; the others are untouched', async () => {
+    const before = JSON.parse((await cli(['cluster', 'status', '--name', A, '--json'])).stdout) as { nodes: Array<{ node: number; boots: number }> };
+    const pids = qemuPidsFor(A).sort();
+    // refused in one line, the cluster as it was: a smaller count, a new rate, an image for a node it has
+    for (const [args, msg] of [[['--nodes', '1'], /up only grows a cluster/], [['--nodes', '3', '--rate', '10mbit'], /--rate: cluster .* is up/], [['--nodes', '3', '--node-image', `2=${spec.nodes[0]!.disk}`], /node 2 is already in the cluster/]] as const) {
+      const r = await cli(['cluster', 'up', '--name', A, '--accel', 'tcg', ...args]);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(await listLinks(spec.netns)).not.toContain('gttap3');
+    const r = await cli(['cluster', 'up', '--nodes', '3', '--name', A, '--json', '--accel', 'tcg'], { timeoutMs: 240_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const grown = JSON.parse(r.stdout) as { added: number[]; heard: number[]; nodes: Array<{ node: number; ip: string; disk: string }> };
+    expect(grown.added).toEqual([3]);
+    expect(grown.nodes.map((n) => [n.node, n.ip])).toEqual([[1, '10.77.0.1'], [2, '10.77.0.2'], [3, '10.77.0.3']]);
+    expect(grown.heard).toContain(3);
+    expect(existsSync(grown.nodes[2]!.disk)).toBe(true);
+    const tc = execFileSync('ip', ['netns', 'exec', spec.netns, 'tc', 'qdisc', 'show', 'dev', 'gttap3']).toString();
+    expect(tc).toMatch(/tbf .*rate 20Mbit/);
+    // the running nodes kept their VMs (no restart); node 1 hears node 3's ANNOUNCE itself
+    expect(qemuPidsFor(A).filter((p) => pids.includes(p)).sort()).toEqual(pids);
+    const s = JSON.parse((await cli(['cluster', 'status', '--name', A, '--json'])).stdout) as { nodes: Array<{ node: number; state: string; boots: number }> };
+    expect(s.nodes.map((n) => [n.node, n.state])).toEqual([[1, 'ready'], [2, 'ready'], [3, 'ready']]);
+    expect(s.nodes.slice(0, 2).map((n) => n.boots)).toEqual(before.nodes.map((n) => n.boots));
+    const end = Date.now() + 30_000;
+    let peers = '';
+    while (!/EVENT peer node=3 .*state=live/.test(peers) && Date.now() < end) {
+      peers = (await cli(['cluster', 'exec', '1', '--name', A, '--', 'peers'])).stdout;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(peers).toMatch(/EVENT peer node=3 .*state=live/);
+    // the same count again: already up
+    const again = await cli(['cluster', 'up', '--nodes', '3', '--name', A, '--accel', 'tcg']);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/already up with 3 nodes/);
+  }, 300_000);
+
   it('the capture holds the host peer\'s announces, and down leaves nothing but the disks', async () => {
     await new Promise((r) => setTimeout(r, 2500)); // at least one ANNOUNCE period
     const d = await cli(['cluster', 'down', '--name', A], { timeoutMs: 60_000 });

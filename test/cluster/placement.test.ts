@@ -9,7 +9,8 @@
 // with the host's GitFS code): every blob is stored on exactly its HRW nodes, node 2 demoting
 // its surplus copies to referrals once their holders confirm them. They read every file on
 // every node (the kernel's sha1 against the host's), repair after a node is killed (no
-// demotion meanwhile), and give a new node (a fresh disk) its share.
+// demotion meanwhile), and give a new node its share: node 4 started again on a fresh disk,
+// then node 6, which `cluster up --nodes 6` adds to the running cluster.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teardown } from '../../cluster/lifecycle.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
-import { copiesFor, globMatch, objectWeight, parsePolicyConfig, placedOn, POLICY_REF, rankNodes, setRule, type Copies } from '../../cluster/placement.ts';
+import { blobMarks, copiesFor, globMatch, moreCopies, objectWeight, parsePolicyConfig, placedOn, POLICY_REF, rankNodes, setRule, type Copies } from '../../cluster/placement.ts';
 import { decodePayload, encodePayload } from '../../cluster/wire/messages.ts';
 import { BRIDGE, clusterDir, netnsName, paths, pidAlive } from '../../cluster/runtime.ts';
 import { openImage } from '../../gitfs/image.ts';
@@ -83,28 +84,10 @@ const policyHash = hashObject('blob', policyBlob);
 const rules = parsePolicyConfig(POLICY).rules;
 /** Every blob a ref names on the node disks, with the copies its refs want (most wins). */
 const wanted = new Map<string, Copies>();
-const more = (a: Copies | undefined, b: Copies): Copies => (a === undefined ? b : a === 'all' || b === 'all' ? 'all' : Math.max(a, b));
 
 function markWanted(path: string): void {
   const img = openImage(path, { readOnly: true });
-  for (const r of img.listRefs()) {
-    if (r.kind === 'mainline' || !r.hash) continue;
-    const k: Copies = r.kind === 'boot' ? 'all' : copiesFor(rules, r.name);
-    const info = img.readReferral(r.hash);
-    const blob = (h: string) => wanted.set(h, more(wanted.get(h), k));
-    const walk = (tree: string): void => {
-      for (const e of img.readTree(tree)) {
-        if (e.mode === '40000') walk(e.hash);
-        else if (e.mode !== '160000') blob(e.hash);
-      }
-    };
-    if (info) blob(r.hash);
-    else {
-      const o = img.readObject(r.hash);
-      if (o.type === 'blob') blob(r.hash);
-      else walk(o.type === 'tree' ? r.hash : img.commitTreeHash(r.hash));
-    }
-  }
+  for (const [h, k] of blobMarks(img, rules)) wanted.set(h, moreCopies(wanted.get(h), k));
   img.close();
 }
 
@@ -151,7 +134,7 @@ function makeImages(base: string): { full: string; refs: string } {
   r.close();
   markWanted(refs);
   // the data branch, committed on node 2 after `up`
-  for (const f of files) if (f.branch === 'data') wanted.set(f.hash, more(wanted.get(f.hash), copiesFor(rules, 'data')));
+  for (const f of files) if (f.branch === 'data') wanted.set(f.hash, moreCopies(wanted.get(f.hash), copiesFor(rules, 'data')));
   return { full, refs };
 }
 
@@ -203,7 +186,7 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
-  await dumpClusterLogs(NAME, [1, 2, 3, 4, 5], 'placement').catch(() => undefined);
+  await dumpClusterLogs(NAME, Object.keys(disks).map(Number), 'placement').catch(() => undefined);
   try {
     await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 60_000 });
   } finally {
@@ -272,8 +255,8 @@ describe('the placement reference (cluster/placement.ts) and the POLICY codec', 
   });
 });
 
-describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
-  const all = [1, 2, 3, 4, 5];
+describe('data by policy on 5 nodes, then 6: 2,000 files, copies=3', () => {
+  let all = [1, 2, 3, 4, 5];
 
   it('2,000 files committed on node 2 converge: one revision on all 5; every blob on its 3 HRW nodes (wide: on all 5), fetched from node 2', async () => {
     const conv = await cli(['cluster', 'wait', '--converged', '--timeout', '420', '--json', '--name', NAME], { timeoutMs: 480_000 });
@@ -373,6 +356,28 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
     expect(st.get(4)!.demoted).toBe(0);
   }, 480_000);
 
+  it('cluster up --nodes 6 grows the running cluster: node 6 (a disk with only referrals) receives its share, and each node gives up the copies node 6 displaced', async () => {
+    const five = [...all];
+    const before = new Map(await Promise.all(five.map(async (n) => [n, (await placed(n)).demoted] as const)));
+    const r = await cli(['cluster', 'up', '--nodes', '6', '--name', NAME, '--image', images.refs, '--json', '--accel', 'tcg', '--timeout', '300'], { timeoutMs: 360_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const grown = JSON.parse(r.stdout) as { added: number[]; heard: number[]; nodes: Array<{ node: number; disk: string }> };
+    expect(grown.added).toEqual([6]);
+    expect(grown.heard).toEqual([1, 2, 3, 4, 5, 6]);
+    disks = Object.fromEntries(grown.nodes.map((n) => [n.node, n.disk]));
+    all = [1, 2, 3, 4, 5, 6];
+    const st = await settled(all, 360_000);
+    for (const n of all) expect(st.get(n)!, `node ${n}: ${JSON.stringify(st.get(n))}`).toMatchObject({ want: wantOn(n, all).length, held: wantOn(n, all).length, missing: 0, surplus: 0, live: 6 });
+    expect(st.get(6)!.fetched).toBe(wantOn(6, all).filter((h) => referral.has(h)).length);
+    // HRW moves only what node 6 now ranks into: each of the five gave up exactly those copies
+    for (const n of five) {
+      const displaced = [...wanted].filter(([h, k]) => k !== 'all' && h !== policyHash && placedOn(h, five, k).includes(n) && !placedOn(h, all, k).includes(n)).length;
+      expect(displaced, `node ${n}`).toBeGreaterThan(0);
+      expect(st.get(n)!.demoted - before.get(n)!, `node ${n}`).toBe(displaced);
+    }
+    expect(st.get(6)!.demoted).toBe(0);
+  }, 480_000);
+
   it('cluster policy sets a rule through CONTROL POLICY on every node: new config blob, new placement', async () => {
     const before = (await Promise.all(all.map(placed))).reduce((a, p) => a + p.demoted, 0);
     const r = await cli(['cluster', 'policy', 'wide', 'copies=2', '--name', NAME, '--json'], { timeoutMs: 120_000 });
@@ -392,8 +397,8 @@ describe('data by policy on 5 nodes: 2,000 files, copies=3', () => {
       const [c] = await exec(n, [`cat ${blob}`]);
       expect(Buffer.from(c!.data ?? '', 'base64').toString()).toBe(text);
     }
-    // the wide blobs (on all 5 before) are given up on the 3 nodes HRW no longer places them on
-    expect([...st.values()].reduce((a, p) => a + p.demoted, 0) - before).toBe(WIDE * 3);
+    // the wide blobs (on every node before) are given up on the nodes HRW no longer places them on
+    expect([...st.values()].reduce((a, p) => a + p.demoted, 0) - before).toBe(WIDE * (all.length - 2));
     // bad input: a one-line error, nothing changed
     const bad = await cli(['cluster', 'policy', 'wide', 'copies=0', '--name', NAME]);
     expect(bad.exitCode).not.toBe(0);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teardown } from '../../cluster/lifecycle.ts';
 import { listNamespaces } from '../../cluster/net/netns.ts';
 import { BRIDGE, netnsName, pidAlive } from '../../cluster/runtime.ts';
+import { blobMarks, DEFAULT_RULES, placedOn, POLICY_REF } from '../../cluster/placement.ts';
 import { imageReader, syncMerge } from '../../cluster/sync/merge.ts';
 import { decodeCommit } from '../../gitfs/commit.ts';
 import { openImage } from '../../gitfs/image.ts';
@@ -236,6 +237,7 @@ describe('revision sync on a 5-node cluster', () => {
   it('a boot-state change on a node (a pending kernel, its boot attempt and its good verdict) leaves the cluster revision alone', async () => {
     const disk = spec.nodes[4]!.disk;
     const before = await refsOf(5);
+    const others = await Promise.all([1, 2, 3, 4].map(refsOf));
     await fault('kill', '5');
     const br = await cli(['image', 'boot-ref', disk, before.get('boot')!.target, '--tries', '2', '--json']);
     expect(br.exitCode, br.stderr).toBe(0);
@@ -246,19 +248,38 @@ describe('revision sync on a 5-node cluster', () => {
     const after = await refsOf(5);
     expect(after.get('boot-log')!.target).not.toBe(before.get('boot-log')!.target);
     expect(after.get('mainline')!.target).toBe(revAfterPartition);
+    // each node keeps its own boot state: node 5's boot and boot-log are its own, the others'
+    // did not move with it
+    expect(after.get('boot')!.target).toBe(before.get('boot')!.target);
+    for (const [i, was] of others.entries()) {
+      const now = await refsOf(i + 1);
+      for (const r of ['boot', 'boot-good', 'boot-log']) expect(now.get(r)?.target, `node ${i + 1} ${r}`).toBe(was.get(r)?.target);
+      expect(now.get('boot-log')?.target, `node ${i + 1}`).not.toBe(after.get('boot-log')!.target);
+    }
   }, 600_000);
 
-  it('a node killed and restarted catches up on what it missed', async () => {
+  it('a node killed and restarted catches up on what it missed; a bad-kernel record written on its disk meanwhile reaches every node', async () => {
     await fault('kill', '3');
     const d = versionDir('missed', 'while node 3 was away\n');
     blobs.set(gitBlob('while node 3 was away\n'), 'while node 3 was away\n');
     const cm = await commit(2, 'notes', d, 'missed');
+    // cluster state made on node 3 alone: "kernel commit X is bad" (a symbolic ref bad/<X>, in
+    // its mainline), while the others moved `notes`: two heads, joined by a sync merge
+    const disk = spec.nodes[2]!.disk;
+    const img = openImage(disk);
+    const kernel = img.readRef('boot')!;
+    const bad = `bad/${kernel}`;
+    img.setRef(bad, kernel, { kind: 'symbolic' });
+    const own = img.revision()!;
+    img.close();
     await fault('start', '3');
     const c = await waitConverged('node 3 restarted');
     expect(c.rev).not.toBe(revAfterPartition);
+    expect(c.rev).not.toBe(own);
     expect((await refsOf(3)).get('notes')!.target).toBe(cm);
     expect(blobs.get(await blobOf(3, '/notes'))).toBe('while node 3 was away\n');
     expect((await execOk(3, 'log notes 3')).lines.map((l) => l.split('\t')[0])).toContain(cm);
+    for (const n of NODES) expect((await refsOf(n)).get(bad)?.target, `node ${n}: ${bad}`).toBe(kernel);
   }, 600_000);
 
   it('forged announces and sync frames are dropped (auth), replayed sync frames too (replay); the revision does not move', async () => {
@@ -293,6 +314,11 @@ describe('revision sync on a 5-node cluster', () => {
       expect(r!.status, `fetch ${hash}: ${r!.error}`).toBe('ok');
     }
     expect((await syncOf(1)).rev).toBe(s1.rev);
+    // no node has a config/policy: the defaults are in force everywhere (kernel all, * copies=3)
+    for (const n of NODES) {
+      const p = ev(await execOk(n, 'placed'), 'placed')!;
+      expect(p, `node ${n}`).toMatchObject({ config: '0', rules: '2', missing: '0', surplus: '0', live: '5' });
+    }
     const down = await cli(['cluster', 'down', '--name', NAME], { timeoutMs: 120_000 });
     expect(down.exitCode, down.stderr).toBe(0);
     const revs = new Set<string>();
@@ -313,6 +339,16 @@ describe('revision sync on a 5-node cluster', () => {
           merges++;
         }
         expect(merges).toBeGreaterThanOrEqual(2); // the 3-way merge and the partition's
+        // the default policy, judged by the reference (cluster/placement.ts): every blob a ref
+        // names is stored on exactly its 3 HRW nodes of the 5 (the kernel's on all), a referral
+        // elsewhere (node 1 fetched every blob above: it keeps what it asked for)
+        expect(img.readRef(POLICY_REF)).toBeUndefined();
+        const marks = blobMarks(img, DEFAULT_RULES);
+        expect([...marks.values()].filter((k) => k === 3).length).toBeGreaterThanOrEqual(4);
+        expect([...marks.values()]).toContain('all');
+        if (n.node !== 1) {
+          for (const [h, k] of marks) expect(img.hasObject(h), `node ${n.node}: ${h} (${k})`).toBe(placedOn(h, NODES, k).includes(n.node));
+        }
         if (n.node === 1) {
           const three = img.log('mainline').find((e) => e.commit.parents.length === 3);
           expect(three, 'a merge of the three concurrent heads').toBeDefined();
