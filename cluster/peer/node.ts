@@ -114,6 +114,10 @@ const WHO_HAS_TRIES = 4; // the first ask and 3 retries
 const WHO_HAS_GAP_MS = 200;
 /** A kernel holder reads, verifies and encodes both objects before its first DELTA. */
 const DELTA_FIRST_WAIT_MS = 3000;
+/** A CONTROL COMMIT goes again this often until it is answered (the kernel's repeat window is 5 s). */
+const COMMIT_RESEND_MS = 1000;
+/** COMMITTED status 4: a COMMIT is running on the node (ours, or another's). */
+const COMMIT_BUSY = 4;
 
 export class PeerNode {
   readonly counters: Counters = newCounters();
@@ -125,7 +129,8 @@ export class PeerNode {
   private readonly answered = new Set<string>();
   private readonly transfers = new Map<number, { holder: number; hash: string; t: Transfer }>();
   private readonly finders = new Map<string, Set<(node: number, h: Holding) => void>>();
-  private readonly commitWaiters = new Map<number, (c: { commit: string; status: number }) => void>();
+  /** A node's COMMITTED to the commit waiting for it: true when it ended the wait. */
+  private readonly commitWaiters = new Map<number, (c: { commit: string; status: number }) => boolean>();
   private readonly policyWaiters = new Map<number, (c: { blob: string; status: number }) => void>();
   private readonly serveCache = new Map<string, StoredObject>();
   private readonly deltaCache = new DeltaCache();
@@ -383,10 +388,7 @@ export class PeerNode {
     switch (c.op) {
       case 'committed': {
         const w = this.commitWaiters.get(sender);
-        if (w) {
-          this.commitWaiters.delete(sender);
-          w({ commit: c.commit, status: c.status });
-        }
+        if (w?.({ commit: c.commit, status: c.status })) this.commitWaiters.delete(sender);
         return;
       }
       case 'reboot':
@@ -656,17 +658,38 @@ export class PeerNode {
   commitOn(node: number, tree: string, branch: string, message: string, timeoutMs = 120_000): Promise<{ commit: string; status: number }> {
     if (!this.cfg.key) return Promise.reject(new Error('CONTROL needs the cluster key'));
     if (this.commitWaiters.has(node)) return Promise.reject(new Error(`a commit on node ${node} is already waiting`));
+    // Sent again every COMMIT_RESEND_MS until a COMMITTED that is not `busy` comes (a lost
+    // COMMIT or COMMITTED, under loss): the node answers a resend of the COMMIT it ran with the
+    // same commit (docs/protocol.md, "CONTROL ops"), and `busy` while one runs, ours or another's
     return new Promise((resolve, reject) => {
+      const send = () => this.toNode({ type: 'control', control: { op: 'commit', tree, branch, message } }, nodeIp(node));
+      let resend: NodeJS.Timeout | undefined;
+      const again = () => {
+        resend = this.later(COMMIT_RESEND_MS, () => {
+          send();
+          again();
+        });
+      };
+      const stop = () => {
+        for (const x of [t, resend]) {
+          if (!x) continue;
+          clearTimeout(x);
+          this.timers.delete(x);
+        }
+      };
       const t = this.later(timeoutMs, () => {
+        stop();
         this.commitWaiters.delete(node);
         reject(new Error(`node ${node} did not answer the commit within ${Math.round(timeoutMs / 1000)} s`));
       });
       this.commitWaiters.set(node, (c) => {
-        clearTimeout(t);
-        this.timers.delete(t);
+        if (c.status === COMMIT_BUSY) return false;
+        stop();
         resolve(c);
+        return true;
       });
-      this.toNode({ type: 'control', control: { op: 'commit', tree, branch, message } }, nodeIp(node));
+      send();
+      again();
     });
   }
 

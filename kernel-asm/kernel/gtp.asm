@@ -717,6 +717,7 @@ gtp_counter_table:
 	dq str_gc_bad_delta, gtp_bad_delta  ; gtp_delta.asm
 	dq str_gc_deltas_made, gtp_deltas_made
 	dq str_gc_delta_tx, gtp_delta_tx
+	dq str_gc_commit_repeats, gtp_c_repeats   ; gtp_control.asm
 	dq 0, 0
 
 ; ---------------------------------------------------------------------------------------------

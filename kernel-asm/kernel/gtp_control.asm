@@ -18,6 +18,7 @@ GTP_CS_FETCH        equ 1               ; an object could not be fetched (or ver
 GTP_CS_FS           equ 2               ; GitFS refused (disk full, I/O, ...)
 GTP_CS_BAD          equ 3               ; malformed request: a bad branch name, not a tree, too big
 GTP_CS_BUSY         equ 4               ; a COMMIT is already running
+GTP_C_REPEAT_MS     equ 5000            ; a repeated COMMIT this soon after its run is a resend
 
 struc gtp_commit_req
   .op               resb 1
@@ -29,7 +30,9 @@ endstruc                                ; + branch[blen] · mlen u16 · message[
 ; ---------------------------------------------------------------------------------------------
 ; gtp_rx_control -- A verified CONTROL frame. COMMIT: every length checked (branch 1..63 bytes,
 ; message <= GTP_MSG_MAX, the sizes adding up to the payload exactly: else size), then queued;
-; a second one while one runs is answered busy. REBOOT (no arguments: the payload is the op
+; a second one while one runs is answered busy; a resend of the last one run (same sender,
+; tree and branch, within GTP_C_REPEAT_MS of its end, ended ok) is answered with its commit
+; again. REBOOT (no arguments: the payload is the op
 ; and its padding) is queued for the main loop. Other ops are dropped (type).
 ;  IN:  RSI = frame (auth and replay window passed); net_rx_src_ip
 ;  OUT: nothing
@@ -63,6 +66,41 @@ gtp_rx_control:
 	jne .size
 	cmp byte [gtp_c_state], 0
 	jne .busy
+	; a repeat of the last COMMIT run here, from the same sender, within GTP_C_REPEAT_MS of its
+	; end, with the same tree and branch, and that ended ok: a resend whose COMMITTED was lost.
+	; It is answered with that commit again, not run again (docs/protocol.md, "CONTROL ops")
+	cmp byte [gtp_c_status], GTP_CS_OK
+	jne .queue
+	cmp eax, [gtp_c_blen]               ; (0 until a COMMIT ran)
+	jne .queue
+	mov edi, [rsi + gtp_hdr.sender]
+	cmp edi, [gtp_c_sender]
+	jne .queue
+	mov rdi, [ticks]
+	sub rdi, [gtp_c_done_at]
+	cmp rdi, GTP_C_REPEAT_MS
+	jae .queue
+	push rsi
+	lea rsi, [rbx + gtp_commit_req.tree]
+	mov rdi, gtp_c_tree
+	mov ecx, HASH_SIZE
+	repe cmpsb
+	jne .new
+	lea rsi, [rbx + gtp_commit_req_size]
+	mov rdi, gtp_c_branch
+	mov ecx, eax
+	repe cmpsb
+	jne .new
+	pop rsi
+	inc qword [gtp_c_repeats]
+	mov eax, [net_rx_src_ip]
+	mov [gtp_c_busy_ip], eax
+	mov rsi, gtp_c_commit
+	mov al, GTP_CS_OK
+	jmp .answer_now
+.new:
+	pop rsi
+.queue:
 	; queue it: sender, tree, branch, message (zero-terminated copies)
 	mov r8d, eax                        ; blen
 	mov r9d, edx                        ; mlen
@@ -90,15 +128,17 @@ gtp_rx_control:
 .busy:
 	mov eax, [net_rx_src_ip]
 	mov [gtp_c_busy_ip], eax
+	lea rsi, [rbx + gtp_commit_req.tree]     ; no commit: echo the tree asked for
+	mov al, GTP_CS_BUSY
+.answer_now:                                ; RSI = the commit (or tree) to name, AL = status
 	mov rdi, gtp_tx_payload
 	mov byte [rdi], GTP_OP_COMMITTED
 	mov byte [rdi + 1], 0
 	mov word [rdi + 2], 0
-	lea rsi, [rbx + gtp_commit_req.tree]     ; no commit: echo the tree asked for
 	add rdi, 4
 	mov ecx, HASH_SIZE
 	rep movsb
-	mov byte [rdi], GTP_CS_BUSY
+	mov [rdi], al
 	mov al, GTP_T_CONTROL
 	mov ecx, 25
 	mov edx, [gtp_c_busy_ip]
@@ -373,6 +413,8 @@ gtp_control_run:
 	mov eax, [gtp_c_sender]
 	call event_kv_dec
 	call event_end
+	mov rax, [ticks]
+	mov [gtp_c_done_at], rax
 	mov byte [gtp_c_state], 0
 	cmp byte [gtp_c_status], GTP_CS_OK
 	jne .out
@@ -422,11 +464,14 @@ str_gc_key_op:       db "op", 0
 str_gc_commit:       db "commit", 0
 str_gc_reboot:       db "reboot", 0
 str_gc_key_branch:   db "branch", 0
+str_gc_commit_repeats: db "commit_repeats", 0
 str_gtp_key_fetched: db "fetched", 0
 
 	section .bss
 	alignb 8
 gtp_c_fetched:      resq 1
+gtp_c_done_at:      resq 1              ; ticks when the last COMMIT's run ended
+gtp_c_repeats:      resq 1              ; resent COMMITs answered with their commit again
 gtp_c_depth:        resq 1
 gtp_c_mark:         resq 1
 gtp_c_sender:       resd 1

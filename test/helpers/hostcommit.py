@@ -4,8 +4,10 @@ file, and a subdirectory with a file) as git objects, serves them over GTP (WHO_
 on the group, GET -> DATA unicast), and sends one authenticated CONTROL COMMIT to a node, then
 waits for its CONTROL COMMITTED answer (checking that frame's HMAC too).
 
-usage: hostcommit.py KEY_FILE NODE_IP BRANCH MESSAGE SECONDS
-prints {"tree": hex, "files": {path: hex content}, "commit": hex, "status": N} (JSON).
+usage: hostcommit.py KEY_FILE NODE_IP BRANCH MESSAGE SECONDS [repeat]
+prints {"tree": hex, "files": {path: hex content}, "commit": hex, "status": N} (JSON). With
+`repeat`, the same COMMIT goes once more (a new seq: a resend, as after a lost COMMITTED) once
+the first is answered, and its answer is added as "again": {"commit", "status"}.
 """
 import hashlib
 import hmac
@@ -18,6 +20,7 @@ import time
 import zlib
 
 key_file, node_ip, branch, message, seconds = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode(), float(sys.argv[5])
+repeat = sys.argv[6:7] == ['repeat']
 key = open(key_file, 'rb').read()
 GROUP, PORT, ME, NODE, CHUNK = '239.192.71.84', 7184, '10.77.255.254', 65534, 1400
 objects: dict[bytes, tuple[int, bytes]] = {}
@@ -65,8 +68,9 @@ def send(typ: int, payload: bytes, to, auth: bool = False) -> None:
 req = struct.pack('<B3x', 1) + root + bytes([len(branch)]) + branch + struct.pack('<H', len(message)) + message
 send(8, req, (node_ip, PORT), auth=True)
 result = {'tree': root.hex(), 'files': {p: c.hex() for p, c in files.items()}, 'commit': None, 'status': None}
+answers: list[tuple[str, int]] = []
 end = time.time() + seconds
-while time.time() < end and result['status'] is None:
+while time.time() < end and len(answers) < (2 if repeat else 1):
     try:
         f, src = s.recvfrom(2048)
     except socket.timeout:
@@ -88,5 +92,11 @@ while time.time() < end and result['status'] is None:
             pos += CHUNK
     elif typ == 8 and flags & 1 and len(f) == 20 + ln + 20 and src[0] == node_ip:
         if hmac.compare_digest(hmac.new(key, f[:20 + ln], hashlib.sha1).digest(), f[20 + ln:]) and p[0] == 2:
-            result['commit'], result['status'] = p[4:24].hex(), p[24]
+            answers.append((p[4:24].hex(), p[24]))
+            if repeat and len(answers) == 1:
+                send(8, req, (node_ip, PORT), auth=True)
+if answers:
+    result['commit'], result['status'] = answers[0]
+if len(answers) > 1:
+    result['again'] = {'commit': answers[1][0], 'status': answers[1][1]}
 print(json.dumps(result))

@@ -348,11 +348,16 @@ describe('cluster protocol (GTP)', () => {
     const b = nodes[1];
     // the branch's head before (node 2 may have moved it by syncing node 1's revision)
     const head = (await b.sh.run('log data 1')).lines[0]!;
-    const r = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'data', 'delivered over GTP', '30'], { timeoutMs: 60_000 });
+    const repeats = Number((await netStats(b)).commit_repeats);
+    // the COMMIT goes twice (the second as a resend after a lost COMMITTED would): one commit,
+    // answered twice
+    const r = await ns.exec('python3', [HOSTCOMMIT, keyFile, b.ip, 'data', 'delivered over GTP', '30', 'repeat'], { timeoutMs: 60_000 });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    const res = JSON.parse(String(r.stdout)) as { tree: string; files: Record<string, string>; commit: string | null; status: number | null };
+    const res = JSON.parse(String(r.stdout)) as { tree: string; files: Record<string, string>; commit: string | null; status: number | null; again?: { commit: string; status: number } };
     expect(res.status).toBe(0);
     expect(res.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(res.again).toEqual({ commit: res.commit, status: 0 });
+    expect(Number((await netStats(b)).commit_repeats)).toBe(repeats + 1);
     const log = await b.sh.run('log data 2');
     expect(log.lines[0]).toBe(`${res.commit}\tdelivered over GTP`);
     expect(log.lines[1]).toBe(head); // the parent: the branch's old head
