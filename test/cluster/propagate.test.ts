@@ -28,6 +28,7 @@ import { dumpClusterLogs } from '../helpers/cluster-dump.ts';
 const NAME = `gtprop-${process.pid}`;
 const NODES = [1, 2, 3, 4, 5];
 const tmp = mkdtempSync(join(tmpdir(), 'gtprop-'));
+const PCAP = join(tmp, 'endgame.pcap');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
@@ -326,6 +327,8 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
   it('10% loss on every link: every node completes; the recovery is counted', async () => {
     const { dir, blobs } = files('c', [1_000_000]);
     await commitOnSeed(dir);
+    // the bridge is captured from here through the late node's pulls (the endgame judge, below)
+    await control({ cmd: 'pcap', file: PCAP });
     await expectAbsent(blobs, [2, 3, 4, 5]);
     const f = await cli(['cluster', 'fault', 'loss', '10', '--name', NAME]);
     expect(f.exitCode, f.stderr).toBe(0);
@@ -357,4 +360,31 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     expect(Number(done.get(3)!.pulled)).toBeGreaterThan(0);
     await expectEverywhere(blobs, NODES, false);
   }, 300_000);
+
+  it('the bounded endgame, judged by tshark on the capture of the lossy and the late runs: no node asks more than 2 holders for one piece at a time', async () => {
+    await control({ cmd: 'pcap', file: '/dev/null' }); // ends the capture (tcpdump flushes on SIGINT)
+    await sleep(1000);
+    const LUA = join(REPO, 'cluster', 'wireshark', 'gtp.lua');
+    const rows = execFileSync('tshark', ['-X', `lua_script:${LUA}`, '-r', PCAP, '-Y', 'gittorrent.type == 20', '-T', 'fields', '-e', 'frame.time_relative', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'gittorrent.update', '-e', 'gittorrent.piece'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 })
+      .trim().split('\n').filter(Boolean).map((l) => {
+        const [t, src, dst, id, piece] = l.split('\t');
+        return { ms: Number(t) * 1000, src: src!, dst: dst!, key: `${src} ${id} ${piece}` };
+      });
+    // both runs asked for pieces (the loss, the late node's pulls), from more than one holder
+    expect(rows.length).toBeGreaterThan(20);
+    expect(new Set(rows.map((r) => r.dst)).size).toBeGreaterThan(1);
+    // a request without progress expires after 600 ms, and the second holder is asked only
+    // after 300 ms: within any 500 ms, one node asks at most 2 distinct holders for one piece
+    let worst = 0;
+    const byKey = new Map<string, typeof rows>();
+    for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    for (const [key, asks] of byKey) {
+      for (const a of asks) {
+        const holders = new Set(asks.filter((b) => b.ms <= a.ms && b.ms > a.ms - 500).map((b) => b.dst));
+        worst = Math.max(worst, holders.size);
+        expect(holders.size, `${key} at ${Math.round(a.ms)} ms: ${[...holders].join(', ')}`).toBeLessThanOrEqual(2);
+      }
+    }
+    console.log(`endgame: ${rows.length} PIECE_GETs for ${byKey.size} (node, piece) pairs; at most ${worst} holders asked for one piece within 500 ms`);
+  }, 120_000);
 });
