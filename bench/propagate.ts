@@ -23,12 +23,13 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setRate } from '../cluster/net/faults.ts';
+import { rateBitsPerSecond as rateBps, setRate } from '../cluster/net/faults.ts';
 import { sh } from '../cluster/net/sh.ts';
 import { POLICY_REF, rankNodes } from '../cluster/placement.ts';
 import { plan } from '../cluster/planner.ts';
 import { nodePlan } from '../cluster/propagate/schedule.ts';
 import type { PropagationView } from '../cluster/propagate/participant.ts';
+import { pieceWireUs } from '../cluster/sync/converge.ts';
 import { clusterDir, netnsName, paths, tapName } from '../cluster/runtime.ts';
 import { simulate } from '../cluster/simulate.ts';
 import { teardown } from '../cluster/lifecycle.ts';
@@ -63,12 +64,6 @@ function list(args: string[], name: string, dflt: number[]): number[] {
   return i >= 0 ? args[i + 1]!.split(',').map(Number) : dflt;
 }
 
-function rateBps(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
-  if (!m) throw new Error(`--rate like 20mbit, not ${rate}`);
-  return Number(m[1]) * { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
-}
-
 /** The seed image's replication policy: `data` blobs on one node, and every blob below is
  * drawn so that HRW places it on node 1, which commits it: the placement loop fetches none of
  * them, so only the propagation (or the reference fetch) moves their bytes. */
@@ -92,6 +87,11 @@ interface RunResult {
   data: number;
   /** The host's CPUs busy during the propagation (0..1; every core counted): near 1, the guests' CPU, not the links, set the pace. */
   hostBusy: number;
+  /** The nodes' own account (`update`): the slowest receiver's ms from its manifest to every
+   *  piece held, and the median of the receivers' one-piece times (piece_us, first chunk to
+   *  verified). Over the wire time of a piece, the rounds `cluster wait --converged` reports. */
+  nodeMs: number;
+  pieceUs: number;
 }
 
 /** The host's CPU time so far from /proc/stat: busy and total jiffies over every core. */
@@ -152,6 +152,7 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
   // every node's own byte counters, once it has stored the update
   let ctl = 0;
   let data = 0;
+  const own: Array<{ ms: number; us: number }> = [];
   for (let node = 1; node <= n; node++) {
     let u = exec(name, node, 'update');
     for (let i = 0; i < 30 && u.state !== 'stored'; i++) {
@@ -160,9 +161,12 @@ async function propagateOnce(name: string, n: number, work: string, tag: string,
     }
     ctl += Number(u.ctl_tx);
     data += Number(u.data_tx);
+    if (node !== 1) own.push({ ms: Number(u.ms), us: Number(u.piece_us) });
     if (process.env.GT_BENCH_NODES) process.stderr.write(`  node ${node}: ${['ms', 'pushed', 'early', 'served', 'retx', 'dup', 'gets', 'giveups', 'last2', 'tb_late', 'w_barrier', 'w_held', 'w_acks'].map((f) => `${f}=${u[f]}`).join(' ')}\n`);
   }
-  return { ms: Math.max(...done), perNodeMs: done, ctl, data, hostBusy };
+  const nodeMs = Math.max(...own.map((o) => o.ms));
+  const pieceUs = median(own.map((o) => o.us));
+  return { ms: Math.max(...done), perNodeMs: done, ctl, data, hostBusy, nodeMs, pieceUs };
 }
 
 async function clusterRuns(n: number, ks: number[], rate: string, work: string): Promise<Array<Record<string, unknown>>> {
@@ -192,8 +196,7 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
       t1s.push(Number(exec(name, 2, `fetch ${ref.hash}`).xfer_us) / 1000);
     }
     const t1 = median(t1s);
-    const wireBytes = 46 * (1400 + 90) + (65536 - 46 * 1400 + 90);
-    const t1Wire = (wireBytes * 8) / rateBps(rate) * 1000;
+    const t1Wire = pieceWireUs(rate) / 1000;
     process.stdout.write(`N=${n}: one piece over one link: ${round(t1, 1)} ms measured (fetch), ${round(t1Wire, 1)} ms at the tbf rate\n`);
     const linkBytesPerMs = rateBps(rate) / 8 / 1000;
     const q = ceilLog2(n);
@@ -207,10 +210,11 @@ async function clusterRuns(n: number, ks: number[], rate: string, work: string):
       const row = {
         nodes: n, pieces: k, ms: Math.round(r.ms), pieceMs: round(t1, 1), boundMs: Math.round(bound), vsBound: round(r.ms / bound, 2), pieceWireMs: round(t1Wire, 1), vsWireBound: round(r.ms / boundWire, 2),
         minRateVsLink: round(Math.min(...rates), 2), rates: rates.map((x) => round(x, 2)), ctlBytes: r.ctl, dataBytes: r.data, ctlVsData: round((100 * r.ctl) / r.data, 3),
-        hostCpuBusy: round(r.hostBusy, 2),
+        hostCpuBusy: round(r.hostBusy, 2), roundsMeasured: Math.round(r.nodeMs / t1Wire), optimum: k + q - 1, nodePieceMs: round(r.pieceUs / 1000, 1),
       };
       rows.push(row);
       process.stdout.write(`N=${n} K=${k}: ${row.ms} ms vs (K+q-1) x ${row.pieceMs} ms = ${row.boundMs} ms: ${row.vsBound}x (vs the wire's ${row.vsWireBound}x)  min node rate ${row.minRateVsLink}x link  control ${row.ctlVsData}% of data  host CPU ${Math.round(100 * row.hostCpuBusy)}% busy\n`);
+      process.stdout.write(`N=${n} K=${k}: the nodes' own count (cluster wait's): ${row.roundsMeasured} rounds (optimum ${row.optimum}): ${r.nodeMs} ms over ${row.pieceWireMs} ms a piece at the link rate (a piece took ${row.nodePieceMs} ms from first chunk to verified, median)\n`);
     }
     // the first K again under 10% loss (set after the commit, inside propagateOnce)
     try {

@@ -65,6 +65,8 @@ export interface UpResult extends Pick<ClusterSpec, 'name' | 'netns' | 'net' | '
 export interface StatusResult {
   name: string;
   net: string;
+  /** Every link's tc rate, when `up --rate` set one. */
+  rate?: string;
   nodes: NodeStatus[];
   host: unknown;
   timeline?: Timeline;

@@ -12,6 +12,7 @@ import { clusterUp, controlSocket, teardown, type StatusResult, type UpResult, t
 import { clusterDir, validateName } from '../../cluster/runtime.ts';
 import { callControl } from '../../cluster/supervisor/control.ts';
 import type { LogEntry } from '../../cluster/supervisor/supervisor.ts';
+import type { ConvergeResult } from '../../cluster/sync/converge.ts';
 
 interface NameFlags {
   name: string;
@@ -22,6 +23,17 @@ function nodeArg(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`NODE must be a node number (1, 2, ...), not "${text}"`);
   return n;
+}
+
+/** `wait --converged`'s answer, as printed (`--json`) by `wait` and `commit --wait`. */
+function convergedJson(r: ConvergeResult) {
+  return { converged: r.converged, rev: r.rev, ms: r.ms, rounds: r.rounds, roundsOf: r.roundsOf, ...(r.update ? { update: r.update } : {}), nodes: r.nodes };
+}
+
+function convergedText(x: ReturnType<typeof convergedJson>): string {
+  return x.converged
+    ? `converged at ${x.rev.slice(0, 12)} in ${x.ms} ms (${x.rounds} ${x.roundsOf === 'propagation' ? `propagation rounds, optimum ${x.update?.optimum}` : 'sync runs'})`
+    : `not converged after ${x.ms} ms: ${x.nodes.map((n) => `node ${n.node} ${n.rev.slice(0, 12) || '-'}${n.pending ? ` pending ${n.pending}` : ''}`).join(', ')}`;
 }
 
 async function call<T>(name: string, req: Record<string, unknown> & { cmd: string }, timeoutMs?: number): Promise<T> {
@@ -149,13 +161,13 @@ export function registerCluster(program: Command): void {
     .description('wait until the cluster converged: one revision on every live node, nothing pending')
     .requiredOption('--converged', 'wait for convergence (the only condition so far)')
     .option('--timeout <seconds>', 'give up after this many seconds', '120')
-    .option('--json', 'print {converged, rev, ms, rounds} as JSON')
+    .option('--json', 'print {converged, rev, ms, rounds, roundsOf, update} as JSON')
     .action(async (flags: NameFlags & { timeout: string }) => {
       const timeoutS = Number(flags.timeout);
       if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
       const { waitConverged } = await import('../../cluster/sync/converge.ts');
       const r = await waitConverged(() => call<StatusResult>(flags.name, { cmd: 'status' }, 30_000), timeoutS * 1000);
-      printResult({ converged: r.converged, rev: r.rev, ms: r.ms, rounds: r.rounds, nodes: r.nodes }, flags, (x) => x.converged ? `converged at ${x.rev.slice(0, 12)} in ${x.ms} ms (${x.rounds} rounds)` : `not converged after ${x.ms} ms: ${x.nodes.map((n) => `node ${n.node} ${n.rev.slice(0, 12) || '-'}${n.pending ? ` pending ${n.pending}` : ''}`).join(', ')}`);
+      printResult(convergedJson(r), flags, convergedText);
       if (!r.converged) throw new BootError(`cluster ${flags.name} did not converge within ${timeoutS} s`);
     });
 
@@ -203,13 +215,29 @@ export function registerCluster(program: Command): void {
     .argument('<dir>', 'folder whose files become the branch content')
     .requiredOption('--branch <b>', 'branch to commit on')
     .option('-m, --message <msg>', 'commit message')
-    .option('--json', 'print the commit as JSON')
-    .action(async (node: string, dir: string, flags: NameFlags & { branch: string; message?: string }) => {
+    .option('--wait', 'then wait until the cluster converged, counting from before the commit (as `wait --converged`)')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds', '120')
+    .option('--json', 'print the commit (and with --wait, the convergence as `wait`) as JSON')
+    .action(async (node: string, dir: string, flags: NameFlags & { branch: string; message?: string; wait?: boolean; timeout: string }) => {
       const blen = Buffer.byteLength(flags.branch);
       if (blen < 1 || blen > 63 || !/^[A-Za-z0-9._\/-]+$/.test(flags.branch)) throw new UsageError(`--branch must be 1-63 bytes of letters, digits, . _ / -, not "${flags.branch}"`);
       if (Buffer.byteLength(flags.message ?? '') > 1024) throw new UsageError('a cluster commit message is at most 1024 bytes');
+      const timeoutS = Number(flags.timeout);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
+      const status = () => call<StatusResult>(flags.name, { cmd: 'status' }, 30_000);
+      // the status before the commit: the wait counts from it (a propagation the commit starts
+      // may end before the first poll after it)
+      const t0 = Date.now();
+      const since = flags.wait ? { ...(await status()), t0 } : undefined;
       const r = await call<{ commit: string; tree: string; files: number }>(flags.name, { cmd: 'commit', node: nodeArg(node), dir: resolve(dir), branch: flags.branch, message: flags.message ?? '' }, 24 * 3_600_000); // (the supervisor bounds the node's answer by the tree's size)
-      printResult(r, flags, (x) => `${x.commit} (${x.files} files, tree ${x.tree})`);
+      if (!since) {
+        printResult(r, flags, (x) => `${x.commit} (${x.files} files, tree ${x.tree})`);
+        return;
+      }
+      const { waitConverged } = await import('../../cluster/sync/converge.ts');
+      const w = await waitConverged(status, timeoutS * 1000, 250, since);
+      printResult({ ...r, wait: convergedJson(w) }, flags, (x) => `${x.commit} (${x.files} files, tree ${x.tree})\n${convergedText(x.wait)}`);
+      if (!w.converged) throw new BootError(`cluster ${flags.name} did not converge within ${timeoutS} s of the commit`);
     });
 
   const fault = cluster.command('fault').description('network faults (nftables bridge family) and node kills');

@@ -67,6 +67,10 @@ export interface NodeStatus {
   surplus?: number;
   /** Pieces held of the current propagation (docs/protocol.md, "Propagation"). */
   update?: { id: string; pieces: number; held: number };
+  /** The node's own account of its latest propagation (its `update` command), when it has one:
+   *  state, role, plan rounds (K − 1 + ⌈log₂ N⌉), ms from its manifest to every piece held, and
+   *  the median µs one piece took to arrive (first chunk to verified; 0 on the seed). */
+  propagation?: NodePropagation;
   error?: string;
   /** From the node's `sync` command (docs/protocol.md, "Sync"), when it answered: referrals and
    *  objects in its index, commits/trees still to fetch, distinct heads it knows, sync runs. */
@@ -75,6 +79,11 @@ export interface NodeStatus {
   pending?: number;
   heads?: number;
   rounds?: number;
+}
+
+export interface NodePropagation {
+  id: string; state: string; role: string; pieces: number; held: number; nodes: number;
+  planRounds: number; ms: number; pieceUs: number;
 }
 
 /** When things happened (host epoch ms), for `up --verbose`'s breakdown of its time. */
@@ -262,7 +271,7 @@ export class Supervisor {
     }
   }
 
-  status(): { name: string; net: string; nodes: NodeStatus[]; host: unknown; timeline: Timeline } {
+  status(): { name: string; net: string; rate?: string; nodes: NodeStatus[]; host: unknown; timeline: Timeline } {
     const peers = new Map((this.peer?.peers() ?? []).map((p) => [p.node, p]));
     const upd = this.peer?.propagation.view();
     const nodes = [...this.nodes.values()].map((rt): NodeStatus => {
@@ -280,6 +289,8 @@ export class Supervisor {
     return {
       name: this.spec.name,
       net: this.spec.net,
+      // every link's tc rate (`up --rate`): the unit of `cluster wait`'s propagation rounds
+      ...(this.spec.rate ? { rate: this.spec.rate } : {}),
       nodes,
       host: this.peer ? { node: HOST_NODE, ip: nodeIp(HOST_NODE), counters: this.peer.counters, peers: this.peer.peers() } : null,
       timeline: this.timeline,
@@ -301,6 +312,11 @@ export class Supervisor {
         const p = await rt.shell.run('placed', { timeoutMs: 5000 });
         const pf = p.events.find((e) => e.name === 'placed')?.fields;
         if (p.status === 'ok' && pf?.missing !== undefined) Object.assign(n, { placed: Number(pf.want), held: Number(pf.held), missing: Number(pf.missing), ...(pf.surplus !== undefined ? { surplus: Number(pf.surplus) } : {}) });
+        const u = await rt.shell.run('update', { timeoutMs: 5000 });
+        const uf = u.events.find((e) => e.name === 'update')?.fields;
+        if (u.status === 'ok' && uf?.id && uf.id !== 'none') {
+          n.propagation = { id: uf.id, state: uf.state ?? '', role: uf.role ?? '', pieces: Number(uf.pieces), held: Number(uf.held), nodes: Number(uf.nodes), planRounds: Number(uf.rounds), ms: Number(uf.ms), pieceUs: Number(uf.piece_us ?? 0) };
+        }
       } catch {
         // a node busy past the timeout reports what the host peer heard
       }

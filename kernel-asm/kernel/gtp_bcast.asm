@@ -1405,6 +1405,11 @@ gtp_rx_piece:
 	mov ecx, r12d
 	call gtp_copy                       ; (8 bytes a step: under TCG a byte step costs as much)
 	pop rsi
+	cmp qword [bc_chunks + r9 * 8], 0
+	jne .not_first
+	call rdtsc64                        ; the piece's first chunk: its receive time starts
+	mov [bc_first_tsc + r9 * 8], rax
+.not_first:
 	bts [bc_chunks + r9 * 8], r10
 	mov rax, [ticks]
 	mov [bc_prog + r9 * 8], rax
@@ -1458,6 +1463,9 @@ gtp_rx_piece:
 	jne .bad_piece
 	mov byte [bc_held + r9], 1
 	inc dword [bc_held_count]
+	mov rbx, [bc_first_tsc + r9 * 8]    ; first chunk to held: the piece's time on the link
+	call time_us_since
+	mov [bc_pdur + r9 * 4], eax
 	mov rax, [ticks]                    ; the map goes out at the next tick (the target
 	mov [bc_next_map], rax              ; barrier of this node's next senders waits on it)
 	cmp byte [bc_req_n + r9], 0
@@ -2682,7 +2690,8 @@ cmd_update:
 
 ; ---------------------------------------------------------------------------------------------
 ; bc_event -- EVENT update id=<hex|none> pieces=K held=N rounds=R state=... role=... nodes=N
-; index=I ms=T (manifest to complete) and the counters: bad_piece, bad_object, bad_manifest,
+; index=I ms=T (manifest to complete) piece_us=U (bc_piece_median: the median µs from a piece's
+; first chunk to verified; 0 with none received) and the counters: bad_piece, bad_object, bad_manifest,
 ; dup, pushed, served, pulled, gets, retx, giveups, last2, tb_late, early, w_barrier, w_held,
 ; w_acks (bc_pump's waits in ms), whole, unknown, rx_bytes, data_tx, ctl_tx.
 ;  IN:  nothing
@@ -2729,6 +2738,9 @@ bc_event:
 	mov rsi, str_bc_key_ms
 	mov rax, [bc_done_ms]
 	call event_kv_dec
+	call bc_piece_median
+	mov rsi, str_bc_key_piece_us
+	call event_kv_dec
 	push rbx
 	xor ebx, ebx
 .counter:
@@ -2743,6 +2755,55 @@ bc_event:
 .counters_done:
 	pop rbx
 	call event_end
+	ret
+
+; ---------------------------------------------------------------------------------------------
+; bc_piece_median -- The median time one piece took to arrive here, first chunk to verified
+; (bc_pdur, the pieces this node received: the time of one piece over one link, the unit of a
+; round in the seed's model; the host divides a propagation's time by it to count the rounds
+; it used). The upper median of the nonzero times, by insertion sort into bc_sort.
+;  IN:  nothing
+;  OUT: RAX = µs (0: no piece received here: the seed, or no update)
+;  CLOBBERS: RCX, RDX
+bc_piece_median:
+	push rsi
+	push rdi
+	push r8
+	xor ecx, ecx                        ; pieces looked at
+	xor r8d, r8d                        ; times in bc_sort
+.next:
+	cmp ecx, [bc_K]
+	jae .sorted
+	cmp ecx, BC_PIECES_MAX
+	jae .sorted
+	mov eax, [bc_pdur + rcx * 4]
+	inc ecx
+	test eax, eax
+	jz .next
+	mov edi, r8d                        ; insert EAX: shift the greater ones up
+.shift:
+	test edi, edi
+	jz .place
+	mov edx, [bc_sort + rdi * 4 - 4]
+	cmp edx, eax
+	jbe .place
+	mov [bc_sort + rdi * 4], edx
+	dec edi
+	jmp .shift
+.place:
+	mov [bc_sort + rdi * 4], eax
+	inc r8d
+	jmp .next
+.sorted:
+	xor eax, eax
+	test r8d, r8d
+	jz .out
+	shr r8d, 1
+	mov eax, [bc_sort + r8 * 4]
+.out:
+	pop r8
+	pop rdi
+	pop rsi
 	ret
 
 align 8
@@ -2789,6 +2850,7 @@ str_bc_key_role:     db "role", 0
 str_bc_key_nodes:    db "nodes", 0
 str_bc_key_index:    db "index", 0
 str_bc_key_ms:       db "ms", 0
+str_bc_key_piece_us: db "piece_us", 0
 str_bc_key_bytes:    db "bytes", 0
 str_bc_none:         db "none", 0
 str_bc_manifest:     db "manifest", 0
@@ -2838,6 +2900,7 @@ bc_man_parts:       resq 1
 bc_next_upd:        resq 1
 bc_complete_tick:   resq 1
 bc_done_ms:         resq 1
+bc_sort:            resd BC_PIECES_MAX  ; bc_piece_median's sorted times
 bc_last_error:      resq 1
 bc_R:               resq 1
 bc_slot:            resq 1
@@ -2928,6 +2991,8 @@ bc_j_last:          resd 1
 bc_cursor:          resd 1
 bc_held_count:      resd 1
 bc_held:            resb BC_PIECES_MAX
+bc_first_tsc:       resq BC_PIECES_MAX  ; TSC at the piece's first chunk here
+bc_pdur:            resd BC_PIECES_MAX  ; µs from its first chunk to held (0: not received here)
 bc_req_n:           resb BC_PIECES_MAX
 bc_j_active:        resb 1
 bc_j_phase:         resb 1              ; 1 sending, 2 waiting for STATUS

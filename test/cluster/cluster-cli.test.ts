@@ -1,7 +1,8 @@
 // `gittorrent cluster` end to end as root: real VMs on taps in a namespace of the tool's own,
 // faults in nftables, capture with tcpdump, and cleanup that a killed supervisor cannot defeat.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +200,9 @@ describe('a 2-node cluster', () => {
     const r = await cli(['cluster', 'commit', '1', '--branch', 'x', join(tmp, 'no-such-dir'), '--name', A]);
     expect(r.exitCode).toBe(9);
     expect(r.stderr.trim()).toMatch(/is not a directory$/);
+    const t = await cli(['cluster', 'commit', '1', '--branch', 'x', tmp, '--wait', '--timeout', 'soon', '--name', A]);
+    expect(t.exitCode).toBe(2);
+    expect(t.stderr.trim()).toMatch(/^[^\n]*--timeout must be a positive number of seconds, not "soon"$/);
   }, 60_000);
 
   it('kill and start a node', async () => {
@@ -249,6 +253,36 @@ describe('a 2-node cluster', () => {
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/already up with 3 nodes/);
   }, 300_000);
+
+  it('wait --converged counts a propagation over 20 Mbit/s links in rounds of one piece\'s wire time', async () => {
+    const st = JSON.parse((await cli(['cluster', 'status', '--name', A, '--json'])).stdout) as { rate?: string };
+    expect(st.rate).toBe('20mbit');
+    const p = await cli(['cluster', 'policy', 'rel', 'all', '--name', A, '--json'], { timeoutMs: 150_000 });
+    expect(p.exitCode, p.stderr).toBe(0);
+    const dir = join(tmp, 'rel');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'r.bin'), randomBytes(8 * 65536)); // 8 pieces
+    const c = await cli(['cluster', 'commit', '1', '--branch', 'rel', dir, '-m', 'rel', '--name', A, '--wait', '--timeout', '150', '--json'], { timeoutMs: 250_000 });
+    expect(c.exitCode, c.stderr).toBe(0);
+    const r = (JSON.parse(c.stdout) as { wait: unknown }).wait as { converged: boolean; rounds: number; roundsOf: string; update: { id: string; pieces: number; nodes: number; optimum: number; ms: number; roundUs: number; unit: string; rounds: number } };
+    // the commit's propagation, node 1 its seed
+    const seed = await cli(['cluster', 'exec', '1', '--name', A, '--', 'update']);
+    expect(seed.stdout).toMatch(new RegExp(`EVENT update id=${r.update.id} pieces=8 .*state=stored role=seed`));
+    // the unit is a piece's 47 frames at the tc rate (69,766 bytes at 20 Mbit/s), not the
+    // guests' own pace: each receiver's link carries at most one piece per unit, so no
+    // receiver can hold all 8 in fewer than 7 of them (the tbf's 4 KB burst aside)
+    expect(r).toMatchObject({ converged: true, roundsOf: 'propagation', update: { pieces: 8, roundUs: 27_906, unit: 'rate' } });
+    expect(r.rounds).toBe(r.update.rounds);
+    // a wait with nothing left to wait for reports that propagation, but its own rounds are
+    // the sync runs it saw
+    const w = await cli(['cluster', 'wait', '--converged', '--json', '--name', A]);
+    expect(w.exitCode, w.stderr).toBe(0);
+    expect(JSON.parse(w.stdout)).toMatchObject({ converged: true, roundsOf: 'sync', update: { id: r.update.id } });
+    expect(r.update.optimum).toBe(8 - 1 + Math.ceil(Math.log2(r.update.nodes)));
+    expect(r.update.rounds).toBe(Math.round((r.update.ms * 1000) / 27_906));
+    expect(r.update.rounds).toBeGreaterThanOrEqual(7);
+    console.log(`8 pieces to ${r.update.nodes} nodes at 20 Mbit/s: ${r.update.rounds} rounds (optimum ${r.update.optimum}), ${r.update.ms} ms`);
+  }, 400_000);
 
   it('the capture holds the host peer\'s announces, and down leaves nothing but the disks', async () => {
     await new Promise((r) => setTimeout(r, 2500)); // at least one ANNOUNCE period

@@ -231,6 +231,10 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
       // bc_acks; the seed's counters are read as it stores, before its later pushes)
       if (n !== 1) expect(Number(u.early), `node ${n}`).toBeGreaterThan(0);
       expect(Number(u.giveups), `node ${n}`).toBe(0);
+      // each receiver timed its pieces (first chunk to verified: piece_us, the round's unit
+      // `cluster wait` divides by); the seed received none
+      if (n === 1) expect(u.piece_us, 'the seed').toBe('0');
+      else expect(Number(u.piece_us), `node ${n}`).toBeGreaterThan(0);
     }
     // the schedule is followed as planned: each node pushes exactly its own part of the plan
     // (cluster/propagate/schedule.ts, computed here from N, K and its index alone), and no piece
@@ -279,7 +283,9 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     const fetched = async (n: number) => Number((await exec(n, 'placed'))[0]!.events.find((e) => e.name === 'placed')!.fields.fetched);
     const before = await Promise.all(NODES.map(fetched));
     const prev = (await update(1)).id;
-    const c = await cli(['cluster', 'commit', '1', '--branch', 'release', dir, '-m', 'a release', '--name', NAME, '--json'], { timeoutMs: 180_000 });
+    // the cluster converges once every node stored the propagation (the release branch places
+    // the blob on all): `commit --wait` reports that propagation's rounds, measured
+    const c = await cli(['cluster', 'commit', '1', '--branch', 'release', dir, '-m', 'a release', '--name', NAME, '--json', '--wait', '--timeout', '150'], { timeoutMs: 300_000 });
     expect(c.exitCode, c.stderr).toBe(0);
     // node 1 seeds a new update of the blob it was given, without a `propagate`
     let u = await update(1);
@@ -290,6 +296,21 @@ describe('propagation on the round-optimal schedule, 5 kernel nodes', () => {
     expect(u).toMatchObject({ role: 'seed', pieces: String(Math.ceil(4_000_000 / 65536)) });
     const done = await waitStored(u.id!, NODES);
     for (const [n, d] of done) expect(d.state, `node ${n}`).toBe('stored');
+    const conv = (JSON.parse(c.stdout) as { wait: unknown }).wait as { converged: boolean; rounds: number; roundsOf: string; update: { id: string; pieces: number; nodes: number; optimum: number; ms: number; pieceUs: number; roundUs: number; rounds: number } };
+    const K = Number(u.pieces);
+    // no tc rate on these links: the guests' own pace is the link's, the round's unit the
+    // receivers' median piece time
+    expect(conv).toMatchObject({ converged: true, roundsOf: 'propagation', update: { id: u.id, pieces: K, nodes: 5, optimum: K - 1 + 3, unit: 'measured' } });
+    expect(conv.update.roundUs).toBe(conv.update.pieceUs);
+    expect(conv.rounds).toBe(conv.update.rounds);
+    // the kernel's plan has the optimum's length; the figure is the nodes' own, recomputed here
+    // from their `update` answers: the slowest receiver's ms over the median of their piece times
+    expect(Number(u.rounds)).toBe(conv.update.optimum);
+    const rx = [...done.values()].filter((d) => d.role !== 'seed');
+    const us = rx.map((d) => Number(d.piece_us)).sort((a, b) => a - b);
+    const ms = Math.max(...rx.map((d) => Number(d.ms)));
+    expect({ ms: conv.update.ms, pieceUs: conv.update.pieceUs, rounds: conv.update.rounds }).toEqual({ ms, pieceUs: us[us.length >> 1], rounds: Math.round((ms * 1000) / us[us.length >> 1]!) });
+    console.log(`propagation of ${K} pieces to 5 nodes: ${conv.update.rounds} rounds measured (optimum ${conv.update.optimum}), ${ms} ms, one piece ${us[us.length >> 1]} µs`);
     await expectEverywhere(blobs);
     // the other nodes' placement (release: all) left the blob to the propagation
     expect(await Promise.all(NODES.map(fetched))).toEqual(before);
