@@ -114,7 +114,8 @@ const WHO_HAS_TRIES = 4; // the first ask and 3 retries
 const WHO_HAS_GAP_MS = 200;
 /** A kernel holder reads, verifies and encodes both objects before its first DELTA. */
 const DELTA_FIRST_WAIT_MS = 3000;
-/** A CONTROL COMMIT goes again this often until it is answered (the kernel's repeat window is 5 s). */
+/** A CONTROL COMMIT or POLICY goes again this often until it is answered (the kernel's COMMIT
+ *  repeat window is 5 s; a POLICY in force is answered as it is). */
 const COMMIT_RESEND_MS = 1000;
 /** COMMITTED status 4: a COMMIT is running on the node (ours, or another's). */
 const COMMIT_BUSY = 4;
@@ -131,7 +132,7 @@ export class PeerNode {
   private readonly finders = new Map<string, Set<(node: number, h: Holding) => void>>();
   /** A node's COMMITTED to the commit waiting for it: true when it ended the wait. */
   private readonly commitWaiters = new Map<number, (c: { commit: string; status: number }) => boolean>();
-  private readonly policyWaiters = new Map<number, (c: { blob: string; status: number }) => void>();
+  private readonly policyWaiters = new Map<number, (c: { blob: string; status: number }) => boolean>();
   private readonly serveCache = new Map<string, StoredObject>();
   private readonly deltaCache = new DeltaCache();
   private readonly deltaTransfers = new Map<number, { holder: number; hash: string; t: Transfer; wire: { bytes: number }; size?: number }>();
@@ -396,10 +397,7 @@ export class PeerNode {
         return;
       case 'policy_set': {
         const w = this.policyWaiters.get(sender);
-        if (w) {
-          this.policyWaiters.delete(sender);
-          w({ blob: c.blob, status: c.status });
-        }
+        if (w?.({ blob: c.blob, status: c.status })) this.policyWaiters.delete(sender);
         return;
       }
       case 'policy':
@@ -656,13 +654,25 @@ export class PeerNode {
 
   /** Orders `node` (by CONTROL COMMIT) to fetch `tree` and commit it on `branch`. */
   commitOn(node: number, tree: string, branch: string, message: string, timeoutMs = 120_000): Promise<{ commit: string; status: number }> {
+    // the node answers a resend of the COMMIT it ran with the same commit (docs/protocol.md,
+    // "CONTROL ops"), and `busy` while one runs, ours or another's
+    return this.controlUntilAnswered(node, { op: 'commit', tree, branch, message }, this.commitWaiters, 'the commit', timeoutMs);
+  }
+
+  /** Orders `node` (by CONTROL POLICY) to set a branch glob's replication policy. The node
+   *  answers a rule already in force with its blob, writing nothing (docs/protocol.md,
+   *  "Placement"), so a resend is harmless; `busy` while one is queued or running. */
+  policyOn(node: number, glob: string, copies: number, timeoutMs = 30_000): Promise<{ blob: string; status: number }> {
+    return this.controlUntilAnswered(node, { op: 'policy', glob, copies }, this.policyWaiters, 'the policy change', timeoutMs);
+  }
+
+  /** Sends a CONTROL to a node, and again every COMMIT_RESEND_MS until an answer that is not
+   *  `busy` comes (a lost order or answer, under loss), or the timeout. */
+  private controlUntilAnswered<A extends { status: number }>(node: number, control: Control, waiters: Map<number, (a: A) => boolean>, what: string, timeoutMs: number): Promise<A> {
     if (!this.cfg.key) return Promise.reject(new Error('CONTROL needs the cluster key'));
-    if (this.commitWaiters.has(node)) return Promise.reject(new Error(`a commit on node ${node} is already waiting`));
-    // Sent again every COMMIT_RESEND_MS until a COMMITTED that is not `busy` comes (a lost
-    // COMMIT or COMMITTED, under loss): the node answers a resend of the COMMIT it ran with the
-    // same commit (docs/protocol.md, "CONTROL ops"), and `busy` while one runs, ours or another's
+    if (waiters.has(node)) return Promise.reject(new Error(`${what} on node ${node} is already waiting`));
     return new Promise((resolve, reject) => {
-      const send = () => this.toNode({ type: 'control', control: { op: 'commit', tree, branch, message } }, nodeIp(node));
+      const send = () => this.toNode({ type: 'control', control }, nodeIp(node));
       let resend: NodeJS.Timeout | undefined;
       const again = () => {
         resend = this.later(COMMIT_RESEND_MS, () => {
@@ -679,35 +689,17 @@ export class PeerNode {
       };
       const t = this.later(timeoutMs, () => {
         stop();
-        this.commitWaiters.delete(node);
-        reject(new Error(`node ${node} did not answer the commit within ${Math.round(timeoutMs / 1000)} s`));
+        waiters.delete(node);
+        reject(new Error(`node ${node} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s`));
       });
-      this.commitWaiters.set(node, (c) => {
-        if (c.status === COMMIT_BUSY) return false;
+      waiters.set(node, (a) => {
+        if (a.status === COMMIT_BUSY) return false;
         stop();
-        resolve(c);
+        resolve(a);
         return true;
       });
       send();
       again();
-    });
-  }
-
-  /** Orders `node` (by CONTROL POLICY) to set a branch glob's replication policy. */
-  policyOn(node: number, glob: string, copies: number, timeoutMs = 30_000): Promise<{ blob: string; status: number }> {
-    if (!this.cfg.key) return Promise.reject(new Error('CONTROL needs the cluster key'));
-    if (this.policyWaiters.has(node)) return Promise.reject(new Error(`a policy change on node ${node} is already waiting`));
-    return new Promise((resolve, reject) => {
-      const t = this.later(timeoutMs, () => {
-        this.policyWaiters.delete(node);
-        reject(new Error(`node ${node} did not answer the policy change within ${Math.round(timeoutMs / 1000)} s`));
-      });
-      this.policyWaiters.set(node, (c) => {
-        clearTimeout(t);
-        this.timers.delete(t);
-        resolve(c);
-      });
-      this.toNode({ type: 'control', control: { op: 'policy', glob, copies } }, nodeIp(node));
     });
   }
 

@@ -1808,6 +1808,8 @@ pol_control_answer:
 ; added before the `*` rule), written as a new blob (one rule a line: comments are not kept)
 ; that `config/policy` (a symbolic ref, made if absent) names, in one transaction; answers
 ; POLICY_SET and prints EVENT control op=policy glob=... copies=N status=N blob=... from=NODE.
+; A rule already in force in config/policy is answered with that blob, nothing written
+; (counted in pol_c_same: the host peer resends a POLICY until it is answered).
 ;  IN:  pol_c_state = 1
 ;  OUT: pol_c_state = 0
 ;  CLOBBERS: RAX, RBX, RCX, RDX, RSI, RDI, R8-R15
@@ -1831,9 +1833,25 @@ pol_control_run:
 	add rdi, pol_rules
 	mov rsi, pol_c_glob
 	call pol_str_eq
-	je .set
+	je .found
 	inc ebx
 	jmp .find
+.found:
+	; the rule in force already, read from config/policy (a resend whose POLICY_SET was lost,
+	; or the same change twice): the blob as it is, nothing written, the revision unmoved
+	cmp byte [pol_config_state], 1
+	jne .set
+	imul rdi, rbx, pol_rule_size
+	mov al, [pol_c_copies]
+	cmp [pol_rules + rdi + pol_rule.copies], al
+	jne .set
+	mov rsi, pol_cfg_hash
+	mov rdi, pol_c_reply
+	mov ecx, HASH_SIZE
+	rep movsb
+	inc dword [pol_c_same]
+	mov byte [pol_c_reply + HASH_SIZE], GTP_CS_OK
+	jmp .answer
 .insert:
 	cmp dword [pol_rule_n], POL_RULES_MAX
 	jae .bad
@@ -1986,6 +2004,9 @@ pol_control_run:
 	call serial_put_hexbytes
 	mov rsi, str_gtp_key_from
 	mov eax, [pol_c_sender]
+	call event_kv_dec
+	mov rsi, str_pol_key_same
+	mov eax, [pol_c_same]
 	call event_kv_dec
 	call event_end
 	mov byte [pol_c_state], 0
@@ -2145,6 +2166,7 @@ str_pol_policy:      db "policy", 0
 str_pol_key_glob:    db "glob", 0
 str_pol_key_copies:  db "copies", 0
 str_pol_key_blob:    db "blob", 0
+str_pol_key_same:    db "same", 0
 str_pol_key_want:    db "want", 0
 str_pol_key_held:    db "held", 0
 str_pol_key_missing: db "missing", 0
@@ -2187,6 +2209,7 @@ pol_s_bound:        resq 1
 pol_s_bound_node:   resd 1
 pol_live_n:         resd 1
 pol_rule_n:         resd 1
+pol_c_same:         resd 1              ; POLICYs answered with the rule already in force
 pol_config_bad:     resd 1
 pol_live:           resd POL_LIVE_MAX
 pol_live_new:       resd POL_LIVE_MAX

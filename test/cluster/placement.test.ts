@@ -399,6 +399,25 @@ describe('data by policy on 5 nodes, then 6: 2,000 files, copies=3', () => {
     }
     // the wide blobs (on every node before) are given up on the nodes HRW no longer places them on
     expect([...st.values()].reduce((a, p) => a + p.demoted, 0) - before).toBe(WIDE * (all.length - 2));
+    // the same rule again, with 20% of the frames lost on every link: the host peer sends the
+    // POLICY again until answered (sent once, all 5 answers would come through 1 time in 10),
+    // and a node answers a rule in force with the blob it has, writing nothing: no revision moves
+    const revs = await Promise.all(all.map(async (n) => (await exec(n, ['rev']))[0]!.lines[0]));
+    expect((await cli(['cluster', 'fault', 'loss', '20', '--name', NAME])).exitCode).toBe(0);
+    let again: Awaited<ReturnType<typeof cli>> | undefined;
+    try {
+      again = await cli(['cluster', 'policy', 'wide', 'copies=2', '--name', NAME, '--json'], { timeoutMs: 200_000 });
+    } finally {
+      expect((await cli(['cluster', 'fault', 'heal', '--name', NAME])).exitCode).toBe(0);
+    }
+    expect(again!.exitCode, again!.stderr).toBe(0);
+    expect((JSON.parse(again!.stdout) as { nodes: Array<{ node: number; blob: string }> }).nodes).toEqual(all.map((node) => ({ node, blob })));
+    expect(await Promise.all(all.map(async (n) => (await exec(n, ['rev']))[0]!.lines[0]))).toEqual(revs);
+    for (const n of all) {
+      const logs = JSON.parse((await cli(['cluster', 'logs', String(n), '--name', NAME, '--json'])).stdout) as Array<{ line: string }>;
+      const last = logs.map((l) => l.line).filter((l) => l.startsWith('EVENT control op=policy')).pop();
+      expect(last, `node ${n}`).toMatch(new RegExp(`status=0 blob=${blob} from=\\d+ same=[1-9]`));
+    }
     // bad input: a one-line error, nothing changed
     const bad = await cli(['cluster', 'policy', 'wide', 'copies=0', '--name', NAME]);
     expect(bad.exitCode).not.toBe(0);
