@@ -294,4 +294,26 @@ describe('deltas on the wire', () => {
     const counters = await control<{ bad_delta: number }>({ cmd: 'host-counters' });
     expect(counters.bad_delta).toBe(0);
   }, 300_000);
+
+  it('a rewritten version, no delta worth it: the holder answers full, the object comes whole (to a kernel and to the host peer)', async () => {
+    const r1 = randomBuf(200_000, 31);
+    const r2 = randomBuf(200_000, 32); // other bytes: no delta is smaller than 75% of it
+    const { hash: b1 } = await control<{ hash: string }>({ cmd: 'host-put', data: r1.toString('base64') });
+    for (const n of [1, 2]) expect((await execOk(n, `fetch ${b1}`)).status).toBe('ok');
+    const r2h = blobId(r2);
+    expect(ev(await execOk(1, `put /data/r.bin ${r2.length}`, r2), 'put').blob).toBe(r2h);
+    const made = await netCounter(1, 'deltas_made');
+    // node 2 holds the old version and asks node 1, the only holder, for a delta against it
+    const f = ev(await execOk(2, `fetch ${r2h} ${b1}`), 'fetch');
+    expect(f).toMatchObject({ hash: r2h, size: '200000', from: '1', delta: 'no', delta_bytes: '0' });
+    // the delta exchange was a GET_DELTA and a status answer: no delta chunk (1,510 bytes a frame)
+    expect(Number(f.wire)).toBeGreaterThan(0);
+    expect(Number(f.wire)).toBeLessThan(1000);
+    expect(await netCounter(1, 'deltas_made')).toBe(made);
+    expect((await execOk(2, `sha1 ${r2h}`)).lines).toEqual([sha1(r2)]);
+    // the host peer's fetcher takes the same answer the same way
+    const got = await control<{ hash: string; holder: number; delta: string; deltaBytes: number; fetched: boolean; size: number }>({ cmd: 'host-fetch', hash: r2h, base: b1 });
+    expect(got).toMatchObject({ hash: r2h, delta: 'no', deltaBytes: 0, fetched: true, size: 200_000 });
+    expect([1, 2]).toContain(got.holder);
+  }, 300_000);
 });
