@@ -26,6 +26,7 @@ const NS = netnsName(NAME);
 const SYNCSEND = join(import.meta.dirname, '..', 'helpers', 'syncsend.py');
 const tmp = mkdtempSync(join(tmpdir(), 'gtsync-'));
 const NODES = [1, 2, 3, 4, 5];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ExecOut {
   command: string;
@@ -281,6 +282,48 @@ describe('revision sync on a 5-node cluster', () => {
     expect(blobs.get(await blobOf(3, '/notes'))).toBe('while node 3 was away\n');
     expect((await execOk(3, 'log notes 3')).lines.map((l) => l.split('\t')[0])).toContain(cm);
     for (const n of NODES) expect((await refsOf(n)).get(bad)?.target, `node ${n}: ${bad}`).toBe(kernel);
+  }, 600_000);
+
+  it('a revision whose objects cannot come yet: the listed commit is held as a referral (pending), fetched once they can', async () => {
+    // every DATA frame (GTP type 5, byte 3 of the UDP payload) on its way to node 4 is dropped:
+    // ANNOUNCE and SYNC frames pass, so node 4 learns the new revision and lists its commit,
+    // but no GET is answered
+    const table = 'gtsync_nodata';
+    const rule = 'oifname "gttap4" udp dport 7184 @th,88,8 5 counter drop';
+    const rules = `table bridge ${table} {\n  chain nodata_fwd {\n    type filter hook forward priority -10; policy accept;\n    ${rule}\n  }\n  chain nodata_out {\n    type filter hook output priority -10; policy accept;\n    ${rule}\n  }\n}\n`;
+    const before = await syncOf(4);
+    expect(before.pending).toBe('0');
+    execFileSync('ip', ['netns', 'exec', NS, 'nft', '-f', '-'], { input: rules });
+    let cm = '';
+    try {
+      const d = versionDir('withheld', 'withheld from node 4 for a while\n');
+      blobs.set(gitBlob('withheld from node 4 for a while\n'), 'withheld from node 4 for a while\n');
+      cm = await commit(1, 'notes', d, 'withheld');
+      let now = before;
+      for (let i = 0; i < 60 && now.pending === '0'; i++) {
+        await sleep(500);
+        now = await syncOf(4);
+      }
+      // the commit is known, as a referral, not stored: the revision has not moved yet
+      expect(Number(now.pending), JSON.stringify(now)).toBeGreaterThan(0);
+      expect(Number(now.referrals)).toBeGreaterThan(Number(before.referrals));
+      expect(now.rev).toBe(before.rev);
+      expect((await refsOf(4)).get('notes')!.target).not.toBe(cm);
+      await sleep(3000);
+      const still = await syncOf(4);
+      expect(Number(still.pending)).toBeGreaterThan(0);
+      expect(still.rev).toBe(before.rev);
+      const listed = execFileSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'bridge', table], { encoding: 'utf8' });
+      const dropped = [...listed.matchAll(/counter packets (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      expect(dropped, listed).toBeGreaterThan(0);
+    } finally {
+      execFileSync('ip', ['netns', 'exec', NS, 'nft', 'delete', 'table', 'bridge', table]);
+    }
+    const c = await waitConverged('DATA to node 4 withheld, then let through');
+    const after = await syncOf(4);
+    expect(after).toMatchObject({ rev: c.rev, pending: '0' });
+    expect((await refsOf(4)).get('notes')!.target).toBe(cm);
+    expect(blobs.get(await blobOf(4, '/notes'))).toBe('withheld from node 4 for a while\n');
   }, 600_000);
 
   it('forged announces and sync frames are dropped (auth), replayed sync frames too (replay); the revision does not move', async () => {
