@@ -12,7 +12,7 @@ import { BootError, FileNotFoundError, NotFoundError, ToolError, UsageError } fr
 import type { Progress } from '../core/progress.ts';
 import { checkBootableImage } from '../builder/disk-check.ts';
 import { addBridgeAndTaps, addNamespace, addTaps, deleteNamespace, namespaceExists } from './net/netns.ts';
-import { setRates } from './net/faults.ts';
+import { setRates, TC_RATE } from './net/faults.ts';
 import { callControl } from './supervisor/control.ts';
 import { NOTIFY_FD_ENV } from './supervisor/run.ts';
 import type { NodeStatus, Timeline, WaitAnswer } from './supervisor/supervisor.ts';
@@ -81,7 +81,7 @@ export function checkUpOptions(o: { nodes: number; name: string; net: string; ra
   validateName(o.name);
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > NODES_MAX) throw new UsageError(`--nodes must be a whole number from 1 to ${NODES_MAX}`);
   if (o.net !== 'netns' && o.net !== 'user-mcast') throw new UsageError(`--net must be netns or user-mcast, not "${o.net}"`);
-  if (o.rate !== undefined && !/^\d+(\.\d+)?([kmg]?bit|[kmg]?bps)$/.test(o.rate)) throw new UsageError(`--rate must be a tc rate such as 20mbit, not "${o.rate}"`);
+  if (o.rate !== undefined && !TC_RATE.test(o.rate)) throw new UsageError(`--rate must be a tc rate such as 20mbit, not "${o.rate}"`);
   if (o.net === 'user-mcast' && o.rate) throw new UsageError('--rate needs the namespace network (not --net user-mcast)');
 }
 

@@ -36,6 +36,13 @@ function convergedText(x: ReturnType<typeof convergedJson>): string {
     : `not converged after ${x.ms} ms: ${x.nodes.map((n) => `node ${n.node} ${n.rev.slice(0, 12) || '-'}${n.pending ? ` pending ${n.pending}` : ''}`).join(', ')}`;
 }
 
+/** A `--timeout <seconds>` value. */
+function seconds(text: string): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${text}"`);
+  return s;
+}
+
 async function call<T>(name: string, req: Record<string, unknown> & { cmd: string }, timeoutMs?: number): Promise<T> {
   const { socket } = controlSocket(name);
   return callControl<T>(socket, req, timeoutMs);
@@ -163,8 +170,7 @@ export function registerCluster(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds', '120')
     .option('--json', 'print {converged, rev, ms, rounds, roundsOf, update} as JSON')
     .action(async (flags: NameFlags & { timeout: string }) => {
-      const timeoutS = Number(flags.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
+      const timeoutS = seconds(flags.timeout);
       const { waitConverged } = await import('../../cluster/sync/converge.ts');
       const r = await waitConverged(() => call<StatusResult>(flags.name, { cmd: 'status' }, 30_000), timeoutS * 1000);
       printResult(convergedJson(r), flags, convergedText);
@@ -222,8 +228,7 @@ export function registerCluster(program: Command): void {
       const blen = Buffer.byteLength(flags.branch);
       if (blen < 1 || blen > 63 || !/^[A-Za-z0-9._\/-]+$/.test(flags.branch)) throw new UsageError(`--branch must be 1-63 bytes of letters, digits, . _ / -, not "${flags.branch}"`);
       if (Buffer.byteLength(flags.message ?? '') > 1024) throw new UsageError('a cluster commit message is at most 1024 bytes');
-      const timeoutS = Number(flags.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
+      const timeoutS = seconds(flags.timeout);
       const status = () => call<StatusResult>(flags.name, { cmd: 'status' }, 30_000);
       // the status before the commit: the wait counts from it (a propagation the commit starts
       // may end before the first poll after it)

@@ -44,12 +44,14 @@ export async function listTables(ns?: string): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-/** A tc rate ("20mbit", "2.5mbps": tc's bit and byte units, k/m/g as 10^3/10^6/10^9) in bits/s. */
+/** A tc rate (`up --rate`: "20mbit", "2.5mbps": tc's bit and byte units, k/m/g as 10^3/10^6/10^9) in bits/s. */
+export const TC_RATE = /^(\d+(?:\.\d+)?)([kmg]?)(bit|bps)$/;
+
 export function rateBitsPerSecond(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmg]?)(bit|bps)$/i.exec(rate);
+  const m = TC_RATE.exec(rate);
   if (!m) throw new Error(`not a tc rate such as 20mbit: ${rate}`);
-  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * mult * (m[3]!.toLowerCase() === 'bps' ? 8 : 1);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2] as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult * (m[3] === 'bps' ? 8 : 1);
 }
 
 /** `setRate` for many links in one `tc -batch`. */

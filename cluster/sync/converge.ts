@@ -5,6 +5,7 @@
 // commit --wait` took before its commit); the sync runs otherwise.
 import type { NodePropagation, NodeStatus } from '../supervisor/supervisor.ts';
 import { rateBitsPerSecond } from '../net/faults.ts';
+import { ceilLog2 } from '../types.ts';
 import { CHUNK_MAX, PIECE_SIZE, SIZE } from '../wire/constants.ts';
 
 /** The bytes of one full piece on the wire: its PIECE frames, each with Ethernet 14 + IPv4 20 +
@@ -67,6 +68,7 @@ export function isConverged(nodes: readonly NodeStatus[]): boolean {
   return rev !== '' && live.every((n) => n.pending !== undefined && n.rev === rev && n.pending === 0 && (n.missing === undefined || n.missing === 0) && (n.surplus === undefined || n.surplus === 0));
 }
 
+/** The upper median (the kernel's bc_piece_median takes the same element). */
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1] ?? 0;
@@ -92,7 +94,7 @@ export function propagationRounds(nodes: readonly NodeStatus[], rate?: string): 
   const roundUs = rate !== undefined ? Math.round(pieceWireUs(rate)) : pieceUs;
   return {
     id, pieces: first.pieces, nodes: first.nodes,
-    optimum: first.pieces - 1 + Math.ceil(Math.log2(Math.max(2, first.nodes))),
+    optimum: first.pieces - 1 + ceilLog2(first.nodes),
     ms, pieceUs, roundUs, unit: rate !== undefined ? 'rate' : 'measured',
     rounds: roundUs > 0 ? Math.round((ms * 1000) / roundUs) : 0,
   };
